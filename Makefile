@@ -1,0 +1,142 @@
+# socktrace: eBPF tools for "who opened which connection, to where, and did it work?"
+#
+#   make             build every tool into $(OUTPUT)
+#   make run         install what is missing, build, trace TCP connects (Ctrl-C ends)
+#   make test        install what is missing, build, run every test
+#   make install     install tools and man pages under $(DESTDIR)$(prefix)
+#   V=1              show the commands
+
+OUTPUT ?= build
+prefix ?= /usr/local
+sbindir ?= $(prefix)/sbin
+mandir ?= $(prefix)/share/man
+DESTDIR ?=
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+PYTHON ?= python3
+INSTALL ?= install
+
+TOOLS := tcpconnect
+RUN_TOOL ?= tcpconnect
+RUN_ARGS ?=
+COMMON := log args addr escape output backend session
+VERSION := 0.1.0
+
+# Debian packages for building and testing; `make deps` installs the missing.
+DEB_PACKAGES := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	pkg-config python3 iproute2 kmod util-linux procps
+-include tests/vm/vm.mk
+DEB_PACKAGES += $(VM_DEB_PACKAGES)
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+WARNINGS := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+LIBBPF_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
+	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS = $(LIBBPF_LIBS) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
+	-Wno-unused-parameter -Icommon -Ibpf -I$(OUTPUT)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+COMMON_OBJS := $(patsubst %,$(OUTPUT)/common/%.o,$(COMMON))
+TOOL_BINS := $(patsubst %,$(OUTPUT)/%,$(TOOLS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean deps run test unit e2e check-man install uninstall
+
+all: $(TOOL_BINS)
+
+$(OUTPUT) $(OUTPUT)/common $(OUTPUT)/tools $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	@test -r $(VMLINUX_BTF) || { echo "error: $(VMLINUX_BTF) not found:" \
+		"this kernel has no BTF (CONFIG_DEBUG_INFO_BTF=y is needed to build);" \
+		"set VMLINUX_BTF=path to another kernel's BTF" >&2; exit 1; }
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUTPUT)/common/%.o: common/%.c | $(OUTPUT)/common
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/tools/%.o: tools/%.c $(OUTPUT)/%.skel.h | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%: $(OUTPUT)/tools/%.o $(COMMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(COMMON_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) $< $(COMMON_OBJS) $(LDLIBS) -o $@
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d)
+
+# Installs only what is missing; apt-get update first, as a fresh machine needs.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: deps
+	$(MAKE) all
+	$(OUTPUT)/$(RUN_TOOL) $(RUN_ARGS)
+
+unit: $(patsubst %,$(OUTPUT)/tests/%,$(UNIT_TESTS))
+	$(Q)$(PYTHON) tests/run_unit.py $^
+
+e2e: all
+	$(Q)$(PYTHON) tests/e2e/run.py --build-dir $(OUTPUT) --backend auto \
+		--expect-backend tracepoint --unavailable fentry,kprobe
+
+check-man: all
+	$(Q)$(PYTHON) tests/check_man.py --build-dir $(OUTPUT) $(TOOLS)
+
+test: deps
+	$(MAKE) all
+	$(PYTHON) tests/run_all.py $(MAKE) OUTPUT=$(OUTPUT)
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8
+	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(sbindir)
+	$(INSTALL) -m 0644 $(patsubst %,man/man8/%.8,$(TOOLS)) $(DESTDIR)$(mandir)/man8
+
+uninstall:
+	rm -f $(patsubst %,$(DESTDIR)$(sbindir)/%,$(TOOLS)) \
+		$(patsubst %,$(DESTDIR)$(mandir)/man8/%.8,$(TOOLS))
+
+clean:
+	rm -rf $(OUTPUT)

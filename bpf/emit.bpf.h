@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The event channel: one ring buffer and in-kernel loss counters. */
+#ifndef SOCKTRACE_EMIT_BPF_H
+#define SOCKTRACE_EMIT_BPF_H
+
+/* the kernel wants a power of two, page aligned */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);	/* 1 MiB: ~8000 events */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void count_lost(__u32 counter)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &counter);
+
+	if (n)
+		(*n)++;		/* per-CPU slot: no atomics needed */
+}
+
+/* A zeroed event from the ring buffer, or NULL after counting the loss. */
+static __always_inline void *reserve_event(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e) {
+		count_lost(ST_LOST_EVENTS);
+		return NULL;
+	}
+	__builtin_memset(e, 0, size);
+	return e;
+}
+
+#endif

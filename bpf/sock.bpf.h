@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Reading sockets and socket addresses, the same way on every backend. */
+#ifndef SOCKTRACE_SOCK_BPF_H
+#define SOCKTRACE_SOCK_BPF_H
+
+#define ST_S_IFMT	00170000
+#define ST_S_IFSOCK	0140000
+
+/* What connect() was asked for, copied from a struct sockaddr. */
+struct dest {
+	__u8 addr[16];
+	__u16 port;		/* host byte order */
+	__u16 family;
+};
+
+static __always_inline __u16 sk_family(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_family);
+}
+
+static __always_inline __u64 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* sk_protocol was a bitfield before 5.6; this reads either layout. */
+static __always_inline __u16 sk_protocol(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+}
+
+static __always_inline __u16 sk_type(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+}
+
+static __always_inline __u16 sk_dport(const struct sock *sk)
+{
+	return bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+/* Fills family, addresses, ports and netns of @e from @sk. */
+static __always_inline void read_sock(const struct sock *sk, struct inet_event *e)
+{
+	e->family = sk_family(sk);
+	/* inet_sport outlives inet_put_port(), which zeroes skc_num before
+	 * inet_sock_set_state reports CLOSE */
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (!e->sport)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = sk_dport(sk);
+	e->netns = sk_netns(sk);
+	/* explicit sizes: BPF_CORE_READ_INTO() would copy sizeof(__u8) */
+	if (e->family == ST_AF_INET) {
+		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+/*
+ * The socket behind file descriptor @fd of the current task, or NULL. This is
+ * how tracepoint programs, which see only syscall arguments, find the socket.
+ */
+static __always_inline struct sock *sock_from_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & ST_S_IFMT) != ST_S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool user)
+{
+	return user ? bpf_probe_read_user(dst, size, src) :
+		      bpf_probe_read_kernel(dst, size, src);
+}
+
+/*
+ * Copies a sockaddr_in or sockaddr_in6 into @d, from user memory (syscall
+ * arguments) or kernel memory (function arguments). Returns 0 or -1.
+ */
+static __always_inline int read_dest(struct dest *d, const void *sa, bool user)
+{
+	struct sockaddr_in6 sin6 = {};	/* also holds a sockaddr_in */
+	__u32 size = sizeof(struct sockaddr_in);
+
+	/* a sockaddr_in may end a page: read the longer form only when due */
+	if (read_mem(&sin6, size, sa, user))
+		return -1;
+	if (sin6.sin6_family == ST_AF_INET6 &&
+	    read_mem(&sin6, sizeof(sin6), sa, user))
+		return -1;
+	d->family = sin6.sin6_family;
+	d->port = bpf_ntohs(sin6.sin6_port);
+	if (d->family == ST_AF_INET)
+		__builtin_memcpy(d->addr, &((struct sockaddr_in *)&sin6)->sin_addr, 4);
+	else if (d->family == ST_AF_INET6)
+		__builtin_memcpy(d->addr, &sin6.sin6_addr, 16);
+	else
+		return -1;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * tcpconnect: active TCP opens and, with -r, their outcome.
+ *
+ * Every backend runs the same three bodies:
+ *  - connect_enter(): a connect starts (kprobe entry, sys_enter_connect);
+ *  - on_state():      a socket changes state (tcp_set_state or
+ *                     inet_sock_set_state); CLOSE->SYN_SENT runs in the
+ *                     connecting task and records the owner, the rest may
+ *                     run in softirq and uses that record;
+ *  - connect_exit():  the connect returns (fexit, kretprobe,
+ *                     sys_exit_connect): the source port is known by now.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "tcpconnect.h"
+#include "filter.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "follow.bpf.h"
+
+#define ST_IPPROTO_TCP	6
+#define ST_SOCK_STREAM	1
+#define EINTR		4
+#define EISCONN		106
+#define EALREADY	114
+#define EINPROGRESS	115
+
+const volatile struct tcpconnect_cfg cfg = {};
+
+/* A connect() in progress, by thread id. */
+struct pending {
+	__u64 sk;		/* 0 until known */
+	struct dest dest;
+	__s32 fd;		/* tracepoint backend */
+	__u8 have_dest;
+	__u8 syn_sent;		/* the SYN went out during this call */
+};
+
+/* Who opened a socket still in SYN_SENT, filled in process context. */
+struct owner {
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u8 reported;
+	char comm[ST_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+static __always_inline void owner_of_current(struct owner *o)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	o->pid = pid_tgid >> 32;
+	o->tid = (__u32)pid_tgid;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void emit(struct sock *sk, const struct owner *o,
+				 const struct dest *d, int result)
+{
+	struct inet_event *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	e->time_ns = bpf_ktime_get_ns();
+	e->pid = o->pid;
+	e->tid = o->tid;
+	e->uid = o->uid;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	read_sock(sk, e);
+	if (d && d->family == e->family) {
+		/* the connect failed before the socket took the destination */
+		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
+		e->dport = d->port;
+	}
+	e->type = ST_EV_CONNECT;
+	e->proto = ST_IPPROTO_TCP;
+	e->result = result;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void connect_enter(struct sock *sk, int fd,
+					  const void *addr, bool user)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending p = { .sk = (__u64)sk, .fd = fd };
+
+	p.have_dest = read_dest(&p.dest, addr, user) == 0;
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+}
+
+static __always_inline void syn_sent(struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending fresh = { .sk = (__u64)sk, .fd = -1, .syn_sent = 1 };
+	struct owner o = {};
+
+	if (p) {
+		p->sk = (__u64)sk;
+		p->syn_sent = 1;
+	} else {
+		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
+	}
+	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
+	    !want_port(sk_dport(sk)) || !want_current())
+		return;
+	owner_of_current(&o);
+	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
+}
+
+static __always_inline int connect_error(struct sock *sk)
+{
+	int err = BPF_CORE_READ(sk, sk_err);
+
+	return err ? err : ST_RESULT_CLOSED;
+}
+
+static __always_inline void on_state(struct sock *sk, int old, int new)
+{
+	struct owner *o;
+	int result;
+
+	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
+		syn_sent(sk);
+		return;
+	}
+	if (old != TCP_SYN_SENT)
+		return;
+	o = bpf_map_lookup_elem(&owners, &sk);
+	if (!o)
+		return;
+	/* tcp_reset() and tcp_done_with_error() set sk_err before CLOSE */
+	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk);
+	if (cfg.report_result) {
+		if (!cfg.failed_only || result)
+			emit(sk, o, NULL, result);
+	} else if (!o->reported) {
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN);
+	}
+	bpf_map_delete_elem(&owners, &sk);
+}
+
+static __always_inline bool in_progress(int ret)
+{
+	/* kernel-internal restart codes (>= 512) mean "interrupted" too */
+	return ret == -EINPROGRESS || ret == -EALREADY || ret == -EISCONN ||
+	       ret == -EINTR || ret <= -512;
+}
+
+/* A connect that failed before any SYN left: only -r reports those. */
+static __always_inline void failed_early(struct sock *sk, const struct pending *p,
+					 int ret)
+{
+	struct owner o = {};
+
+	if (!cfg.report_result || in_progress(ret) || !p || !p->have_dest)
+		return;
+	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
+	    !want_port(p->dest.port) || !want_current())
+		return;
+	owner_of_current(&o);
+	emit(sk, &o, &p->dest, -ret);
+}
+
+static __always_inline void connect_exit(struct sock *sk, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct owner *o;
+
+	if (!sk)
+		goto out;
+	if (!p || !p->syn_sent || p->sk != (__u64)sk) {
+		if (ret < 0)
+			failed_early(sk, p, ret);
+		goto out;
+	}
+	o = bpf_map_lookup_elem(&owners, &sk);
+	if (o && !cfg.report_result && !o->reported) {
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN);
+		o->reported = 1;
+	}
+out:
+	bpf_map_delete_elem(&pending, &tid);
+}
+
+/* ---- fentry backend ---- */
+
+static __always_inline void fexit_connect(struct sock *sk, struct sockaddr *uaddr,
+					  int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	/* fentry needs no entry hook, except to tell failed_early() the address */
+	if (ret < 0 && (!p || p->sk != (__u64)sk))
+		connect_enter(sk, -1, uaddr, false);
+	connect_exit(sk, ret);
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr,
+	     int addr_len, int ret)
+{
+
+	/* a v4-mapped connect runs inside tcp_v6_connect, which reports it */
+	if (sk_family(sk) == ST_AF_INET6)
+		return 0;
+	fexit_connect(sk, uaddr, ret);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr,
+	     int addr_len, int ret)
+{
+
+	fexit_connect(sk, uaddr, ret);
+	return 0;
+}
+
+SEC("fentry/tcp_set_state")
+int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	return 0;
+}
+
+/* ---- kprobe backend ---- */
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	if (sk_family(sk) != ST_AF_INET6)
+		connect_enter(sk, -1, uaddr, false);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct sock *sk = p ? (struct sock *)p->sk : NULL;
+
+	if (sk && sk_family(sk) != ST_AF_INET6)
+		connect_exit(sk, ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
+{
+	connect_enter(sk, -1, uaddr, false);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (p)
+		connect_exit((struct sock *)p->sk, ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	return 0;
+}
+
+/* ---- tracepoint backend ---- */
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	connect_enter(NULL, (int)ctx->args[0], (const void *)ctx->args[1], true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct sock *sk = p ? sock_from_fd(p->fd) : NULL;
+
+	if (sk && (sk_protocol(sk) != ST_IPPROTO_TCP || sk_type(sk) != ST_SOCK_STREAM))
+		sk = NULL;
+	connect_exit(sk, (int)ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != ST_IPPROTO_TCP)
+		return 0;
+	on_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,3 @@
+build/common/addr.o: common/addr.c common/addr.h common/event.h
+common/addr.h:
+common/event.h:

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "log.h"
+
+#define ST_PID_MAX	4194304ULL	/* PID_MAX_LIMIT on 64-bit */
+
+enum {
+	OPT_CGROUP = 0x100,
+	OPT_BACKEND,
+	OPT_DEBUG,
+};
+
+int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	/* strtoull takes "-1" and spaces; a count or an id never has them */
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int st_parse_list(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out, size_t max_n, size_t *n)
+{
+	char buf[1024], *tok, *save = NULL;
+	size_t i, count = 0;
+	int err;
+
+	if (!s || !*s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if (buf[strlen(buf) - 1] == ',' || buf[0] == ',' || strstr(buf, ",,"))
+		return -EINVAL;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (count == max_n)
+			return -E2BIG;
+		err = st_parse_num(tok, min, max, &out[count]);
+		if (err)
+			return err;
+		for (i = 0; i < count && out[i] != out[count]; i++)
+			;
+		if (i == count)		/* a repeated value is harmless: keep one */
+			count++;
+	}
+	*n = count;
+	return 0;
+}
+
+void st_usage_error(struct argp_state *state, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)state;
+	va_start(ap, fmt);
+	st_verr(fmt, ap);
+	va_end(ap);
+	exit(2);
+}
+
+__attribute__((noreturn))
+static void list_error(struct argp_state *state, const char *opt, const char *arg,
+		       const char *what, unsigned long long min,
+		       unsigned long long max, size_t max_n, int err)
+{
+	if (err == -E2BIG)
+		st_usage_error(state, "%s: too many values in '%s' (at most %zu)",
+			       opt, arg, max_n);
+	st_usage_error(state, "%s: invalid %s '%s' (expected numbers from %llu to %llu, separated by commas)",
+		       opt, what, arg, min, max);
+}
+
+int st_parse_ports(struct argp_state *state, const char *arg, struct st_opts *o)
+{
+	unsigned long long v[ST_MAX_PORTS];
+	size_t i, n;
+	int err;
+
+	err = st_parse_list(arg, 1, 65535, v, ST_MAX_PORTS, &n);
+	if (err)
+		list_error(state, "-P/--port", arg, "port list", 1, 65535,
+			   ST_MAX_PORTS, err);
+	for (i = 0; i < n; i++)
+		o->ports[i] = v[i];
+	o->nports = n;
+	return 0;
+}
+
+static void parse_pids(struct argp_state *state, const char *arg, struct st_opts *o)
+{
+	unsigned long long v[ST_MAX_PID_ARGS];
+	size_t i, n;
+	int err;
+
+	err = st_parse_list(arg, 1, ST_PID_MAX, v, ST_MAX_PID_ARGS, &n);
+	if (err)
+		list_error(state, "-p/--pid", arg, "PID list", 1, ST_PID_MAX,
+			   ST_MAX_PID_ARGS, err);
+	for (i = 0; i < n; i++)
+		o->pids[i] = v[i];
+	o->npids = n;
+}
+
+static unsigned long long parse_one(struct argp_state *state, const char *opt,
+				    const char *arg, unsigned long long min,
+				    unsigned long long max)
+{
+	unsigned long long v;
+
+	if (st_parse_num(arg, min, max, &v))
+		st_usage_error(state, "%s: invalid value '%s' (expected a number from %llu to %llu)",
+			       opt, arg, min, max);
+	return v;
+}
+
+static const struct argp_option common_options[] = {
+	{ "pid", 'p', "PID[,PID...]", 0, "Trace only these processes", 0 },
+	{ "uid", 'u', "UID", 0, "Trace only this user ID", 0 },
+	{ "print-uid", 'U', NULL, 0, "Add a UID column", 0 },
+	{ "netns", 'N', "NETNS", 0,
+	  "Trace only this network namespace (inode, as in /proc/PID/ns/net)", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Trace only tasks in this cgroup v2 directory or below it", 0 },
+	{ "timestamp", 't', NULL, 0, "Add TIME(s): seconds since the first event", 0 },
+	{ "time", 'T', NULL, 0, "Add TIME: wall-clock time, HH:MM:SS", 0 },
+	{ "json", 'j', NULL, 0, "Print one JSON object per event and line", 0 },
+	{ "output", 'o', "FILE", 0, "Write the trace to FILE", 0 },
+	{ "backend", OPT_BACKEND, "NAME", 0,
+	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
+	{ "debug", OPT_DEBUG, NULL, 0,
+	  "Say which hook each program uses; show libbpf's messages", 0 },
+	{},
+};
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	struct st_opts *o = state->input;
+	int err;
+
+	switch (key) {
+	case 'p':
+		parse_pids(state, arg, o);
+		break;
+	case 'u':
+		o->uid = parse_one(state, "-u/--uid", arg, 0, 4294967294ULL);
+		o->has_uid = true;
+		break;
+	case 'U':
+		o->print_uid = true;
+		break;
+	case 'N':
+		o->netns = parse_one(state, "-N/--netns", arg, 1, 4294967295ULL);
+		break;
+	case OPT_CGROUP:
+		if (!*arg)
+			st_usage_error(state, "--cgroup: empty path (expected a cgroup v2 directory)");
+		o->cgroup = arg;
+		break;
+	case 't':
+	case 'T':
+		if (o->time_mode && o->time_mode != (key == 't' ? ST_TIME_RELATIVE : ST_TIME_WALL))
+			st_usage_error(state, "-t/-T: choose one time column, not both");
+		o->time_mode = key == 't' ? ST_TIME_RELATIVE : ST_TIME_WALL;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'o':
+		if (!*arg)
+			st_usage_error(state, "-o/--output: empty file name");
+		o->output = arg;
+		break;
+	case OPT_BACKEND:
+		err = st_backend_parse(arg, &o->backend);
+		if (err)
+			st_usage_error(state, "--backend: unknown backend '%s' (expected auto, fentry, kprobe or tracepoint)",
+				       arg);
+		break;
+	case OPT_DEBUG:
+		st_debug = true;
+		break;
+	case ARGP_KEY_ARG:
+		/* COMMAND [ARGS...]: the rest of argv is COMMAND's */
+		o->command = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->command && o->npids)
+			st_usage_error(state, "-p/--pid: cannot be combined with COMMAND");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp st_common_argp = {
+	.options = common_options,
+	.parser = parse_common,
+};
+
+static const struct argp_option family_options[] = {
+	{ "ipv4", '4', NULL, 0, "Trace IPv4 only", 0 },
+	{ "ipv6", '6', NULL, 0, "Trace IPv6 only (v4-mapped included)", 0 },
+	{},
+};
+
+static error_t parse_family(int key, char *arg, struct argp_state *state)
+{
+	struct st_opts *o = state->input;
+	int family = key == '4' ? ST_AF_INET : ST_AF_INET6;
+
+	(void)arg;
+	if (key != '4' && key != '6')
+		return ARGP_ERR_UNKNOWN;
+	if (o->family && o->family != family)
+		st_usage_error(state, "-4/-6: choose one family, not both");
+	o->family = family;
+	return 0;
+}
+
+const struct argp st_family_argp = {
+	.options = family_options,
+	.parser = parse_family,
+};
+
+void st_argp_init_children(struct argp_state *state, struct st_opts *o)
+{
+	size_t i;
+
+	for (i = 0; state->root_argp->children && state->root_argp->children[i].argp; i++)
+		state->child_inputs[i] = o;
+}
+
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "%s (socktrace) %s\n", st_tool_name, ST_VERSION);
+}
+
+int st_parse_args(const struct argp *argp, int argc, char **argv, void *input)
+{
+	argp_program_version_hook = print_version;
+	argp_err_exit_status = 2;
+	return argp_parse(argp, argc, argv, ARGP_IN_ORDER, NULL, input);
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "event.h"
+#include "log.h"
+
+/* libbpf 1.1 looks here first, then at TRACEFS (see its use_debugfs()) */
+#define DEBUGFS_TRACING	"/sys/kernel/debug/tracing"
+#define TRACEFS		"/sys/kernel/tracing"
+#define KPROBE_TYPE	"/sys/bus/event_source/devices/kprobe/type"
+#define WHY_LEN		256
+
+static const char *const names[ST_BACKEND_MAX] = {
+	[ST_BACKEND_AUTO] = "auto",
+	[ST_BACKEND_FENTRY] = "fentry",
+	[ST_BACKEND_KPROBE] = "kprobe",
+	[ST_BACKEND_TRACEPOINT] = "tracepoint",
+};
+
+int st_backend_parse(const char *s, enum st_backend *out)
+{
+	int b;
+
+	for (b = 0; b < ST_BACKEND_MAX; b++) {
+		if (!strcmp(s, names[b])) {
+			*out = b;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *st_backend_name(enum st_backend b)
+{
+	return b < ST_BACKEND_MAX ? names[b] : "?";
+}
+
+static const char *tracing_dir(void)
+{
+	return access(DEBUGFS_TRACING, F_OK) == 0 ? DEBUGFS_TRACING : TRACEFS;
+}
+
+int st_ensure_tracefs(void)
+{
+	char path[64];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/events", tracing_dir());
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
+		err = -errno;
+		st_err("failed to mount tracefs on %s: %s", TRACEFS, strerror(-err));
+		return err;
+	}
+	st_dbg("mounted tracefs on %s", TRACEFS);
+	return 0;
+}
+
+/* Loads and attaches an empty fexit program: the only sure test. */
+static int probe_fentry(struct btf *vmlinux, const char *func, char *why)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT);
+	int id, fd, link, err;
+
+	if (!vmlinux) {
+		snprintf(why, WHY_LEN, "the kernel has no BTF");
+		return -ENOENT;
+	}
+	id = btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC);
+	if (id < 0) {
+		snprintf(why, WHY_LEN, "%s is not in the kernel's BTF", func);
+		return -ENOENT;
+	}
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, WHY_LEN, "cannot load an fexit program for %s: %s",
+			 func, strerror(-err));
+		return err;
+	}
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	err = link < 0 ? -errno : 0;
+	if (err)
+		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
+			 strerror(-err));
+	else
+		close(link);
+	close(fd);
+	return err;
+}
+
+/* Creates (and drops) a kprobe perf event, as libbpf would attach one. */
+static int probe_kprobe(const char *func, char *why)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	FILE *f = fopen(KPROBE_TYPE, "r");
+	int type = -1, fd, err;
+
+	if (f) {
+		if (fscanf(f, "%d", &type) != 1)
+			type = -1;
+		fclose(f);
+	}
+	if (type < 0) {
+		snprintf(why, WHY_LEN, "no kprobe support (%s missing: CONFIG_KPROBES off?)",
+			 KPROBE_TYPE);
+		return -ENOENT;
+	}
+	attr.type = type;
+	attr.config1 = (uintptr_t)func;
+	fd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, WHY_LEN, "cannot create a kprobe on %s: %s", func,
+			 strerror(-err));
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+/* "tracepoint/syscalls/sys_enter_connect" must exist in tracefs */
+static int probe_tracepoint(const struct bpf_program *prog, char *why)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *tp = strchr(sec, '/');
+	char path[256];
+	int err;
+
+	if (strncmp(sec, "tracepoint/", 11) && strncmp(sec, "tp/", 3))
+		return 0;	/* raw_tp and tp_btf need no tracefs */
+	err = st_ensure_tracefs();
+	if (err) {
+		snprintf(why, WHY_LEN, "tracefs is not available: %s", strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/events/%s", tracing_dir(), tp + 1);
+	if (access(path, F_OK)) {
+		err = -errno;
+		snprintf(why, WHY_LEN, "tracepoint %s not found: %s", tp + 1,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Probe results, since programs of one hook share functions. */
+struct probe_cache {
+	struct {
+		enum st_backend backend;
+		const char *func;
+		int err;
+		char why[WHY_LEN];
+	} e[32];
+	size_t n;
+	struct btf *vmlinux;
+	bool btf_loaded;
+};
+
+static int probe(struct probe_cache *c, struct bpf_object *obj,
+		 const struct st_prog *p, const char **why)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->e[i].backend == p->backend && c->e[i].func && p->func &&
+		    !strcmp(c->e[i].func, p->func)) {
+			*why = c->e[i].why;
+			return c->e[i].err;
+		}
+	}
+	if (c->n == sizeof(c->e) / sizeof(c->e[0]))
+		return -E2BIG;
+	i = c->n++;
+	c->e[i].backend = p->backend;
+	c->e[i].func = p->func;
+	c->e[i].why[0] = '\0';
+	*why = c->e[i].why;
+	if (p->backend == ST_BACKEND_FENTRY) {
+		if (!c->btf_loaded) {
+			c->vmlinux = btf__load_vmlinux_btf();
+			c->btf_loaded = true;
+		}
+		c->e[i].err = probe_fentry(c->vmlinux, p->func, c->e[i].why);
+	} else if (p->backend == ST_BACKEND_KPROBE) {
+		c->e[i].err = probe_kprobe(p->func, c->e[i].why);
+	} else {
+		c->e[i].func = NULL;	/* never reused: one entry per program */
+		c->e[i].err = probe_tracepoint(
+			bpf_object__find_program_by_name(obj, p->prog), c->e[i].why);
+	}
+	return c->e[i].err;
+}
+
+static bool serves_family(const struct st_prog *p, int family)
+{
+	if (!p->family || !family)
+		return true;
+	return p->family == (family == ST_AF_INET ? 4 : 6);
+}
+
+/* 0 if every program of @hook on @b can attach, else -errno and @why */
+static int try_backend(struct probe_cache *c, struct bpf_object *obj,
+		       const struct st_prog *progs, size_t n, const char *hook,
+		       enum st_backend b, int family, const char **why)
+{
+	size_t i;
+	int err;
+
+	*why = "no program for this hook";
+	err = -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (strcmp(progs[i].hook, hook) || progs[i].backend != b ||
+		    !serves_family(&progs[i], family))
+			continue;
+		err = probe(c, obj, &progs[i], why);
+		if (err)
+			return err;
+	}
+	return err;
+}
+
+static int add_hook(struct st_selection *sel, const char *hook)
+{
+	size_t i;
+
+	for (i = 0; i < sel->nhooks; i++)
+		if (!strcmp(sel->hooks[i], hook))
+			return 0;
+	if (sel->nhooks == ST_MAX_HOOKS)
+		return -E2BIG;
+	sel->hooks[sel->nhooks++] = hook;
+	return 0;
+}
+
+static int choose(struct probe_cache *c, struct bpf_object *obj,
+		  const struct st_prog *progs, size_t n, enum st_backend forced,
+		  int family, struct st_selection *sel, size_t h)
+{
+	const char *why = "";
+	enum st_backend b;
+	int err = -ENOENT;
+
+	for (b = ST_BACKEND_FENTRY; b < ST_BACKEND_MAX; b++) {
+		if (forced != ST_BACKEND_AUTO && b != forced)
+			continue;
+		err = try_backend(c, obj, progs, n, sel->hooks[h], b, family, &why);
+		if (!err) {
+			sel->chosen[h] = b;
+			return 0;
+		}
+		st_dbg("hook %s: %s unusable: %s", sel->hooks[h], names[b], why);
+	}
+	if (forced != ST_BACKEND_AUTO)
+		st_err("backend %s is not available on this kernel: %s",
+		       names[forced], why);
+	else
+		st_err("no backend can trace %s on this kernel: %s", sel->hooks[h], why);
+	return err;
+}
+
+static void set_autoload(struct bpf_object *obj, const struct st_prog *progs,
+			 size_t n, const struct st_selection *sel, int family)
+{
+	char list[256];
+	size_t i, h;
+
+	for (h = 0; h < sel->nhooks; h++) {
+		list[0] = '\0';
+		for (i = 0; i < n; i++) {
+			struct bpf_program *prog =
+				bpf_object__find_program_by_name(obj, progs[i].prog);
+			bool on = !strcmp(progs[i].hook, sel->hooks[h]) &&
+				  progs[i].backend == sel->chosen[h] &&
+				  serves_family(&progs[i], family);
+
+			if (strcmp(progs[i].hook, sel->hooks[h]))
+				continue;
+			bpf_program__set_autoload(prog, on);
+			if (on && strlen(list) + strlen(progs[i].prog) + 3 < sizeof(list))
+				snprintf(list + strlen(list), sizeof(list) - strlen(list),
+					 "%s%s", list[0] ? ", " : "", progs[i].prog);
+		}
+		st_dbg("hook %s: %s (%s)", sel->hooks[h], names[sel->chosen[h]], list);
+	}
+}
+
+int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
+		      size_t n, enum st_backend forced, int family,
+		      struct st_selection *sel)
+{
+	struct probe_cache cache = {};
+	size_t i;
+	int err = 0;
+
+	memset(sel, 0, sizeof(*sel));
+	for (i = 0; i < n; i++) {
+		if (!bpf_object__find_program_by_name(obj, progs[i].prog)) {
+			st_err("failed to find BPF program %s", progs[i].prog);
+			return -ENOENT;
+		}
+		err = add_hook(sel, progs[i].hook);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < sel->nhooks && !err; i++)
+		err = choose(&cache, obj, progs, n, forced, family, sel, i);
+	btf__free(cache.vmlinux);
+	if (err)
+		return err;
+	set_autoload(obj, progs, n, sel, family);
+	return 0;
+}
+
+void st_selection_describe(const struct st_selection *sel, char *buf, size_t len)
+{
+	bool seen[ST_BACKEND_MAX] = {};
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sel->nhooks; i++) {
+		if (seen[sel->chosen[i]])
+			continue;
+		seen[sel->chosen[i]] = true;
+		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+				off ? "+" : "", names[sel->chosen[i]]);
+	}
+}

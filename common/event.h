@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI between every socktrace BPF object and its user side: one event
+ * layout and one configuration block for the whole suite. Fixed-width types
+ * only; this header is included by BPF code (after vmlinux.h) and by C code.
+ */
+#ifndef SOCKTRACE_EVENT_H
+#define SOCKTRACE_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define ST_COMM_LEN	16	/* TASK_COMM_LEN */
+#define ST_AF_INET	2
+#define ST_AF_INET6	10
+#define ST_MAX_PIDS	16384	/* -p list plus followed descendants */
+#define ST_MAX_PORTS	64
+
+enum st_event_type {
+	ST_EV_CONNECT = 1,
+	ST_EV_ACCEPT,
+	ST_EV_CLOSE,
+	ST_EV_SEND,
+};
+
+/* inet_event.result: 0 success, > 0 an errno value, or one of these */
+#define ST_RESULT_UNKNOWN	(-1)	/* outcome not known when emitted */
+#define ST_RESULT_CLOSED	(-2)	/* closed before the handshake ended */
+
+/* Indexes of the per-CPU "lost" counters */
+enum st_lost_counter {
+	ST_LOST_EVENTS,		/* ring buffer full */
+	ST_LOST_FOLLOW,		/* pids map full: a descendant not followed */
+	ST_LOST_MAX,
+};
+
+/*
+ * One TCP or UDP event. Addresses are in network byte order, an IPv4
+ * address in the first 4 bytes; ports are in host byte order. "s" is the
+ * local end and "d" the remote end, whichever side opened the connection.
+ */
+struct inet_event {
+	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 netns;		/* network namespace inode */
+	__u64 duration_ns;	/* close events: time since established */
+	__u64 bytes_sent;	/* close events */
+	__u64 bytes_received;	/* close events */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__s32 result;		/* see ST_RESULT_* */
+	__u32 backlog;		/* accept events: queue length ... */
+	__u32 backlog_max;	/* ... and its limit */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
+	__u8 type;		/* enum st_event_type */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+	char comm[ST_COMM_LEN];
+};
+
+/*
+ * Filters every tool applies in the kernel, as read-only data set before
+ * load: a zero field means "filter off", so the verifier drops the branch.
+ */
+struct st_config {
+	__u8 filter_pid;	/* keep only tgids in the pids map */
+	__u8 follow_forks;	/* add children of kept tgids to the pids map */
+	__u8 filter_uid;
+	__u8 filter_cgroup;	/* keep only tasks under cgroups[0] */
+	__u8 filter_port;	/* keep only ports in the ports map */
+	__u8 family;		/* 0, ST_AF_INET or ST_AF_INET6 */
+	__u16 pad;
+	__u32 uid;
+	__u32 pad2;
+	__u64 netns;		/* 0 or a network namespace inode */
+};
+
+#endif /* SOCKTRACE_EVENT_H */

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include "addr.h"
+#include "escape.h"
+#include "log.h"
+#include "output.h"
+
+#define OUT_BUFSZ (64 * 1024)	/* one write per poll batch, not per line */
+
+static char out_buf[OUT_BUFSZ];
+
+static const char *const type_short[] = { "?", "C", "A", "X", "S" };
+static const char *const type_long[] = { "?", "connect", "accept", "close", "send" };
+
+static __s64 mono_to_real(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (real.tv_sec - mono.tv_sec) * 1000000000LL + real.tv_nsec - mono.tv_nsec;
+}
+
+int st_output_open(struct st_output *o, const struct st_opts *opts,
+		   const char *tool, const struct st_column *cols, size_t ncols)
+{
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->tool = tool;
+	o->json = opts->json;
+	o->time_mode = opts->time_mode;
+	o->mono_to_real_ns = mono_to_real();
+	if (opts->time_mode == ST_TIME_RELATIVE)
+		o->cols[o->ncols++] = (struct st_column){ "TIME(s)", ST_F_TIME_REL, 9 };
+	else if (opts->time_mode == ST_TIME_WALL)
+		o->cols[o->ncols++] = (struct st_column){ "TIME", ST_F_TIME_WALL, 8 };
+	if (opts->print_uid)
+		o->cols[o->ncols++] = (struct st_column){ "UID", ST_F_UID, 6 };
+	while (ncols-- && o->ncols < ST_MAX_COLUMNS)
+		o->cols[o->ncols++] = *cols++;
+
+	if (opts->output) {
+		o->f = fopen(opts->output, "w");
+		if (!o->f) {
+			err = -errno;
+			st_err("failed to open %s: %s", opts->output, strerror(-err));
+			return err;
+		}
+		o->own_file = true;
+	} else {
+		o->f = opts->command ? stderr : stdout;
+	}
+	/* one stream per process, and stdout may outlive this struct */
+	setvbuf(o->f, out_buf, _IOFBF, sizeof(out_buf));
+	return 0;
+}
+
+void st_column_print(FILE *f, const char *value, int *width, bool last)
+{
+	int len = strlen(value);
+
+	if (len > *width)
+		*width = len;	/* later lines line up with the widest so far */
+	if (last)
+		fprintf(f, "%s\n", value);
+	else
+		fprintf(f, "%-*s ", *width, value);
+}
+
+void st_output_header(struct st_output *o)
+{
+	size_t i;
+
+	if (o->json)
+		return;
+	for (i = 0; i < o->ncols; i++)
+		st_column_print(o->f, o->cols[i].header, &o->cols[i].width,
+				i + 1 == o->ncols);
+}
+
+const char *st_result_name(int result, char *buf, size_t len)
+{
+	const char *name;
+
+	if (result == 0)
+		return "ok";
+	if (result == ST_RESULT_CLOSED)
+		return "closed";
+	name = result > 0 ? strerrorname_np(result) : NULL;
+	if (name)
+		return name;
+	snprintf(buf, len, "E%d", result);
+	return buf;
+}
+
+static void time_column(struct st_output *o, const struct inet_event *e,
+			char *buf, size_t len)
+{
+	time_t secs;
+	struct tm tm;
+
+	if (!o->first_ns)
+		o->first_ns = e->time_ns;
+	if (o->time_mode == ST_TIME_RELATIVE) {
+		/* -t: seconds since the first event */
+		snprintf(buf, len, "%.3f", (e->time_ns - o->first_ns) / 1e9);
+		return;
+	}
+	secs = (e->time_ns + o->mono_to_real_ns) / 1000000000LL;
+	localtime_r(&secs, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+}
+
+static void field(struct st_output *o, const struct inet_event *e,
+		  enum st_field f, char *buf, size_t len)
+{
+	char tmp[32];
+	__u8 t = e->type < 5 ? e->type : 0;
+
+	switch (f) {
+	case ST_F_TIME_REL:
+	case ST_F_TIME_WALL:
+		time_column(o, e, buf, len);
+		return;
+	case ST_F_UID: snprintf(buf, len, "%u", e->uid); return;
+	case ST_F_PID: snprintf(buf, len, "%u", e->pid); return;
+	case ST_F_TID: snprintf(buf, len, "%u", e->tid); return;
+	case ST_F_COMM: st_escape(e->comm, sizeof(e->comm), 0, buf, len); return;
+	case ST_F_IP: snprintf(buf, len, "%d", e->family == ST_AF_INET6 ? 6 : 4); return;
+	case ST_F_SADDR: st_addr_format(e->family, e->saddr, buf, len); return;
+	case ST_F_SPORT: snprintf(buf, len, "%u", e->sport); return;
+	case ST_F_DADDR: st_addr_format(e->family, e->daddr, buf, len); return;
+	case ST_F_DPORT: snprintf(buf, len, "%u", e->dport); return;
+	case ST_F_RESULT:
+		snprintf(buf, len, "%s", e->result == ST_RESULT_UNKNOWN ? "-" :
+			 st_result_name(e->result, tmp, sizeof(tmp)));
+		return;
+	case ST_F_TYPE: snprintf(buf, len, "%s", type_short[t]); return;
+	case ST_F_TYPE_LONG: snprintf(buf, len, "%s", type_long[t]); return;
+	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)e->netns); return;
+	case ST_F_BACKLOG: snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max); return;
+	case ST_F_DURATION_MS:
+		snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
+		return;
+	case ST_F_TX_KB:
+		snprintf(buf, len, "%llu", (unsigned long long)e->bytes_sent / 1024);
+		return;
+	case ST_F_RX_KB:
+		snprintf(buf, len, "%llu", (unsigned long long)e->bytes_received / 1024);
+		return;
+	}
+	buf[0] = '\0';
+}
+
+static void columns(struct st_output *o, const struct inet_event *e)
+{
+	char buf[ST_ESCAPED_LEN(ST_COMM_LEN) + ST_ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < o->ncols; i++) {
+		field(o, e, o->cols[i].field, buf, sizeof(buf));
+		st_column_print(o->f, buf, &o->cols[i].width, i + 1 == o->ncols);
+	}
+}
+
+static void json_time(struct st_output *o, const struct inet_event *e)
+{
+	__u64 real = e->time_ns + o->mono_to_real_ns;
+	time_t secs = real / 1000000000ULL;
+	char buf[32];
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(o->f, "{\"ts\":\"%s.%06lluZ\",\"time_ns\":%llu", buf,
+		(unsigned long long)(real % 1000000000ULL) / 1000,
+		(unsigned long long)e->time_ns);
+}
+
+static void json_event(struct st_output *o, const struct inet_event *e)
+{
+	char comm[ST_ESCAPED_LEN(ST_COMM_LEN)], addr[ST_ADDR_STRLEN], tmp[32];
+	__u8 t = e->type < 5 ? e->type : 0;
+
+	json_time(o, e);
+	fprintf(o->f, ",\"tool\":\"%s\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
+		o->tool, type_long[t], e->pid, e->tid);
+	st_escape(e->comm, sizeof(e->comm), 0, comm, sizeof(comm));
+	st_json_string(o->f, comm);
+	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu,\"proto\":\"%s\",\"ip\":%d",
+		e->uid, (unsigned long long)e->netns, e->proto == 17 ? "udp" : "tcp",
+		e->family == ST_AF_INET6 ? 6 : 4);
+	fprintf(o->f, ",\"saddr\":\"%s\",\"sport\":%u",
+		st_addr_format(e->family, e->saddr, addr, sizeof(addr)), e->sport);
+	fprintf(o->f, ",\"daddr\":\"%s\",\"dport\":%u",
+		st_addr_format(e->family, e->daddr, addr, sizeof(addr)), e->dport);
+	if (e->result != ST_RESULT_UNKNOWN)
+		fprintf(o->f, ",\"result\":\"%s\"", st_result_name(e->result, tmp, sizeof(tmp)));
+	if (e->type == ST_EV_CLOSE)
+		fprintf(o->f, ",\"duration_ns\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu",
+			(unsigned long long)e->duration_ns,
+			(unsigned long long)e->bytes_sent,
+			(unsigned long long)e->bytes_received);
+	if (e->backlog_max)
+		fprintf(o->f, ",\"backlog\":%u,\"backlog_max\":%u", e->backlog,
+			e->backlog_max);
+	fputs("}\n", o->f);
+}
+
+void st_output_event(struct st_output *o, const struct inet_event *e)
+{
+	if (o->json)
+		json_event(o, e);
+	else
+		columns(o, e);
+}
+
+int st_output_flush(struct st_output *o)
+{
+	if (fflush(o->f) == EOF || ferror(o->f))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+void st_output_close(struct st_output *o)
+{
+	if (!o->f)
+		return;
+	if (o->own_file)
+		fclose(o->f);
+	else
+		fflush(o->f);
+	o->f = NULL;
+}

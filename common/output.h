@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The trace stream: columns with a header, or JSON lines, for inet events. */
+#ifndef SOCKTRACE_OUTPUT_H
+#define SOCKTRACE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "args.h"
+#include "event.h"
+
+/* What a column shows; its header is the tool's choice. */
+enum st_field {
+	ST_F_TIME_REL,		/* -t */
+	ST_F_TIME_WALL,		/* -T */
+	ST_F_UID,		/* -U */
+	ST_F_PID,
+	ST_F_TID,
+	ST_F_COMM,
+	ST_F_IP,
+	ST_F_SADDR,
+	ST_F_SPORT,
+	ST_F_DADDR,
+	ST_F_DPORT,
+	ST_F_RESULT,
+	ST_F_TYPE,		/* C, A, X, S */
+	ST_F_TYPE_LONG,		/* connect, accept, close, send */
+	ST_F_NETNS,
+	ST_F_BACKLOG,		/* current/max */
+	ST_F_DURATION_MS,
+	ST_F_TX_KB,
+	ST_F_RX_KB,
+};
+
+struct st_column {
+	const char *header;
+	enum st_field field;
+	int width;		/* starting width; widens, never truncates */
+};
+
+#define ST_MAX_COLUMNS 20
+
+struct st_output {
+	FILE *f;
+	bool json;
+	bool own_file;
+	const char *tool;
+	struct st_column cols[ST_MAX_COLUMNS];	/* time and UID included */
+	size_t ncols;
+	enum st_time_mode time_mode;
+	__u64 first_ns;
+	__s64 mono_to_real_ns;
+};
+
+/*
+ * Opens the trace stream: -o FILE, else stderr in command mode, else stdout.
+ * Adds the TIME and UID columns the options ask for before @cols.
+ */
+int st_output_open(struct st_output *o, const struct st_opts *opts,
+		   const char *tool, const struct st_column *cols, size_t ncols);
+void st_output_header(struct st_output *o);
+void st_output_event(struct st_output *o, const struct inet_event *e);
+/* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
+int st_output_flush(struct st_output *o);
+void st_output_close(struct st_output *o);
+
+/* Shared pieces for tools with their own tables (tcpconnect -c). */
+const char *st_result_name(int result, char *buf, size_t len);
+void st_column_print(FILE *f, const char *value, int *width, bool last);
+
+#endif

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include "log.h"
+#include "session.h"
+
+#define POLL_MS		100
+#define LOST_CHECK_MS	250
+#define ST_CAP_BPF	39	/* not in every libc's headers yet */
+#define ST_CAP_PERFMON	38
+
+static volatile sig_atomic_t stop_signal;
+static volatile pid_t forward_to;
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &hdr, d))
+		return 0;	/* let the kernel say no later */
+	if (has_cap(d, CAP_SYS_ADMIN) ||
+	    (has_cap(d, ST_CAP_BPF) && has_cap(d, ST_CAP_PERFMON)))
+		return 0;
+	st_err("needs root (or the CAP_BPF and CAP_PERFMON capabilities)");
+	return -EPERM;
+}
+
+static int open_cgroup(const char *path)
+{
+	struct statfs fs;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		st_err("--cgroup: cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (fstatfs(fd, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC) {
+		close(fd);
+		st_err("--cgroup: %s is not a cgroup v2 directory", path);
+		return -ENOTDIR;
+	}
+	return fd;
+}
+
+static void set_config(struct st_config *cfg, const struct st_opts *opts)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->filter_pid = opts->npids || opts->command;
+	cfg->follow_forks = !!opts->command;
+	cfg->filter_uid = opts->has_uid;
+	cfg->uid = opts->uid;
+	cfg->filter_cgroup = !!opts->cgroup;
+	cfg->filter_port = opts->nports > 0;
+	cfg->family = opts->family;
+	cfg->netns = opts->netns;
+}
+
+int st_session_prepare(struct st_session *s, struct bpf_object *obj,
+		       struct st_config *cfg, const struct st_opts *opts,
+		       const struct st_prog *progs, size_t nprogs, const char *what)
+{
+	const char *follow[] = { "follow_fork", "follow_exit" };
+	struct bpf_program *prog;
+	size_t i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = opts;
+	s->obj = obj;
+	s->what = what;
+	s->cgroup_fd = -1;
+	s->child = -1;
+	err = check_privileges();
+	if (err)
+		return err;
+	if (opts->cgroup) {
+		s->cgroup_fd = open_cgroup(opts->cgroup);
+		if (s->cgroup_fd < 0)
+			return s->cgroup_fd;
+	}
+	set_config(cfg, opts);
+	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
+		prog = bpf_object__find_program_by_name(obj, follow[i]);
+		if (prog)
+			bpf_program__set_autoload(prog, opts->command != NULL);
+	}
+	return st_backend_select(obj, progs, nprogs, opts->backend, opts->family,
+				 &s->sel);
+}
+
+static int flush(struct st_session *s, struct st_output *out);
+
+static int map_fd(struct st_session *s, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(s->obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+static int update(struct st_session *s, const char *map, const void *key,
+		  const void *value)
+{
+	int err = bpf_map_update_elem(map_fd(s, map), key, value, BPF_ANY) ? -errno : 0;
+
+	if (err)
+		st_err("failed to update map %s: %s", map, strerror(-err));
+	return err;
+}
+
+static int fill_filters(struct st_session *s)
+{
+	const struct st_opts *o = s->opts;
+	__u32 zero = 0;
+	__u8 one = 1;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < o->npids && !err; i++)
+		err = update(s, "pids", &o->pids[i], &one);
+	for (i = 0; i < o->nports && !err; i++)
+		err = update(s, "ports", &o->ports[i], &one);
+	if (!err && s->cgroup_fd >= 0)
+		err = update(s, "cgroups", &zero, &s->cgroup_fd);
+	return err;
+}
+
+static int attach_all(struct st_session *s)
+{
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	int err;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (s->nlinks == sizeof(s->links) / sizeof(s->links[0]))
+			return -E2BIG;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			st_err("failed to attach %s: %s", bpf_program__name(prog),
+			       strerror(-err));
+			return err;
+		}
+		s->links[s->nlinks++] = link;
+	}
+	return 0;
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (forward_to > 0) {
+		/* a terminal's signal reached COMMAND already; pass on the rest */
+		if (si->si_code == SI_USER || si->si_code == SI_QUEUE)
+			kill(forward_to, sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+static void set_signals(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed pipe is an EPIPE to handle */
+}
+
+/* COMMAND's side of the fork: wait for "go", then exec. Never returns. */
+static void run_child(char **argv, int go_fd, int err_fd)
+{
+	char c;
+	int e;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* not left running, untraced, if the tracer dies */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (read(go_fd, &c, 1) != 1)
+		_exit(127);
+	execvp(argv[0], argv);
+	e = errno;
+	if (write(err_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Forks COMMAND, traces it from its first instruction, then lets it run. */
+static int start_command(struct st_session *s)
+{
+	int go[2] = { -1, -1 }, ex[2] = { -1, -1 }, e = 0, err = 0;
+	__u32 pid;
+	__u8 one = 1;
+	ssize_t n;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(ex, O_CLOEXEC)) {
+		err = -errno;
+		st_err("failed to create a pipe: %s", strerror(-err));
+		goto cleanup;
+	}
+	s->child = fork();
+	if (s->child < 0) {
+		err = -errno;
+		st_err("failed to fork: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (s->child == 0)
+		run_child(s->opts->command, go[0], ex[1]);
+	close(ex[1]);
+	ex[1] = -1;
+	pid = s->child;
+	err = update(s, "pids", &pid, &one);
+	if (err || write(go[1], "g", 1) != 1) {
+		kill(s->child, SIGKILL);
+		err = err ? err : -EPIPE;
+		goto cleanup;
+	}
+	forward_to = s->child;
+	n = read(ex[0], &e, sizeof(e));	/* 0 bytes: exec succeeded */
+	if (n == sizeof(e)) {
+		st_err("failed to run %s: %s", s->opts->command[0], strerror(e));
+		err = -e;
+	}
+cleanup:
+	for (n = 0; n < 2; n++) {
+		if (go[n] >= 0)
+			close(go[n]);
+		if (ex[n] >= 0)
+			close(ex[n]);
+	}
+	return err;
+}
+
+int st_session_start(struct st_session *s, struct st_output *out,
+		     ring_buffer_sample_fn handle, void *ctx)
+{
+	char backends[64];
+	int err;
+
+	err = fill_filters(s);
+	if (err)
+		return err;
+	s->rb = ring_buffer__new(map_fd(s, "events"), handle, ctx, NULL);
+	if (!s->rb) {
+		err = -errno;
+		st_err("failed to create ring buffer: %s", strerror(-err));
+		return err;
+	}
+	err = attach_all(s);
+	if (err)
+		return err;
+	set_signals();
+	st_selection_describe(&s->sel, backends, sizeof(backends));
+	fprintf(stderr, "Tracing %s (backend: %s). Ctrl-C to end.\n", s->what, backends);
+	st_output_header(out);
+	err = flush(s, out);
+	if (err)
+		return err;
+	return s->opts->command ? start_command(s) : 0;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Reports what the kernel counted since the last call, on stderr. */
+static void check_lost(struct st_session *s, bool force)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = map_fd(s, "lost"), cpu;
+	__u64 vals[ncpu > 0 ? ncpu : 1], sum;
+	__u32 key;
+
+	if (ncpu <= 0 || fd < 0 || (!force && ms_since(&s->lost_checked) < LOST_CHECK_MS))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &s->lost_checked);
+	for (key = 0; key < ST_LOST_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (sum = 0, cpu = 0; cpu < ncpu; cpu++)
+			sum += vals[cpu];
+		if (sum == s->lost[key])
+			continue;
+		if (key == ST_LOST_EVENTS)
+			st_err("lost %llu events", (unsigned long long)(sum - s->lost[key]));
+		else
+			st_err("process map full: %llu new processes not followed",
+			       (unsigned long long)(sum - s->lost[key]));
+		s->lost[key] = sum;
+	}
+}
+
+static void reap_child(struct st_session *s, int flags)
+{
+	if (s->child <= 0 || s->child_done)
+		return;
+	if (waitpid(s->child, &s->child_status, flags) == s->child)
+		s->child_done = true;
+}
+
+static int exit_status(const struct st_session *s, int err)
+{
+	if (s->opts->command && s->child_done) {
+		if (WIFSIGNALED(s->child_status))
+			return 128 + WTERMSIG(s->child_status);
+		return WEXITSTATUS(s->child_status);
+	}
+	return err ? 1 : 0;
+}
+
+static int flush(struct st_session *s, struct st_output *out)
+{
+	int err = st_output_flush(out);
+
+	if (err && !s->write_err) {
+		s->write_err = err;
+		if (err != -EPIPE)	/* a reader that left is no error */
+			st_err("failed to write output: %s", strerror(-err));
+	}
+	return err;
+}
+
+int st_session_run(struct st_session *s, struct st_output *out)
+{
+	int err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->lost_checked);
+	while (!stop_signal && !s->child_done) {
+		err = ring_buffer__poll(s->rb, POLL_MS);
+		if (err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0) {
+			st_err("failed to poll ring buffer: %s", strerror(-err));
+			break;
+		}
+		err = flush(s, out);
+		if (err)
+			break;
+		check_lost(s, false);
+		reap_child(s, WNOHANG);
+	}
+	if (err >= 0 || err == -EPIPE) {
+		/* everything the kernel queued before the stop */
+		ring_buffer__consume(s->rb);
+		flush(s, out);
+	}
+	check_lost(s, true);
+	if (s->lost[ST_LOST_EVENTS])
+		st_err("%llu events lost in total (ring buffer full)",
+		       (unsigned long long)s->lost[ST_LOST_EVENTS]);
+	/* the trace stops with the reader; COMMAND runs on to its end */
+	reap_child(s, 0);
+	if (s->write_err == -EPIPE)
+		err = 0;
+	return exit_status(s, err < 0 ? err : s->write_err);
+}
+
+void st_session_close(struct st_session *s)
+{
+	size_t i;
+
+	if (!s->obj)
+		return;	/* never prepared */
+	forward_to = 0;
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	for (i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
+	s->cgroup_fd = -1;
+	reap_child(s, WNOHANG);
+}

@@ -1,0 +1,654 @@
+"""Small framework for the socktrace end-to-end tests (python3 stdlib only, root).
+
+A tool module (tests/e2e/tools/<tool>.py) makes a Suite and registers cases:
+
+    suite = Suite("tcpconnect", colmap={...}, json_keys=[...])
+
+    @suite.case("ipv4", modes=("col", "json"))
+    def ipv4(ctx, mode):
+        srv = ctx.client("srv"); port = srv.listen(4, "127.0.0.1")
+        cli = ctx.client("cli")
+        run = ctx.start_tool(["-j"] if mode == "json" else [])
+        r = cli.connect(4, "127.0.0.1", port)
+        ...
+        out = run.finish()                  # SIGINT, collect, exit status 0
+        ctx.check_events(out, mode, header, [expected...])
+
+Everything a case creates (processes, netns, cgroups, mounts) is undone by
+ctx's cleanup stack, also when the case fails.  Client processes get the comm
+`<ctx.prefix>-<role>`; lines whose COMM starts with ctx.prefix belong to the case.
+"""
+import contextlib
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT = os.path.join(HERE, "helpers", "client.py")
+
+# Generous: guests run under software emulation.  Never used as assertions on
+# speed except where a case is about promptness (and then says so).
+READY_TIMEOUT = 30.0
+EVENT_TIMEOUT = 10.0
+EXIT_TIMEOUT = 30.0
+GRACE = 0.3
+
+READY_RE = re.compile(
+    r"^Tracing (?P<what>.+) \(backend: (?P<backend>[a-z_]+(?:\+[a-z_]+)*)\)\. Ctrl-C to end\.$")
+LOST_RE = re.compile(r"^(\S+: )?lost \d+ events?\b")
+BACKENDS = ("fentry", "kprobe", "tracepoint")
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def clip(text, n=1500):
+    text = str(text)
+    return text if len(text) <= n else text[:n] + "...[%d more chars]" % (len(text) - n)
+
+
+def show_lines(lines):
+    if not lines:
+        return "(nothing)"
+    return clip(" | ".join(repr(l) for l in lines))
+
+
+def sh(cmd, check_rc=True, **kw):
+    """Run a helper command (ip, sysctl, mount...), return CompletedProcess."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if check_rc and p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                    (p.stderr or p.stdout).strip()))
+    return p
+
+
+class Config:
+    def __init__(self, build_dir, backend="auto", expect_backend=None, unavailable=(),
+                 verbose=False):
+        self.build_dir = os.path.abspath(build_dir)
+        self.backend = backend
+        self.expect_backend = expect_backend
+        self.unavailable = list(unavailable)
+        self.verbose = verbose
+
+    def log(self, *a):
+        if self.verbose:
+            print("    " + " ".join(str(x) for x in a), file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------
+# Processes the tests drive
+
+class Client:
+    """A helper process (helpers/client.py) with a known comm, driven by JSON lines."""
+
+    def __init__(self, ctx, comm, netns=None):
+        if len(comm) > 15:
+            raise ValueError("comm too long: " + comm)
+        self.comm = comm
+        self.ctx = ctx
+        self.p = subprocess.Popen([sys.executable, CLIENT, comm], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.pid = self.p.pid
+        ctx.defer(self.kill)
+        if netns is not None:
+            self.call("setns", path=netns.path)
+        self.netns = netns
+
+    def send(self, op, **kw):
+        kw["op"] = op
+        self.p.stdin.write(json.dumps(kw) + "\n")
+        self.p.stdin.flush()
+
+    def recv(self, what="reply"):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("client %s (pid %d) died (%s)" % (self.comm, self.pid, what))
+        res = json.loads(line)
+        if not res.get("ok"):
+            raise RuntimeError("client %s: %s" % (self.comm, res.get("error")))
+        return res
+
+    def call(self, op, **kw):
+        self.send(op, **kw)
+        return self.recv(op)
+
+    def listen(self, family=4, addr=None, port=0):
+        addr = addr or ("127.0.0.1" if family == 4 else "::1")
+        return self.call("listen", family=family, addr=addr, port=port)["port"]
+
+    def connect(self, family, addr, port, **kw):
+        """Returns {"sport","saddr","errno",...}; errno None means connected."""
+        r = self.call("connect", family=family, addr=addr, port=port, **kw)
+        self.ctx.cfg.log("%s pid %d connect %s:%s -> %s" % (self.comm, self.pid, addr, port, r))
+        return r
+
+    def setuid(self, uid):
+        self.call("setuid", uid=uid)
+
+    def info(self):
+        return self.call("info")
+
+    def netns_inode(self):
+        return os.stat("/proc/%d/ns/net" % self.pid).st_ino
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                self.send("exit")
+                self.p.stdin.close()
+                self.p.wait(5)
+            except Exception:
+                pass
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+class Netns:
+    """A private network namespace with lo up (ip netns add; nsenter for commands)."""
+    _n = 0
+
+    def __init__(self, ctx):
+        Netns._n += 1
+        self.name = "stc%d-%d" % (os.getpid(), Netns._n)
+        self.holder = None
+        r = sh(["ip", "netns", "add", self.name], check_rc=False)
+        if r.returncode == 0:
+            self.path = "/run/netns/" + self.name
+            ctx.defer(lambda: sh(["ip", "netns", "del", self.name], check_rc=False))
+        else:
+            # /run not writable (e.g. a read-only root in a guest): hold the
+            # namespace with a sleeping process instead.
+            ctx.cfg.log("ip netns add failed (%s); using unshare" % r.stderr.strip())
+            self.holder = subprocess.Popen(["unshare", "--net", "sleep", "3600"])
+            self.path = "/proc/%d/ns/net" % self.holder.pid
+            for _ in range(100):
+                if os.stat(self.path).st_ino != os.stat("/proc/self/ns/net").st_ino:
+                    break
+                time.sleep(0.02)
+            ctx.defer(self._kill_holder)
+        self.run(["ip", "link", "set", "lo", "up"])
+        self.inode = os.stat(self.path).st_ino
+
+    def _kill_holder(self):
+        self.holder.kill()
+        self.holder.wait()
+
+    def run(self, cmd, check_rc=True):
+        return sh(["nsenter", "--net=" + self.path] + cmd, check_rc=check_rc)
+
+
+def cgroup2_mount():
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == "cgroup2":
+                return parts[1]
+    return None
+
+
+class Cgroup:
+    """A cgroup v2 directory under the cgroup2 mount."""
+
+    def __init__(self, ctx, name):
+        root = cgroup2_mount()
+        if root is None:
+            raise Skip("no cgroup2 mount in /proc/mounts")
+        self.root = root
+        self.path = os.path.join(root, name)
+        os.mkdir(self.path)
+        ctx.defer(self.remove)
+
+    def add(self, pid):
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+
+    def remove(self):
+        for _ in range(50):
+            try:
+                with open(os.path.join(self.path, "cgroup.procs")) as f:
+                    pids = f.read().split()
+                for pid in pids:
+                    try:
+                        with open(os.path.join(self.root, "cgroup.procs"), "w") as f:
+                            f.write(pid)
+                    except OSError:
+                        pass
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)
+
+
+def tracefs_mounts():
+    with open("/proc/mounts") as f:
+        return [l.split()[1] for l in f if l.split()[2:3] == ["tracefs"]]
+
+
+# ----------------------------------------------------------------------------
+# The tool under test
+
+class Output:
+    """What a finished tool run printed."""
+
+    def __init__(self, rc, stdout, stderr, trace, argv):
+        self.rc = rc
+        self.stdout = stdout   # list of lines, no newline
+        self.stderr = stderr
+        self.trace = trace     # the trace stream's lines (ready line removed)
+        self.argv = argv
+
+
+class ToolRun:
+    def __init__(self, ctx, args, command=None, output_file=None, backend=None):
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.tool = ctx.tool
+        self.backend = backend or self.cfg.backend
+        path = os.path.join(self.cfg.build_dir, self.tool)
+        if not os.access(path, os.X_OK):
+            raise Fail("tool binary %s is missing or not executable" % path)
+        self.argv = [path, "--backend", self.backend] + list(args)
+        if command:
+            self.argv += ["--"] + list(command)
+        self.command_mode = bool(command)
+        self.output_file = output_file
+        self.out = []   # (monotonic time, line)
+        self.err = []
+        self.cond = threading.Condition()
+        self.ready_line = None
+        self.ready_at = None
+        self.sigint_at = None
+        self.rc = None
+        self.cfg.log("run:", " ".join(self.argv))
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+        ctx.defer(self.kill)
+        self.readers = [threading.Thread(target=self._read, args=(self.p.stdout, self.out),
+                                         daemon=True),
+                        threading.Thread(target=self._read, args=(self.p.stderr, self.err),
+                                         daemon=True)]
+        for t in self.readers:
+            t.start()
+
+    def _read(self, f, dest):
+        for raw in iter(f.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                dest.append((time.monotonic(), line))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def _wait(self, pred, timeout):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if pred():
+                    return True
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.2))
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        def ready():
+            for _, l in self.err:
+                if READY_RE.match(l):
+                    return True
+            return self.p.poll() is not None
+        ok = self._wait(ready, timeout)
+        for _, l in list(self.err):
+            m = READY_RE.match(l)
+            if m:
+                self.ready_line = l
+                break
+        if self.ready_line is None:
+            if not ok:
+                self.kill()
+                raise Fail("no ready line on stderr within %gs; stderr: %s; stdout: %s" % (
+                    timeout, show_lines(self.stderr_lines()), show_lines(self.stdout_lines())))
+            self.p.wait()
+            time.sleep(0.1)
+            raise Fail("tool exited with status %s before the ready line; stderr: %s" % (
+                self.p.returncode, show_lines(self.stderr_lines())))
+        self.ready_at = time.monotonic()
+        b = READY_RE.match(self.ready_line).group("backend")
+        if self.backend == "auto":
+            if self.cfg.expect_backend:
+                check(b == self.cfg.expect_backend,
+                      "ready line says backend %r, expected %r: %r" % (
+                          b, self.cfg.expect_backend, self.ready_line))
+        else:
+            check(self.backend in b.split("+"),
+                  "forced --backend %s but the ready line says %r" % (self.backend, self.ready_line))
+        return self.ready_line
+
+    def stdout_lines(self):
+        with self.cond:
+            return [l for _, l in self.out]
+
+    def stderr_lines(self):
+        with self.cond:
+            return [l for _, l in self.err]
+
+    def trace_lines_now(self):
+        """Trace stream so far (not for -o FILE)."""
+        if self.command_mode and not self.output_file:
+            return [l for l in self.stderr_lines() if l != self.ready_line]
+        return self.stdout_lines()
+
+    def wait_lines(self, pred, n=1, timeout=EVENT_TIMEOUT):
+        """Wait until at least n trace lines satisfy pred (or the tool exits)."""
+        def enough():
+            if self.p.poll() is not None:
+                return True
+            if self.command_mode and not self.output_file:
+                lines = [l for _, l in self.err]
+            else:
+                lines = [l for _, l in self.out]
+            return sum(1 for l in lines if pred(l)) >= n
+        return self._wait(enough, timeout)
+
+    def wait_comm(self, comm_prefix, n=1, timeout=EVENT_TIMEOUT):
+        return self.wait_lines(lambda l: comm_prefix in l, n, timeout)
+
+    def first_time(self, pred):
+        """Monotonic time the first line satisfying pred arrived, or None."""
+        src = self.err if (self.command_mode and not self.output_file) else self.out
+        with self.cond:
+            for t, l in src:
+                if pred(l):
+                    return t
+        return None
+
+    def stop(self, timeout=EXIT_TIMEOUT):
+        if self.p.poll() is None:
+            time.sleep(GRACE)
+            self.sigint_at = time.monotonic()
+            try:
+                os.kill(self.p.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        return self.wait(timeout)
+
+    def wait(self, timeout=EXIT_TIMEOUT):
+        try:
+            self.rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail("tool did not exit within %gs (after SIGINT or command end); "
+                       "stderr: %s" % (timeout, show_lines(self.stderr_lines())))
+        for t in self.readers:
+            t.join(10)
+        return self.rc
+
+    def output(self):
+        stdout = self.stdout_lines()
+        stderr = self.stderr_lines()
+        if self.output_file:
+            try:
+                with open(self.output_file, encoding="utf-8", errors="replace") as f:
+                    trace = f.read().splitlines()
+            except FileNotFoundError:
+                trace = []
+        elif self.command_mode:
+            trace = [l for l in stderr if l != self.ready_line]
+        else:
+            trace = stdout
+        trace = [l for l in trace if not LOST_RE.match(l)]
+        return Output(self.rc, stdout, stderr, trace, self.argv)
+
+    def finish(self, expect_rc=0):
+        """SIGINT (unless command mode), wait, check the exit status, return Output."""
+        if self.command_mode:
+            self.wait()
+        else:
+            self.stop()
+        out = self.output()
+        if expect_rc is not None:
+            check(out.rc == expect_rc, "exit status %s, expected %s; stderr: %s" % (
+                out.rc, expect_rc, show_lines(out.stderr[-10:])))
+        return out
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.p.wait()
+
+
+# ----------------------------------------------------------------------------
+# Parsing and checking output
+
+def parse_columns(lines, header):
+    """Header row must be exactly `header`; rows split on whitespace."""
+    lines = [l for l in lines if l.strip()]
+    check(lines, "no output at all on the trace stream (expected header %r)" % " ".join(header))
+    got = lines[0].split()
+    check(got == list(header), "header row %r, expected %r" % (lines[0], " ".join(header)))
+    rows = []
+    for l in lines[1:]:
+        toks = l.split()
+        check(len(toks) == len(header),
+              "line %r has %d columns, header has %d (%s)" % (l, len(toks), len(header),
+                                                           " ".join(header)))
+        d = dict(zip(header, toks))
+        d["_line"] = l
+        rows.append(d)
+    return rows
+
+
+def parse_json(lines):
+    objs = []
+    for l in lines:
+        if not l.strip():
+            raise Fail("empty line on the JSON stream")
+        try:
+            o = json.loads(l)
+        except ValueError:
+            raise Fail("non-JSON line on the JSON stream: %r" % l)
+        check(isinstance(o, dict), "JSON line is not an object: %r" % l)
+        o["_line"] = l
+        objs.append(o)
+    return objs
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_ts(ts):
+    """ISO-8601 UTC with a Z suffix -> aware datetime (or Fail)."""
+    check(isinstance(ts, str) and ts.endswith("Z"), "ts %r is not an ISO-8601 UTC string "
+                                                    "ending in Z" % (ts,))
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z$", ts)
+    check(m, "ts %r is not ISO-8601 (YYYY-MM-DDTHH:MM:SS[.frac]Z)" % ts)
+    base = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    frac = float(m.group(2) or 0)
+    return base.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=frac)
+
+
+# ----------------------------------------------------------------------------
+# Cases and the per-case context
+
+class Case:
+    def __init__(self, suite, name, func, mode, applies):
+        self.suite = suite
+        self.name = name
+        self.func = func
+        self.mode = mode
+        self.applies = applies
+
+
+class Suite:
+    """One per tool.  colmap: column header -> (event key, converter)."""
+
+    def __init__(self, tool, colmap, json_keys):
+        self.tool = tool
+        self.colmap = colmap
+        self.json_keys = json_keys
+        self.cases = []
+
+    def case(self, name, modes=("col",), applies=None):
+        def deco(func):
+            for m in modes:
+                n = name if m == "col" else "%s_%s" % (name, m)
+                self.cases.append(Case(self, n, func, m, applies))
+            return func
+        return deco
+
+
+class Ctx:
+    _n = 0
+
+    def __init__(self, cfg, case):
+        Ctx._n += 1
+        self.cfg = cfg
+        self.case = case
+        self.suite = case.suite
+        self.tool = case.suite.tool
+        self.mode = case.mode
+        # unique per case and short: stc<NN>- + role (<= 15 chars with role)
+        self.prefix = "stc%02d" % (Ctx._n % 100)
+        self.stack = contextlib.ExitStack()
+        self.tmpdir = None
+
+    def defer(self, fn):
+        self.stack.callback(fn)
+
+    def comm(self, role):
+        return (self.prefix + "-" + role)[:15]
+
+    def client(self, role, netns=None):
+        return Client(self, self.comm(role), netns)
+
+    def netns(self):
+        return Netns(self)
+
+    def cgroup(self):
+        return Cgroup(self, "stc-%d-%s" % (os.getpid(), self.prefix))
+
+    def tmp(self, name):
+        if self.tmpdir is None:
+            import tempfile
+            self.tmpdir = tempfile.mkdtemp(prefix="stc-e2e-")
+            import shutil
+            self.defer(lambda: shutil.rmtree(self.tmpdir, ignore_errors=True))
+        return os.path.join(self.tmpdir, name)
+
+    def start_tool(self, args, command=None, output_file=None, ready=True, backend=None):
+        run = ToolRun(self, args, command=command, output_file=output_file, backend=backend)
+        if ready:
+            run.wait_ready()
+        return run
+
+    def mode_args(self):
+        return ["-j"] if self.mode == "json" else []
+
+    # -- checking events ---------------------------------------------------
+
+    def events(self, out, header):
+        """Parse the trace stream in the case's mode; return typed event dicts."""
+        if self.mode == "json":
+            return parse_json(out.trace)
+        rows = parse_columns(out.trace, header)
+        evs = []
+        for r in rows:
+            e = {"_line": r["_line"]}
+            for col, val in r.items():
+                if col == "_line":
+                    continue
+                key, conv = self.suite.colmap.get(col, (col, str))
+                try:
+                    e[key] = conv(val)
+                except ValueError:
+                    raise Fail("column %s has a bad value %r in line %r" % (col, val, r["_line"]))
+            evs.append(e)
+        return evs
+
+    def ours(self, evs):
+        return [e for e in evs if str(e.get("comm", "")).startswith(self.prefix + "-")]
+
+    def check_events(self, out, header, expected, strict_json_keys=True):
+        """Every expected event printed exactly once, no other line of this case.
+
+        expected: list of dicts of event keys (pid, comm, ip, saddr, sport, ...).
+        In column mode only keys that have a column are compared."""
+        evs = self.events(out, header)
+        ours = self.ours(evs)
+        if self.mode == "json" and strict_json_keys:
+            for e in ours:
+                self.check_json_keys(e, "result" in expected[0] if expected else False)
+        used = set()
+        problems = []
+        for exp in expected:
+            cmp_keys = [k for k in exp if self.mode == "json" or any(
+                self.suite.colmap.get(c, (c,))[0] == k for c in header)]
+            hits = [i for i, e in enumerate(ours)
+                    if all(e.get(k) == exp[k] for k in cmp_keys)]
+            if not hits:
+                problems.append("missing: %s" % {k: exp[k] for k in cmp_keys})
+            elif len(hits) > 1:
+                problems.append("printed %d times: %s" % (len(hits), {k: exp[k] for k in cmp_keys}))
+            used.update(hits)
+        extra = [ours[i]["_line"] for i in range(len(ours)) if i not in used]
+        if extra:
+            problems.append("unexpected lines: %s" % show_lines(extra))
+        if problems:
+            msg = "%s; this case's lines: %s" % ("; ".join(problems),
+                                                 show_lines([e["_line"] for e in ours]))
+            if not ours:
+                msg += "; whole trace (last 8 lines): %s" % show_lines(out.trace[-8:])
+            raise Fail(msg)
+        return ours
+
+    def check_json_keys(self, e, with_result):
+        keys = [k for k in e if k != "_line"]
+        want = list(self.suite.json_keys) + (["result"] if with_result else [])
+        check(keys == want, "JSON keys %s, expected in this order %s: %r" % (
+            keys, want, e["_line"]))
+
+
+# ----------------------------------------------------------------------------
+# Running
+
+def run_case(cfg, case):
+    ctx = Ctx(cfg, case)
+    status, reason = "PASS", ""
+    try:
+        with ctx.stack:
+            case.func(ctx, case.mode)
+    except Skip as e:
+        status, reason = "SKIP", str(e)
+    except Fail as e:
+        status, reason = "FAIL", str(e)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:
+        status, reason = "FAIL", "test error: %s: %s" % (type(e).__name__, e)
+        if cfg.verbose:
+            traceback.print_exc()
+    return status, reason
