@@ -238,6 +238,19 @@ const struct argp st_family_argp = {
 	.parser = parse_family,
 };
 
+void st_config_init(struct st_config *cfg, const struct st_opts *opts)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->filter_pid = opts->npids || opts->command;
+	cfg->follow_forks = !!opts->command;
+	cfg->filter_uid = opts->has_uid;
+	cfg->uid = opts->uid;
+	cfg->filter_cgroup = !!opts->cgroup;
+	cfg->filter_port = opts->nports > 0;
+	cfg->family = opts->family;
+	cfg->netns = opts->netns;
+}
+
 void st_argp_init_children(struct argp_state *state, struct st_opts *o)
 {
 	size_t i;

@@ -64,19 +64,6 @@ static int open_cgroup(const char *path)
 	return fd;
 }
 
-static void set_config(struct st_config *cfg, const struct st_opts *opts)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->filter_pid = opts->npids || opts->command;
-	cfg->follow_forks = !!opts->command;
-	cfg->filter_uid = opts->has_uid;
-	cfg->uid = opts->uid;
-	cfg->filter_cgroup = !!opts->cgroup;
-	cfg->filter_port = opts->nports > 0;
-	cfg->family = opts->family;
-	cfg->netns = opts->netns;
-}
-
 int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 		       struct st_config *cfg, const struct st_opts *opts,
 		       const struct st_prog *progs, size_t nprogs, const char *what)
@@ -100,7 +87,7 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 		if (s->cgroup_fd < 0)
 			return s->cgroup_fd;
 	}
-	set_config(cfg, opts);
+	st_config_init(cfg, opts);
 	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
 		prog = bpf_object__find_program_by_name(obj, follow[i]);
 		if (prog)

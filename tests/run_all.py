@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""make test: runs every suite through make, then one closing tally.
+
+Usage: run_all.py MAKE [MAKE ARGS...]
+Each suite ends with "N passed, N failed[, N skipped]"; a suite that exits
+non-zero or prints no such line counts as one more failure.
+"""
+import re
+import subprocess
+import sys
+import time
+
+SUITES = [
+    ("unit", "C unit tests of common/"),
+    ("e2e", "end-to-end tests on this kernel"),
+    ("check-man", "man pages against --help"),
+    ("vmtest", "kernel matrix under qemu"),
+]
+
+CLOSING = re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", re.M)
+
+
+def main():
+    make = sys.argv[1:]
+    totals = [0, 0, 0]
+    rows = []
+    for target, what in SUITES:
+        start = time.monotonic()
+        print(f"=== {target}: {what}", flush=True)
+        proc = subprocess.Popen(make + ["--no-print-directory", target],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        out = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            out.append(line)
+        proc.wait()
+        found = CLOSING.findall("".join(out))
+        p, f, s = (int(x or 0) for x in found[-1]) if found else (0, 0, 0)
+        if proc.returncode and not f:
+            f += 1
+            print(f"FAIL {target}: exit status {proc.returncode}")
+        if not found:
+            print(f"FAIL {target}: ran no test (no closing line)")
+            f += 1 if not proc.returncode else 0
+        totals = [totals[0] + p, totals[1] + f, totals[2] + s]
+        rows.append((target, p, f, s, time.monotonic() - start))
+    print("=== summary")
+    for target, p, f, s, secs in rows:
+        print(f"{target:10} {p:5} passed {f:4} failed {s:4} skipped  {secs:6.0f}s")
+    print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    return 1 if totals[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests of common/ on synthetic input: no root, no kernel. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "addr.h"
+#include "args.h"
+#include "escape.h"
+#include "output.h"
+#include "unit.h"
+
+static void check_v6(const char *text, const char *want)
+{
+	__u8 a[16];
+	char buf[ST_ADDR_STRLEN];
+
+	inet_pton(AF_INET6, text, a);
+	CHECK_STR(st_addr_format(ST_AF_INET6, a, buf, sizeof(buf)), want);
+}
+
+static void test_addr(void)
+{
+	__u8 v4[4] = { 192, 0, 2, 255 };
+	char buf[ST_ADDR_STRLEN];
+
+	CHECK_STR(st_addr_format(ST_AF_INET, v4, buf, sizeof(buf)), "192.0.2.255");
+	check_v6("::1", "::1");
+	check_v6("::", "::");
+	check_v6("2001:DB8:0:0:0:0:2:1", "2001:db8::2:1");
+	/* RFC 5952 4.2.2: a single zero group is not "::" */
+	check_v6("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1");
+	/* 4.2.3: the longest run, the first of equal runs */
+	check_v6("2001:0:0:1:0:0:0:1", "2001:0:0:1::1");
+	check_v6("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1");
+	check_v6("fe80::1:2:3:4", "fe80::1:2:3:4");
+	check_v6("1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7:0");
+	check_v6("0:0:1:2:3:4:5:6", "::1:2:3:4:5:6");
+	check_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	/* v4-mapped as such; v4-compatible is plain IPv6 (RFC 5952 5) */
+	check_v6("::ffff:127.0.0.1", "::ffff:127.0.0.1");
+	check_v6("::1.2.3.4", "::102:304");
+}
+
+static void test_parse(void)
+{
+	unsigned long long v, l[4];
+	size_t n;
+
+	CHECK(st_parse_num("42", 1, 100, &v) == 0 && v == 42, "v=%llu", v);
+	CHECK(st_parse_num("0", 1, 100, &v) == -ERANGE, "0 below min");
+	CHECK(st_parse_num("101", 1, 100, &v) == -ERANGE, "above max");
+	CHECK(st_parse_num("-1", 0, 100, &v) == -EINVAL, "negative");
+	CHECK(st_parse_num(" 1", 0, 100, &v) == -EINVAL, "leading space");
+	CHECK(st_parse_num("1x", 0, 100, &v) == -EINVAL, "trailing junk");
+	CHECK(st_parse_num("", 0, 100, &v) == -EINVAL, "empty");
+	CHECK(st_parse_num("99999999999999999999999", 0, ~0ULL, &v) == -ERANGE,
+	      "overflow");
+	CHECK(st_parse_list("80,443", 1, 65535, l, 4, &n) == 0 && n == 2 &&
+	      l[0] == 80 && l[1] == 443, "n=%zu", n);
+	CHECK(st_parse_list("80,80", 1, 65535, l, 4, &n) == 0 && n == 1,
+	      "duplicates kept once, n=%zu", n);
+	CHECK(st_parse_list("", 1, 65535, l, 4, &n) == -EINVAL, "empty list");
+	CHECK(st_parse_list("80,", 1, 65535, l, 4, &n) == -EINVAL, "trailing comma");
+	CHECK(st_parse_list(",80", 1, 65535, l, 4, &n) == -EINVAL, "leading comma");
+	CHECK(st_parse_list("1,,2", 1, 65535, l, 4, &n) == -EINVAL, "empty item");
+	CHECK(st_parse_list("70000", 1, 65535, l, 4, &n) == -ERANGE, "out of range");
+	CHECK(st_parse_list("1,2,3,4,5", 1, 65535, l, 4, &n) == -E2BIG, "too many");
+}
+
+static void check_escape(const char *in, size_t len, const char *want)
+{
+	char out[ST_ESCAPED_LEN(64)];
+
+	st_escape(in, len, 0, out, sizeof(out));
+	CHECK_STR(out, want);
+}
+
+static void test_escape(void)
+{
+	char out[8];
+
+	check_escape("curl", 16, "curl");
+	check_escape("a\x1b[2Jb", 16, "a\\x1b[2Jb");
+	check_escape("new\nline\r", 16, "new\\x0aline\\x0d");
+	check_escape("back\\slash", 16, "back\\\\slash");
+	check_escape("del\x7f", 16, "del\\x7f");
+	check_escape("caf\xc3\xa9", 16, "caf\xc3\xa9");		/* UTF-8 stays */
+	check_escape("\xc2\x9b" "31m", 16, "\\xc2\\x9b31m");	/* C1 CSI */
+	check_escape("\xff\xfe", 16, "\\xff\\xfe");		/* invalid */
+	check_escape("\xc3", 16, "\\xc3");			/* truncated */
+	check_escape("\xe0\x80\xaf", 16, "\\xe0\\x80\\xaf");	/* overlong */
+	check_escape("\xed\xa0\x80", 16, "\\xed\\xa0\\x80");	/* surrogate */
+	check_escape("abc", 2, "ab");				/* length bound */
+	st_escape("\x01\x02\x03", 3, 0, out, sizeof(out));
+	CHECK_STR(out, "\\x01");			/* never a half escape */
+	st_escape("@a\0b", 4, 1, out, sizeof(out));
+	CHECK_STR(out, "@a\\x00b");
+}
+
+static char *json_of(const char *s)
+{
+	static char buf[256];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	st_json_string(f, s);
+	fclose(f);
+	return buf;
+}
+
+static void test_json_string(void)
+{
+	CHECK_STR(json_of("plain"), "\"plain\"");
+	CHECK_STR(json_of("q\"b\\"), "\"q\\\"b\\\\\"");
+	CHECK_STR(json_of("\x01\x1f"), "\"\\u0001\\u001f\"");
+}
+
+static const struct st_column cols[] = {
+	{ "PID", ST_F_PID, 7 }, { "COMM", ST_F_COMM, 16 }, { "IP", ST_F_IP, 2 },
+	{ "SADDR", ST_F_SADDR, 15 }, { "DADDR", ST_F_DADDR, 15 },
+	{ "DPORT", ST_F_DPORT, 5 }, { "RESULT", ST_F_RESULT, 6 },
+};
+
+static struct inet_event sample(void)
+{
+	struct inet_event e = {
+		.time_ns = 1500000000ULL, .netns = 4026531840ULL, .pid = 1234,
+		.tid = 1235, .uid = 1000, .result = 111, .sport = 51234,
+		.dport = 443, .family = ST_AF_INET, .type = ST_EV_CONNECT, .proto = 6,
+		.saddr = { 10, 0, 0, 1 }, .daddr = { 192, 0, 2, 7 },
+	};
+
+	memcpy(e.comm, "cu\"rl\x1b", 7);
+	return e;
+}
+
+/* Formats @e with @opts into a string (static buffer). */
+static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev)
+{
+	static char *buf;
+	size_t len, i;
+	struct st_output o;
+
+	free(buf);
+	st_output_open(&o, opts, "tcpconnect", cols, sizeof(cols) / sizeof(cols[0]));
+	o.f = open_memstream(&buf, &len);
+	o.mono_to_real_ns = 1700000000000000000LL;	/* 2023-11-14T22:13:20Z */
+	st_output_header(&o);
+	for (i = 0; i < nev; i++)
+		st_output_event(&o, &e[i]);
+	fclose(o.f);
+	return buf;
+}
+
+static void test_columns(void)
+{
+	struct st_opts opts = {};
+	struct inet_event e[2] = { sample(), sample() };
+
+	e[1].family = ST_AF_INET6;
+	e[1].result = 0;
+	memset(e[1].saddr, 0, 16);
+	e[1].saddr[15] = 1;
+	memset(e[1].daddr, 0, 16);
+	e[1].daddr[0] = 0x20, e[1].daddr[1] = 0x01, e[1].daddr[15] = 9;
+	CHECK_STR(render(&opts, e, 2),
+		  "PID     COMM             IP SADDR           DADDR           DPORT RESULT\n"
+		  "1234    cu\"rl\\x1b        4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n"
+		  "1234    cu\"rl\\x1b        6  ::1             2001::9         443   ok\n");
+	opts.print_uid = true;
+	opts.time_mode = ST_TIME_RELATIVE;
+	e[1].time_ns += 250000000;
+	CHECK_STR(render(&opts, e, 2),
+		  "TIME(s)   UID    PID     COMM             IP SADDR           DADDR           DPORT RESULT\n"
+		  "0.000     1000   1234    cu\"rl\\x1b        4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n"
+		  "0.250     1000   1234    cu\"rl\\x1b        6  ::1             2001::9         443   ok\n");
+}
+
+static void test_json(void)
+{
+	struct st_opts opts = { .json = true };
+	struct inet_event e = sample();
+
+	CHECK_STR(render(&opts, &e, 1),
+		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
+		  "\"tool\":\"tcpconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
+		  "\"comm\":\"cu\\\"rl\\\\x1b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"proto\":\"tcp\",\"ip\":4,\"saddr\":\"10.0.0.1\",\"sport\":51234,"
+		  "\"daddr\":\"192.0.2.7\",\"dport\":443,\"result\":\"ECONNREFUSED\"}\n");
+	e.result = ST_RESULT_UNKNOWN;
+	CHECK(!strstr(render(&opts, &e, 1), "result"), "no result when unknown");
+	e.result = ST_RESULT_CLOSED;
+	CHECK(strstr(render(&opts, &e, 1), "\"result\":\"closed\""), "closed");
+}
+
+static void test_config(void)
+{
+	char *cmd[] = { "true", NULL };
+	struct st_opts opts = { .npids = 1, .has_uid = true, .uid = 7,
+				.nports = 2, .family = ST_AF_INET6, .netns = 99 };
+	struct st_config cfg;
+
+	st_config_init(&cfg, &opts);
+	CHECK(cfg.filter_pid && !cfg.follow_forks && cfg.filter_uid && cfg.uid == 7 &&
+	      cfg.filter_port && cfg.family == ST_AF_INET6 && cfg.netns == 99 &&
+	      !cfg.filter_cgroup, "filters on");
+	memset(&opts, 0, sizeof(opts));
+	st_config_init(&cfg, &opts);
+	CHECK(!cfg.filter_pid && !cfg.filter_uid && !cfg.filter_port && !cfg.family &&
+	      !cfg.netns, "every filter off by default");
+	opts.command = cmd;
+	st_config_init(&cfg, &opts);
+	CHECK(cfg.filter_pid && cfg.follow_forks, "command mode follows forks");
+}
+
+int main(void)
+{
+	test_addr();
+	test_parse();
+	test_escape();
+	test_json_string();
+	test_columns();
+	test_json();
+	test_config();
+	return unit_report();
+}
