@@ -1,2 +1,0 @@
-build/common/escape.o: common/escape.c common/escape.h
-common/escape.h:
