@@ -143,6 +143,7 @@ static const struct argp_option common_options[] = {
 	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
 	{ "debug", OPT_DEBUG, NULL, 0,
 	  "Say which hook each program uses; show libbpf's messages", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Same as --help", 0 },
 	{},
 };
 
@@ -192,6 +193,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DEBUG:
 		st_debug = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		/* COMMAND [ARGS...]: the rest of argv is COMMAND's */

@@ -64,6 +64,25 @@ static int open_cgroup(const char *path)
 	return fd;
 }
 
+/* execvp()'s search, done early: a typo must not half-start the tool */
+static bool command_found(const char *cmd)
+{
+	char path[4096];
+	const char *dirs = getenv("PATH"), *end;
+	size_t len;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0;
+	for (dirs = dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; dirs; dirs = end ? end + 1 : NULL) {
+		end = strchr(dirs, ':');
+		len = end ? (size_t)(end - dirs) : strlen(dirs);
+		if (snprintf(path, sizeof(path), "%.*s/%s", (int)len, len ? dirs : ".", cmd) <
+		    (int)sizeof(path) && access(path, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 		       struct st_config *cfg, const struct st_opts *opts,
 		       const struct st_prog *progs, size_t nprogs, const char *what)
@@ -79,6 +98,11 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	s->what = what;
 	s->cgroup_fd = -1;
 	s->child = -1;
+	if (opts->command && !command_found(opts->command[0])) {
+		st_err("failed to run %s: command not found", opts->command[0]);
+		s->fail_status = 127;	/* as shells, env and timeout say it */
+		return -ENOENT;
+	}
 	err = check_privileges();
 	if (err)
 		return err;
@@ -233,6 +257,7 @@ static int start_command(struct st_session *s)
 	n = read(ex[0], &e, sizeof(e));	/* 0 bytes: exec succeeded */
 	if (n == sizeof(e)) {
 		st_err("failed to run %s: %s", s->opts->command[0], strerror(e));
+		s->fail_status = 127;
 		err = -e;
 	}
 cleanup:
@@ -372,6 +397,11 @@ int st_session_run(struct st_session *s, struct st_output *out)
 	if (s->write_err == -EPIPE)
 		err = 0;
 	return exit_status(s, err < 0 ? err : s->write_err);
+}
+
+int st_session_fail_status(const struct st_session *s)
+{
+	return s->fail_status ? s->fail_status : 1;
 }
 
 void st_session_close(struct st_session *s)

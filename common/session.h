@@ -31,6 +31,7 @@ struct st_session {
 	__u64 lost[ST_LOST_MAX];	/* reported so far */
 	struct timespec lost_checked;
 	int write_err;
+	int fail_status;		/* exit status after a failure */
 };
 
 /*
@@ -54,6 +55,9 @@ int st_session_start(struct st_session *s, struct st_output *out,
  * the buffer. @out is flushed after each batch. Returns the exit status.
  */
 int st_session_run(struct st_session *s, struct st_output *out);
+
+/* What main() returns when a step above failed: 1, or 127 for COMMAND */
+int st_session_fail_status(const struct st_session *s);
 
 void st_session_close(struct st_session *s);
 

@@ -42,10 +42,8 @@ static const struct st_prog progs[] = {
 
 static const char doc[] =
 "Trace active TCP connects: who connected to where, and with -r whether it\n"
-"worked.\n"
-"\n"
-"USAGE: tcpconnect [OPTIONS] [--] [COMMAND [ARGS...]]\n"
-"\n"
+"worked. With COMMAND, run it and trace only it and its descendants.\n"
+"\v"
 "EXAMPLES:\n"
 "    tcpconnect             # trace all TCP connects\n"
 "    tcpconnect -r          # and their outcome: ok, ECONNREFUSED, ...\n"
@@ -314,5 +312,5 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&app.out);
 	tcpconnect_bpf__destroy(skel);
-	return err ? 1 : status;
+	return err ? st_session_fail_status(&s) : status;
 }
