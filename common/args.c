@@ -13,6 +13,7 @@ enum {
 	OPT_CGROUP = 0x100,
 	OPT_BACKEND,
 	OPT_DEBUG,
+	OPT_RINGBUF,
 };
 
 int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -141,6 +142,8 @@ static const struct argp_option common_options[] = {
 	{ "output", 'o', "FILE", 0, "Write the trace to FILE", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0,
 	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
+	{ "ring-buffer", OPT_RINGBUF, "KIB", 0,
+	  "Ring buffer size in KiB, a power of two from 4 (default 1024)", 0 },
 	{ "debug", OPT_DEBUG, NULL, 0,
 	  "Say which hook each program uses; show libbpf's messages", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Same as --help", 0 },
@@ -189,6 +192,13 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		err = st_backend_parse(arg, &o->backend);
 		if (err)
 			st_usage_error(state, "--backend: unknown backend '%s' (expected auto, fentry, kprobe or tracepoint)",
+				       arg);
+		break;
+	case OPT_RINGBUF:
+		/* the kernel takes only a power of two of whole pages */
+		o->ringbuf_kib = parse_one(state, "--ring-buffer", arg, 4, 1048576);
+		if (o->ringbuf_kib & (o->ringbuf_kib - 1))
+			st_usage_error(state, "--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
 				       arg);
 		break;
 	case OPT_DEBUG:

@@ -29,6 +29,7 @@ struct st_opts {
 	bool json;
 	const char *output;
 	enum st_backend backend;
+	__u32 ringbuf_kib;		/* 0: the BPF object's default */
 	char **command;			/* NULL, or COMMAND ARGS... */
 };
 

@@ -112,6 +112,14 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 			return s->cgroup_fd;
 	}
 	st_config_init(cfg, opts);
+	if (opts->ringbuf_kib) {
+		err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"),
+					       opts->ringbuf_kib * 1024);
+		if (err) {
+			st_err("failed to size the ring buffer: %s", strerror(-err));
+			return err;
+		}
+	}
 	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
 		prog = bpf_object__find_program_by_name(obj, follow[i]);
 		if (prog)
