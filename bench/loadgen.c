@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * loadgen: a bounded socket workload on loopback for the socktrace bench.
+ *
+ *   loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS]
+ *
+ * One cycle runs each MODE once, back to back, in this one process and thread:
+ *   tcp4, tcp6  socket, connect to a listener on 127.0.0.1 / ::1, accept, close
+ *               the client, then the accepted socket (1 connect, 1 accept,
+ *               2 closes of an established connection)
+ *   udp4, udp6  a fresh socket connect()s to a local UDP server and sends one
+ *               datagram; a second fresh socket sends one datagram with sendto()
+ *               without connecting (1 connect, 1 first send of an unconnected
+ *               socket to a destination)
+ *   unix        AF_UNIX stream connect to a listener on a filesystem path, accept,
+ *               close both (1 connect, 1 accept)
+ *   tcp = tcp4,tcp6; udp = udp4,udp6; all = tcp4,tcp6,udp4,udp6,unix
+ *
+ * It stops after CYCLES cycles or SECONDS seconds, whichever comes first, and
+ * prints on stdout the cycles per second and how many events of each kind it
+ * generated (only successful calls count), so that a tracer's "printed + lost"
+ * can be checked against "generated".  Loopback and Unix sockets only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+enum mode { M_TCP4, M_TCP6, M_UDP4, M_UDP6, M_UNIX, M_MAX };
+
+static const char *mode_names[M_MAX] = { "tcp4", "tcp6", "udp4", "udp6", "unix" };
+
+enum kind {
+	K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE,
+	K_TCP6_CONNECT, K_TCP6_ACCEPT, K_TCP6_CLOSE,
+	K_UDP4_CONNECT, K_UDP4_SEND, K_UDP6_CONNECT, K_UDP6_SEND,
+	K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX
+};
+
+static const char *kind_names[K_MAX] = {
+	"tcp4_connect", "tcp4_accept", "tcp4_close",
+	"tcp6_connect", "tcp6_accept", "tcp6_close",
+	"udp4_connect", "udp4_send", "udp6_connect", "udp6_send",
+	"unix_connect", "unix_accept",
+};
+
+struct target {
+	int fd;				/* listener or UDP server */
+	struct sockaddr_storage addr;	/* where clients go */
+	socklen_t len;
+};
+
+static unsigned long long counts[K_MAX];
+static char unix_dir[] = "/tmp/loadgen.XXXXXX";
+static char unix_path[sizeof(unix_dir) + 8];
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "loadgen: failed to %s: %s\n", what, strerror(errno));
+	if (unix_path[0])
+		unlink(unix_path);
+	if (strcmp(unix_dir, "/tmp/loadgen.XXXXXX"))
+		rmdir(unix_dir);
+	exit(1);
+}
+
+static void loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		*len = sizeof(*sin6);
+	}
+}
+
+/* A server on loopback, port 0; the port the kernel chose is read back. */
+static void inet_server(struct target *t, int family, int type)
+{
+	int one = 1;
+
+	t->fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		fail("create a server socket");
+	if (family == AF_INET6 &&
+	    setsockopt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+		fail("set IPV6_V6ONLY");
+	loopback(family, &t->addr, &t->len);
+	if (bind(t->fd, (struct sockaddr *)&t->addr, t->len))
+		fail("bind a loopback server");
+	if (getsockname(t->fd, (struct sockaddr *)&t->addr, &t->len))
+		fail("read the server's address");
+	if (type == SOCK_STREAM && listen(t->fd, 128))
+		fail("listen");
+}
+
+static void unix_server(struct target *t)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&t->addr;
+
+	if (!mkdtemp(unix_dir))
+		fail("create a directory for the Unix socket");
+	snprintf(unix_path, sizeof(unix_path), "%s/sock", unix_dir);
+	t->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		fail("create a Unix socket");
+	memset(&t->addr, 0, sizeof(t->addr));
+	sun->sun_family = AF_UNIX;
+	strcpy(sun->sun_path, unix_path);
+	t->len = sizeof(*sun);
+	if (bind(t->fd, (struct sockaddr *)sun, t->len) || listen(t->fd, 128))
+		fail("bind and listen on a Unix socket");
+}
+
+/* connect, accept, close the client first (its TIME_WAIT is reusable on lo) */
+static void stream_cycle(const struct target *t, enum kind k_connect, enum kind k_accept,
+			 enum kind k_close)
+{
+	int c, a;
+
+	c = socket(t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0)
+		fail("create a client socket");
+	if (connect(c, (const struct sockaddr *)&t->addr, t->len))
+		fail("connect");
+	counts[k_connect]++;
+	a = accept4(t->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (a < 0)
+		fail("accept");
+	counts[k_accept]++;
+	close(c);
+	close(a);
+	if (k_close != K_MAX)
+		counts[k_close] += 2;
+}
+
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
+static void udp_cycle(const struct target *t, enum kind k_connect, enum kind k_send)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&t->addr;
+	int s;
+
+	s = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail("create a UDP socket");
+	if (connect(s, sa, t->len))
+		fail("connect a UDP socket");
+	counts[k_connect]++;
+	if (send(s, "c", 1, 0) != 1)
+		fail("send on a connected UDP socket");
+	close(s);
+	s = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail("create a UDP socket");
+	if (sendto(s, "s", 1, 0, sa, t->len) != 1)
+		fail("sendto from an unconnected UDP socket");
+	counts[k_send]++;
+	close(s);
+	drain(t->fd);
+}
+
+static bool parse_modes(const char *arg, bool *want)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	bool ok = copy != NULL;
+	int m;
+
+	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all")) {
+			for (m = 0; m < M_MAX; m++)
+				want[m] = true;
+		} else if (!strcmp(tok, "tcp")) {
+			want[M_TCP4] = want[M_TCP6] = true;
+		} else if (!strcmp(tok, "udp")) {
+			want[M_UDP4] = want[M_UDP6] = true;
+		} else {
+			for (m = 0; m < M_MAX && strcmp(tok, mode_names[m]); m++)
+				;
+			if (m == M_MAX) {
+				fprintf(stderr, "loadgen: --mode: unknown mode '%s'\n", tok);
+				ok = false;
+			} else {
+				want[m] = true;
+			}
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+static bool parse_ulong(const char *opt, const char *arg, unsigned long min,
+			unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || *out < min || *out > max) {
+		fprintf(stderr, "loadgen: %s: '%s' is not a number from %lu to %lu\n",
+			opt, arg, min, max);
+		return false;
+	}
+	return true;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS]\n"
+		"Loopback socket workload: each cycle runs every MODE once.\n"
+		"  -m, --mode=MODES     tcp4 tcp6 udp4 udp6 unix, or tcp, udp, all (default all)\n"
+		"  -n, --cycles=N       number of cycles (default 10000, at most 100000000)\n"
+		"  -t, --max-seconds=S  stop after S seconds even if N is not reached (default 120)\n"
+		"Prints cycles per second and the events generated, per kind.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "cycles", required_argument, NULL, 'n' },
+		{ "max-seconds", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct target tgt[M_MAX];
+	bool want[M_MAX] = { false };
+	unsigned long cycles = 10000, max_s = 120, i;
+	char modes[64] = "";
+	double t0, t1, secs;
+	int opt, m, k;
+
+	while ((opt = getopt_long(argc, argv, "m:n:t:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (!parse_modes(optarg, want))
+				return 2;
+			break;
+		case 'n':
+			if (!parse_ulong("--cycles", optarg, 1, 100000000, &cycles))
+				return 2;
+			break;
+		case 't':
+			if (!parse_ulong("--max-seconds", optarg, 1, 3600, &max_s))
+				return 2;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "loadgen: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	for (m = 0; m < M_MAX && !want[m]; m++)
+		;
+	if (m == M_MAX)
+		for (m = 0; m < M_MAX; m++)
+			want[m] = true;
+
+	for (m = 0; m < M_MAX; m++) {
+		if (!want[m])
+			continue;
+		if (modes[0])
+			strcat(modes, ",");
+		strcat(modes, mode_names[m]);
+		switch (m) {
+		case M_TCP4: inet_server(&tgt[m], AF_INET, SOCK_STREAM); break;
+		case M_TCP6: inet_server(&tgt[m], AF_INET6, SOCK_STREAM); break;
+		case M_UDP4: inet_server(&tgt[m], AF_INET, SOCK_DGRAM); break;
+		case M_UDP6: inet_server(&tgt[m], AF_INET6, SOCK_DGRAM); break;
+		case M_UNIX: unix_server(&tgt[m]); break;
+		}
+	}
+
+	t0 = now();
+	for (i = 0; i < cycles; i++) {
+		/* the clock is read every 64 cycles: bounded in time, cheap */
+		if ((i & 63) == 63 && now() - t0 > (double)max_s)
+			break;
+		if (want[M_TCP4])
+			stream_cycle(&tgt[M_TCP4], K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE);
+		if (want[M_TCP6])
+			stream_cycle(&tgt[M_TCP6], K_TCP6_CONNECT, K_TCP6_ACCEPT, K_TCP6_CLOSE);
+		if (want[M_UDP4])
+			udp_cycle(&tgt[M_UDP4], K_UDP4_CONNECT, K_UDP4_SEND);
+		if (want[M_UDP6])
+			udp_cycle(&tgt[M_UDP6], K_UDP6_CONNECT, K_UDP6_SEND);
+		if (want[M_UNIX])
+			stream_cycle(&tgt[M_UNIX], K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX);
+	}
+	t1 = now();
+	secs = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
+
+	for (m = 0; m < M_MAX; m++)
+		if (want[m])
+			close(tgt[m].fd);
+	if (want[M_UNIX]) {
+		unlink(unix_path);
+		rmdir(unix_dir);
+	}
+	if (i < cycles)
+		fprintf(stderr, "loadgen: stopped after %lu s: %lu of %lu cycles done\n",
+			max_s, i, cycles);
+	printf("loadgen: %lu cycles of %s in %.3f s: %.0f cycles/s\n", i, modes, secs, i / secs);
+	printf("generated:");
+	for (k = 0; k < K_MAX; k++)
+		printf(" %s=%llu", kind_names[k], counts[k]);
+	printf("\n");
+	return i < cycles ? 3 : 0;
+}
