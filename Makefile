@@ -6,6 +6,13 @@
 #   make install     install tools and man pages under $(DESTDIR)$(prefix)
 #   V=1              show the commands
 
+#   SAN=1            build with ASan and UBSan (into build-san/)
+
+ifeq ($(SAN),1)
+OUTPUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+endif
 OUTPUT ?= build
 prefix ?= /usr/local
 sbindir ?= $(prefix)/sbin
@@ -39,9 +46,9 @@ WARNINGS := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 LIBBPF_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
+ALL_CFLAGS = $(CFLAGS) $(SAN_FLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
 	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS) $(EXTRA_LDFLAGS)
 LDLIBS = $(LIBBPF_LIBS) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	-Wno-unused-parameter -Icommon -Ibpf -I$(OUTPUT)
@@ -127,7 +134,7 @@ check-man: all
 
 test: deps
 	$(MAKE) all
-	$(PYTHON) tests/run_all.py $(MAKE) OUTPUT=$(OUTPUT)
+	$(PYTHON) tests/run_all.py $(MAKE) OUTPUT=$(OUTPUT) SAN=$(SAN)
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8
