@@ -192,13 +192,15 @@ static int probe(struct probe_cache *c, struct bpf_object *obj,
 	c->e[i].func = p->func;
 	c->e[i].why[0] = '\0';
 	*why = c->e[i].why;
-	if (p->backend == ST_BACKEND_FENTRY) {
+	/* a row without a kernel function is a tracepoint that a fentry or
+	 * kprobe backend uses beside its functions (e.g. sys_exit_accept) */
+	if (p->backend == ST_BACKEND_FENTRY && p->func) {
 		if (!c->btf_loaded) {
 			c->vmlinux = btf__load_vmlinux_btf();
 			c->btf_loaded = true;
 		}
 		c->e[i].err = probe_fentry(c->vmlinux, p->func, c->e[i].why);
-	} else if (p->backend == ST_BACKEND_KPROBE) {
+	} else if (p->backend == ST_BACKEND_KPROBE && p->func) {
 		c->e[i].err = probe_kprobe(p->func, c->e[i].why);
 	} else {
 		c->e[i].func = NULL;	/* never reused: one entry per program */
@@ -275,6 +277,18 @@ static int choose(struct probe_cache *c, struct bpf_object *obj,
 	return err;
 }
 
+static bool row_chosen(const struct st_prog *progs, size_t n, const char *prog,
+		       const char *hook, enum st_backend b, int family)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(progs[i].prog, prog) && !strcmp(progs[i].hook, hook) &&
+		    progs[i].backend == b && serves_family(&progs[i], family))
+			return true;
+	return false;
+}
+
 static void set_autoload(struct bpf_object *obj, const struct st_prog *progs,
 			 size_t n, const struct st_selection *sel, int family)
 {
@@ -291,6 +305,10 @@ static void set_autoload(struct bpf_object *obj, const struct st_prog *progs,
 				  serves_family(&progs[i], family);
 
 			if (strcmp(progs[i].hook, sel->hooks[h]))
+				continue;
+			/* a program listed for several backends: any chosen row wins */
+			if (!on && row_chosen(progs, n, progs[i].prog, sel->hooks[h],
+					      sel->chosen[h], family))
 				continue;
 			bpf_program__set_autoload(prog, on);
 			if (on && strlen(list) + strlen(progs[i].prog) + 3 < sizeof(list))
