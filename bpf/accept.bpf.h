@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * TCP accepts on every backend, each reported exactly once. The including
+ * tool defines, before this header,
+ *
+ *     static __always_inline void on_accept(struct sock *sk, struct sock *listener);
+ *
+ * called in the accepting task with the new socket and its listener (NULL if
+ * unknown). Two kinds of hook feed it:
+ *  - fexit/kretprobe on inet_csk_accept see every accept, io_uring's too,
+ *    but not one already blocked in accept() when they were attached;
+ *  - the sys_exit_accept/accept4 tracepoints see every accept() syscall,
+ *    blocked before the start or not, but not io_uring's.
+ * The fentry and kprobe backends load both and the syscall side reports only
+ * what the function side did not (accept_seen); the tracepoint backend loads
+ * the syscall side alone.
+ */
+#ifndef SOCKTRACE_ACCEPT_BPF_H
+#define SOCKTRACE_ACCEPT_BPF_H
+
+#ifndef ST_SOCK_STREAM
+#define ST_SOCK_STREAM	1
+#endif
+
+/* The socket inet_csk_accept() last returned in this thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} accept_seen SEC(".maps");
+
+/* kprobe backend: the listener, from entry to return, by thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} accept_listener SEC(".maps");
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	return sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == ST_SOCK_STREAM;
+}
+
+/* inet_csk_accept() returned @sk: report it and tell the syscall side. */
+static __always_inline void accept_returned(struct sock *sk, struct sock *listener)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 v = (__u64)sk;
+
+	if (!sk || !is_tcp(sk))
+		return;
+	bpf_map_update_elem(&accept_seen, &tid, &v, BPF_ANY);
+	on_accept(sk, listener);
+}
+
+/* The listener of an accept() returning now: its fd is still in the
+ * syscall's saved registers (the first argument). */
+static __always_inline struct sock *syscall_listener(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	return sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+}
+
+static __always_inline void accept_syscall_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *seen = bpf_map_lookup_elem(&accept_seen, &tid);
+	struct sock *sk = ret >= 0 ? sock_from_fd((int)ret) : NULL;
+	bool done = seen && *seen == (__u64)sk;
+
+	if (seen)
+		bpf_map_delete_elem(&accept_seen, &tid);
+	if (!sk || done || !is_tcp(sk))
+		return;
+	on_accept(sk, syscall_listener());
+}
+
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_inet_csk_accept, struct sock *listener)
+{
+	__u64 ret = 0;
+
+	/* only the first argument and the return value: the others changed
+	 * in 6.10 (struct proto_accept_arg) */
+	bpf_get_func_ret(ctx, &ret);
+	accept_returned((struct sock *)ret, listener);
+	return 0;
+}
+
+SEC("kprobe/inet_csk_accept")
+int BPF_KPROBE(kprobe_inet_csk_accept, struct sock *listener)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 v = (__u64)listener;
+
+	bpf_map_update_elem(&accept_listener, &tid, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *listener = bpf_map_lookup_elem(&accept_listener, &tid);
+	struct sock *l = listener ? (struct sock *)*listener : NULL;
+
+	bpf_map_delete_elem(&accept_listener, &tid);
+	accept_returned(sk, l);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_syscall_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_syscall_exit(ctx->ret);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * tcpaccept: passive TCP opens, reported by the task that accepted them.
+ *
+ * accept.bpf.h holds the hooks (fexit/kretprobe on inet_csk_accept and the
+ * sys_exit_accept* tracepoints) and calls on_accept() once per accept, in
+ * the accepting task, whatever the backend.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "tcpaccept.h"
+#include "filter.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "owner.bpf.h"
+#include "follow.bpf.h"
+
+static __always_inline void on_accept(struct sock *sk, struct sock *listener)
+{
+	struct inet_event *e;
+	struct owner o = {};
+
+	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
+	    !want_port(BPF_CORE_READ(sk, __sk_common.skc_num)) || !want_current())
+		return;
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return;
+	owner_of_current(&o);
+	owner_to_event(&o, e);
+	e->time_ns = bpf_ktime_get_ns();
+	read_sock(sk, e);
+	if (listener) {
+		e->backlog = BPF_CORE_READ(listener, sk_ack_backlog);
+		e->backlog_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+	}
+	e->type = ST_EV_ACCEPT;
+	e->proto = IPPROTO_TCP;
+	e->result = ST_RESULT_UNKNOWN;
+	bpf_ringbuf_submit(e, 0);
+}
+
+#include "accept.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
