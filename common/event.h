@@ -63,6 +63,30 @@ struct inet_event {
 	char comm[ST_COMM_LEN];
 };
 
+#define ST_AF_UNIX	1
+#define ST_UNIX_PATH_MAX	108	/* sizeof(sockaddr_un.sun_path) */
+
+/*
+ * One AF_UNIX connect or accept (unixconnect). path holds path_len bytes of
+ * the server's address: a filesystem path (NUL-terminated when it fits), an
+ * abstract name (path[0] == 0, explicit length, may hold any byte), or
+ * nothing (path_len 0: unnamed).
+ */
+struct unix_event {
+	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 netns;		/* network namespace inode */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__u32 peer_pid;		/* tgid at the other end; 0 if unknown */
+	__u16 path_len;		/* bytes used in path, <= ST_UNIX_PATH_MAX */
+	__u8 type;		/* enum st_event_type */
+	__u8 sock_type;		/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
+	__u32 pad;
+	char comm[ST_COMM_LEN];
+	char path[ST_UNIX_PATH_MAX];
+};
+
 /*
  * Filters every tool applies in the kernel, as read-only data set before
  * load: a zero field means "filter off", so the verifier drops the branch.

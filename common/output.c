@@ -97,20 +97,19 @@ const char *st_result_name(int result, char *buf, size_t len)
 	return buf;
 }
 
-static void time_column(struct st_output *o, const struct inet_event *e,
-			char *buf, size_t len)
+static void time_column(struct st_output *o, __u64 time_ns, char *buf, size_t len)
 {
 	time_t secs;
 	struct tm tm;
 
 	if (!o->first_ns)
-		o->first_ns = e->time_ns;
+		o->first_ns = time_ns;
 	if (o->time_mode == ST_TIME_RELATIVE) {
 		/* -t: seconds since the first event */
-		snprintf(buf, len, "%.3f", (e->time_ns - o->first_ns) / 1e9);
+		snprintf(buf, len, "%.3f", (time_ns - o->first_ns) / 1e9);
 		return;
 	}
-	secs = (e->time_ns + o->mono_to_real_ns) / 1000000000LL;
+	secs = (time_ns + o->mono_to_real_ns) / 1000000000LL;
 	localtime_r(&secs, &tm);
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
@@ -124,7 +123,7 @@ static void field(struct st_output *o, const struct inet_event *e,
 	switch (f) {
 	case ST_F_TIME_REL:
 	case ST_F_TIME_WALL:
-		time_column(o, e, buf, len);
+		time_column(o, e->time_ns, buf, len);
 		return;
 	case ST_F_UID: snprintf(buf, len, "%u", e->uid); return;
 	case ST_F_PID: snprintf(buf, len, "%u", e->pid); return;
@@ -152,6 +151,10 @@ static void field(struct st_output *o, const struct inet_event *e,
 	case ST_F_RX_KB:
 		snprintf(buf, len, "%llu", (unsigned long long)e->bytes_received / 1024);
 		return;
+	case ST_F_SOCK_TYPE:
+	case ST_F_PEER_PID:
+	case ST_F_PATH:
+		break;		/* unix_event fields */
 	}
 	buf[0] = '\0';
 }
@@ -167,9 +170,9 @@ static void columns(struct st_output *o, const struct inet_event *e)
 	}
 }
 
-static void json_time(struct st_output *o, const struct inet_event *e)
+static void json_time(struct st_output *o, __u64 time_ns)
 {
-	__u64 real = e->time_ns + o->mono_to_real_ns;
+	__u64 real = time_ns + o->mono_to_real_ns;
 	time_t secs = real / 1000000000ULL;
 	char buf[32];
 	struct tm tm;
@@ -178,7 +181,7 @@ static void json_time(struct st_output *o, const struct inet_event *e)
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(o->f, "{\"ts\":\"%s.%06lluZ\",\"time_ns\":%llu", buf,
 		(unsigned long long)(real % 1000000000ULL) / 1000,
-		(unsigned long long)e->time_ns);
+		(unsigned long long)time_ns);
 }
 
 static void json_event(struct st_output *o, const struct inet_event *e)
@@ -186,7 +189,7 @@ static void json_event(struct st_output *o, const struct inet_event *e)
 	char comm[ST_ESCAPED_LEN(ST_COMM_LEN)], addr[ST_ADDR_STRLEN], tmp[32];
 	__u8 t = e->type < 5 ? e->type : 0;
 
-	json_time(o, e);
+	json_time(o, e->time_ns);
 	fprintf(o->f, ",\"tool\":\"%s\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
 		o->tool, type_long[t], e->pid, e->tid);
 	st_escape(e->comm, sizeof(e->comm), 0, comm, sizeof(comm));
@@ -217,6 +220,108 @@ void st_output_event(struct st_output *o, const struct inet_event *e)
 		json_event(o, e);
 	else
 		columns(o, e);
+}
+
+/* ---- struct unix_event (unixconnect) ---- */
+
+static const char *unix_type(__u8 sock_type, bool upper)
+{
+	switch (sock_type) {
+	case 1: return upper ? "STREAM" : "stream";
+	case 2: return upper ? "DGRAM" : "dgram";
+	case 5: return upper ? "SEQPACKET" : "seqpacket";
+	}
+	return "?";
+}
+
+const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
+{
+	size_t n = e->path_len < ST_UNIX_PATH_MAX ? e->path_len : ST_UNIX_PATH_MAX;
+
+	if (!n || len < 2)
+		return NULL;
+	if (e->path[0]) {
+		st_escape(e->path, n, 0, buf, len);
+		return buf;
+	}
+	/* abstract: a NUL, then exactly n - 1 bytes of anything, NULs included */
+	buf[0] = '@';
+	st_escape(e->path + 1, n - 1, 1, buf + 1, len - 1);
+	return buf;
+}
+
+static void unix_field(struct st_output *o, const struct unix_event *e,
+		       enum st_field f, char *buf, size_t len)
+{
+	__u8 t = e->type < 5 ? e->type : 0;
+	const char *path;
+
+	switch (f) {
+	case ST_F_TIME_REL:
+	case ST_F_TIME_WALL:
+		time_column(o, e->time_ns, buf, len);
+		return;
+	case ST_F_UID: snprintf(buf, len, "%u", e->uid); return;
+	case ST_F_PID: snprintf(buf, len, "%u", e->pid); return;
+	case ST_F_TID: snprintf(buf, len, "%u", e->tid); return;
+	case ST_F_COMM: st_escape(e->comm, sizeof(e->comm), 0, buf, len); return;
+	case ST_F_TYPE: snprintf(buf, len, "%s", type_short[t]); return;
+	case ST_F_TYPE_LONG: snprintf(buf, len, "%s", type_long[t]); return;
+	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)e->netns); return;
+	case ST_F_SOCK_TYPE: snprintf(buf, len, "%s", unix_type(e->sock_type, true)); return;
+	case ST_F_PEER_PID:
+		if (e->peer_pid)
+			snprintf(buf, len, "%u", e->peer_pid);
+		else
+			snprintf(buf, len, "-");
+		return;
+	case ST_F_PATH:
+		path = st_unix_path(e, buf, len);
+		if (!path)
+			snprintf(buf, len, "(unnamed)");
+		return;
+	default:
+		break;		/* inet fields */
+	}
+	buf[0] = '\0';
+}
+
+static void json_unix_event(struct st_output *o, const struct unix_event *e)
+{
+	char comm[ST_ESCAPED_LEN(ST_COMM_LEN)], path[ST_UNIX_PATH_STRLEN];
+	__u8 t = e->type < 5 ? e->type : 0;
+
+	json_time(o, e->time_ns);
+	fprintf(o->f, ",\"tool\":\"%s\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
+		o->tool, type_long[t], e->pid, e->tid);
+	st_escape(e->comm, sizeof(e->comm), 0, comm, sizeof(comm));
+	st_json_string(o->f, comm);
+	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu,\"proto\":\"unix\",\"type\":\"%s\",\"path\":",
+		e->uid, (unsigned long long)e->netns, unix_type(e->sock_type, false));
+	/* null, not "(unnamed)": a file may have that name */
+	if (st_unix_path(e, path, sizeof(path)))
+		st_json_string(o->f, path);
+	else
+		fputs("null", o->f);
+	if (e->peer_pid)
+		fprintf(o->f, ",\"peer_pid\":%u}\n", e->peer_pid);
+	else
+		fputs(",\"peer_pid\":null}\n", o->f);
+}
+
+void st_output_unix_event(struct st_output *o, const struct unix_event *e)
+{
+	char buf[ST_UNIX_PATH_STRLEN];
+	size_t i;
+
+	if (o->json) {
+		json_unix_event(o, e);
+		return;
+	}
+	for (i = 0; i < o->ncols; i++) {
+		unix_field(o, e, o->cols[i].field, buf, sizeof(buf));
+		st_column_print(o->f, buf, &o->cols[i].width, i + 1 == o->ncols);
+	}
 }
 
 int st_output_flush(struct st_output *o)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "args.h"
+#include "escape.h"
 #include "event.h"
 
 /* What a column shows; its header is the tool's choice. */
@@ -29,6 +30,9 @@ enum st_field {
 	ST_F_DURATION_MS,
 	ST_F_TX_KB,
 	ST_F_RX_KB,
+	ST_F_SOCK_TYPE,		/* unix: STREAM, DGRAM, SEQPACKET */
+	ST_F_PEER_PID,		/* unix: the other end's PID, or - */
+	ST_F_PATH,		/* unix: path, @abstract or (unnamed) */
 };
 
 struct st_column {
@@ -59,6 +63,12 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 		   const char *tool, const struct st_column *cols, size_t ncols);
 void st_output_header(struct st_output *o);
 void st_output_event(struct st_output *o, const struct inet_event *e);
+/* The same stream for struct unix_event (unixconnect). */
+void st_output_unix_event(struct st_output *o, const struct unix_event *e);
+/* Enough for any st_unix_path() text */
+#define ST_UNIX_PATH_STRLEN (ST_ESCAPED_LEN(ST_UNIX_PATH_MAX) + 1)
+/* PATH as printed: escaped path, "@" escaped abstract name, or NULL if unnamed */
+const char *st_unix_path(const struct unix_event *e, char *buf, size_t len);
 /* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
 int st_output_flush(struct st_output *o);
 void st_output_close(struct st_output *o);

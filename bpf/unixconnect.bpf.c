@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * unixconnect: AF_UNIX connects (stream, seqpacket, datagram) and accepts.
+ *
+ * Every backend runs the same two bodies once the call has succeeded:
+ *  - on_connect(): the client's socket; the path is on its peer
+ *                  (unix_peer(sk)), since clients rarely bind;
+ *  - on_accept():  the new server-side socket, which carries a copy of the
+ *                  listener's address and the client's credentials.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "unixconnect.h"
+#include "filter.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "follow.bpf.h"
+
+/* A call in progress, by thread id: the socket (kprobe) or the fd. */
+struct pending {
+	__u64 sock;		/* struct socket * */
+	__s32 fd;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+static __always_inline struct sock *unix_peer_of(struct sock *sk)
+{
+	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+}
+
+/* The tgid the kernel recorded for the other end (SO_PEERCRED), or 0. */
+static __always_inline __u32 peer_tgid(struct sock *sk)
+{
+	struct pid *pid = BPF_CORE_READ(sk, sk_peer_pid);
+
+	return pid ? BPF_CORE_READ(pid, numbers[0].nr) : 0;
+}
+
+/* The address bound to @sk: sun_path with its length, as the kernel has it. */
+static __always_inline void read_path(struct sock *sk, struct unix_event *e)
+{
+	struct unix_address *addr = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	__u64 n;
+
+	if (!addr)
+		return;		/* never bound: unnamed */
+	n = BPF_CORE_READ(addr, len);
+	if (n <= sizeof(__u16))	/* sun_family only */
+		return;
+	n -= sizeof(__u16);
+	if (n > ST_UNIX_PATH_MAX)
+		n = ST_UNIX_PATH_MAX;
+	/* hide the bound from clang so that it keeps the check the verifier needs */
+	asm volatile("" : "+r"(n));
+	if (n > ST_UNIX_PATH_MAX)
+		return;
+	/* abstract names hold NULs: copy the explicit length, not a string */
+	if (bpf_probe_read_kernel(e->path, n, addr->name[0].sun_path))
+		return;
+	e->path_len = n;
+}
+
+static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct unix_event *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	e->time_ns = bpf_ktime_get_ns();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->netns = sk_netns(sk);
+	e->type = type;
+	e->sock_type = sk_type(sk);
+	e->peer_pid = peer_tgid(sk);
+	read_path(named, e);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline bool want_sock(struct sock *sk)
+{
+	return sk && sk_family(sk) == ST_AF_UNIX && want_netns(sk_netns(sk)) &&
+	       want_current();
+}
+
+/* After a connect() that returned 0 on @sk. */
+static __always_inline void on_connect(struct sock *sk)
+{
+	struct sock *peer;
+
+	if (!want_sock(sk))
+		return;
+	/* a datagram connect to AF_UNSPEC disconnects: no peer left */
+	peer = unix_peer_of(sk);
+	if (peer)
+		emit(sk, peer, ST_EV_CONNECT);
+}
+
+/* After an accept() that returned @sk. */
+static __always_inline void on_accept(struct sock *sk)
+{
+	if (want_sock(sk))
+		emit(sk, sk, ST_EV_ACCEPT);
+}
+
+static __always_inline void stash(struct socket *sock, int fd)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending p = { .sock = (__u64)sock, .fd = fd };
+
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+}
+
+/* The stashed socket's sk, removing the stash; NULL if none. */
+static __always_inline struct sock *unstash(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!p)
+		return NULL;
+	sock = (struct socket *)p->sock;	/* outside BPF_CORE_READ: ours */
+	sk = sock ? BPF_CORE_READ(sock, sk) : sock_from_fd(p->fd);
+	bpf_map_delete_elem(&pending, &tid);
+	return sk;
+}
+
+/* ---- fentry backend ---- */
+
+SEC("fexit/unix_stream_connect")
+int BPF_PROG(fexit_unix_stream_connect, struct socket *sock, struct sockaddr *uaddr,
+	     int addr_len, int flags, int ret)
+{
+	if (!ret)
+		on_connect(BPF_CORE_READ(sock, sk));
+	return 0;
+}
+
+SEC("fexit/unix_dgram_connect")
+int BPF_PROG(fexit_unix_dgram_connect, struct socket *sock, struct sockaddr *uaddr,
+	     int addr_len, int flags, int ret)
+{
+	if (!ret)
+		on_connect(BPF_CORE_READ(sock, sk));
+	return 0;
+}
+
+/*
+ * unix_accept(sock, newsock, flags, kern) became (sock, newsock, arg) in
+ * 6.10: name only the two arguments both share, take the return value from
+ * bpf_get_func_ret() (5.17+).
+ */
+SEC("fexit/unix_accept")
+int BPF_PROG(fexit_unix_accept, struct socket *sock, struct socket *newsock)
+{
+	__u64 ret = -1;
+
+	bpf_get_func_ret(ctx, &ret);
+	if ((int)ret == 0)
+		on_accept(BPF_CORE_READ(newsock, sk));
+	return 0;
+}
+
+/* ---- kprobe backend ---- */
+
+SEC("kprobe/unix_stream_connect")
+int BPF_KPROBE(kprobe_unix_stream_connect, struct socket *sock)
+{
+	stash(sock, -1);
+	return 0;
+}
+
+SEC("kretprobe/unix_stream_connect")
+int BPF_KRETPROBE(kretprobe_unix_stream_connect, int ret)
+{
+	struct sock *sk = unstash();
+
+	if (!ret)
+		on_connect(sk);
+	return 0;
+}
+
+SEC("kprobe/unix_dgram_connect")
+int BPF_KPROBE(kprobe_unix_dgram_connect, struct socket *sock)
+{
+	stash(sock, -1);
+	return 0;
+}
+
+SEC("kretprobe/unix_dgram_connect")
+int BPF_KRETPROBE(kretprobe_unix_dgram_connect, int ret)
+{
+	struct sock *sk = unstash();
+
+	if (!ret)
+		on_connect(sk);
+	return 0;
+}
+
+SEC("kprobe/unix_accept")
+int BPF_KPROBE(kprobe_unix_accept, struct socket *sock, struct socket *newsock)
+{
+	stash(newsock, -1);
+	return 0;
+}
+
+SEC("kretprobe/unix_accept")
+int BPF_KRETPROBE(kretprobe_unix_accept, int ret)
+{
+	struct sock *sk = unstash();
+
+	if (!ret)
+		on_accept(sk);
+	return 0;
+}
+
+/* ---- tracepoint backend ---- */
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	stash(NULL, (int)ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sock *sk = unstash();
+
+	if (!ctx->ret)
+		on_connect(sk);
+	return 0;
+}
+
+/* the new fd is installed by now: it leads to the accepted socket */
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret >= 0)
+		on_accept(sock_from_fd((int)ctx->ret));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret >= 0)
+		on_accept(sock_from_fd((int)ctx->ret));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
