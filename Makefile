@@ -26,7 +26,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 INSTALL ?= install
 
-TOOLS := tcpconnect
+TOOLS := tcpconnect unixconnect tcpaccept tcptracer
 RUN_TOOL ?= tcpconnect
 RUN_ARGS ?=
 COMMON := log args addr escape output backend session
@@ -67,7 +67,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps run test unit e2e check-man install uninstall
+.PHONY: all clean deps run test unit e2e check-man install uninstall fuzz
 
 all: $(TOOL_BINS)
 
@@ -106,6 +106,32 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(COMMON_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) $< $(COMMON_OBJS) $(LDLIBS) -o $@
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d)
+
+# libFuzzer targets over the parsers and formatters; corpora hold past findings.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS := common/args.c common/output.c common/escape.c common/addr.c \
+	common/log.c common/backend.c
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibpf \
+	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"'
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_SRCS) $(LDLIBS) -o $@
+
+fuzz: $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
+	$(Q)pass=0; fail=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p tests/fuzz/corpus/$$t $(OUTPUT)/fuzz/new-$$t; \
+		if $(OUTPUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=tests/fuzz/corpus/$$t/crash- \
+			$(OUTPUT)/fuzz/new-$$t tests/fuzz/corpus/$$t \
+			2>$(OUTPUT)/fuzz/$$t.log; then \
+			pass=$$((pass + 1)); echo "PASS $$t: $$(tail -1 $(OUTPUT)/fuzz/$$t.log)"; \
+		else \
+			fail=$$((fail + 1)); echo "FAIL $$t:"; tail -30 $(OUTPUT)/fuzz/$$t.log; \
+		fi; \
+	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Installs only what is missing; apt-get update first, as a fresh machine needs.
 deps:

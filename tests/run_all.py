@@ -14,6 +14,7 @@ SUITES = [
     ("unit", "C unit tests of common/"),
     ("e2e", "end-to-end tests on this kernel"),
     ("check-man", "man pages against --help"),
+    ("fuzz", "libFuzzer targets, briefly (make fuzz runs them longer)"),
     ("vmtest", "kernel matrix under qemu"),
 ]
 
@@ -27,7 +28,8 @@ def main():
     for target, what in SUITES:
         start = time.monotonic()
         print(f"=== {target}: {what}", flush=True)
-        proc = subprocess.Popen(make + ["--no-print-directory", target],
+        extra = ["FUZZ_SECONDS=10"] if target == "fuzz" else []
+        proc = subprocess.Popen(make + ["--no-print-directory", target] + extra,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
         out = []
