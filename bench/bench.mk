@@ -1,0 +1,33 @@
+# bench/bench.mk: the benchmark, included by the main Makefile.
+#
+#   make bench          full run on this machine: every tool in TOOLS, medians of 5
+#   make bench-smoke    bench/bench --quick: tiny N, one repetition; proves the harness
+#                       and the event accounting, ends with "N passed, N failed"
+#   BENCH_ARGS=...      more options for bench/bench, e.g.
+#                       BENCH_ARGS="--vm 6.12 --backend fentry" (qemu guest, slow)
+#
+# Needs from the main Makefile: OUTPUT, TOOLS, PYTHON, CC, CFLAGS, Q, msg, all.
+
+# libbpf-tools: Debian's tcpconnect/tcptracer, the reference in guest runs
+BENCH_DEB_PACKAGES := libbpf-tools
+BENCH_ARGS ?=
+BENCH_WARNINGS := -Wall -Wextra -Werror
+
+# Included before `all` is defined, this file must not become the default goal.
+bench_saved_goal := $(.DEFAULT_GOAL)
+
+.PHONY: bench bench-smoke
+
+$(OUTPUT)/loadgen: bench/loadgen.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(BENCH_WARNINGS) -std=gnu11 $(EXTRA_CFLAGS) $(LDFLAGS) \
+		$(EXTRA_LDFLAGS) $< -o $@
+
+bench: all $(OUTPUT)/loadgen
+	$(Q)$(PYTHON) bench/bench --build-dir $(OUTPUT) --tools "$(TOOLS)" $(BENCH_ARGS)
+
+bench-smoke: all $(OUTPUT)/loadgen
+	$(Q)$(PYTHON) bench/bench --quick --build-dir $(OUTPUT) --tools "$(TOOLS)"
+
+.DEFAULT_GOAL := $(bench_saved_goal)
