@@ -85,9 +85,10 @@ def main():
             f.write("1")
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
-        srv.listen(1)
+        srv.listen(8)
         for _ in range(3):
-            socket.create_connection(srv.getsockname()).close()
+            socket.create_connection(srv.getsockname(), timeout=10).close()
+            srv.accept()[0].close()
         out = run("bpftool", "prog", "show", "pinned", pin)
         cnt = int(out.split("run_cnt")[1].split()[0]) if "run_cnt" in out else 0
         os.close(link)
