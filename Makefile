@@ -26,7 +26,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 INSTALL ?= install
 
-TOOLS := tcpconnect unixconnect tcpaccept tcptracer
+TOOLS := tcpconnect udpconnect unixconnect tcpaccept tcptracer
 RUN_TOOL ?= tcpconnect
 RUN_ARGS ?=
 COMMON := log args addr escape output backend session

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * udpconnect: connect() on UDP sockets (C), and the first datagram an
+ * unconnected UDP socket sends to each destination (S).
+ *
+ * Every backend runs the same two bodies once the call has succeeded:
+ *  - on_connect(): the socket is connected, bound and has its source;
+ *  - on_send():    one datagram went to @d; reported if the (socket,
+ *                  destination) pair is new to the "seen" LRU map. The source
+ *                  port is read after the send, when the kernel has bound it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "udpconnect.h"
+#include "filter.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "follow.bpf.h"
+
+#define ST_IPPROTO_UDP	17
+#define ST_SOCK_DGRAM	2
+
+enum pend_kind { PEND_CONNECT = 1, PEND_SENDTO, PEND_SENDMSG, PEND_SENDMMSG, PEND_KSEND };
+
+/* A call in progress, by thread id. */
+struct pending {
+	__u64 sk;		/* kprobe: struct sock *, or struct socket * */
+	__u64 uptr;		/* tracepoint: user sockaddr, msghdr or mmsghdr */
+	struct dest dest;	/* kprobe send: copied at entry */
+	__s32 fd;		/* tracepoint */
+	__u8 kind;		/* enum pend_kind */
+	__u8 have_dest;
+	__u16 pad;
+};
+
+/* One (socket, destination) pair; the inode tells a reused sk address apart. */
+struct seen_key {
+	__u64 sk;
+	__u64 ino;
+	__u8 addr[16];
+	__u16 port;
+	__u16 family;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, UDP_SEEN_MAX);
+	__type(key, struct seen_key);
+	__type(value, __u8);
+} seen SEC(".maps");
+
+/* Pairs added to "seen": past UDP_SEEN_MAX the LRU forgets the oldest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen_added SEC(".maps");
+
+static __always_inline bool is_udp(struct sock *sk)
+{
+	return sk && sk_protocol(sk) == ST_IPPROTO_UDP && sk_type(sk) == ST_SOCK_DGRAM;
+}
+
+static __always_inline bool is_connected(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_ESTABLISHED;
+}
+
+static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inet_event *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	e->time_ns = bpf_ktime_get_ns();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	read_sock(sk, e);
+	if (d) {
+		/* an unconnected socket has no peer: the datagram's address is it */
+		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
+		e->dport = d->port;
+	}
+	e->type = type;
+	e->proto = ST_IPPROTO_UDP;
+	e->result = ST_RESULT_UNKNOWN;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* After a connect() that returned @ret on @sk. */
+static __always_inline void on_connect(struct sock *sk, int ret)
+{
+	/* AF_UNSPEC "connects" disconnect: the state says which happened */
+	if (ret || !is_udp(sk) || !is_connected(sk))
+		return;
+	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
+	    !want_port(sk_dport(sk)) || !want_current())
+		return;
+	emit(sk, NULL, ST_EV_CONNECT);
+}
+
+/* An AF_INET address given to an AF_INET6 socket goes out v4-mapped. */
+static __always_inline void map_v4(struct dest *d, __u16 sk_fam)
+{
+	if (sk_fam != ST_AF_INET6 || d->family != ST_AF_INET)
+		return;
+	d->addr[12] = d->addr[0];
+	d->addr[13] = d->addr[1];
+	d->addr[14] = d->addr[2];
+	d->addr[15] = d->addr[3];
+	__builtin_memset(d->addr, 0, 10);
+	d->addr[10] = 0xff;
+	d->addr[11] = 0xff;
+	d->family = ST_AF_INET6;
+}
+
+static __always_inline void count_seen(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&seen_added, &zero);
+
+	if (n)
+		(*n)++;
+}
+
+/* After a datagram to @d was sent (@ret >= 0) on @sk. */
+static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
+{
+	struct seen_key k = {};
+	__u16 fam;
+	__u8 one = 1;
+
+	if (ret < 0 || !is_udp(sk) || is_connected(sk))
+		return;
+	fam = sk_family(sk);
+	map_v4(d, fam);
+	if (d->family != fam || !want_family(fam) || !want_netns(sk_netns(sk)) ||
+	    !want_port(d->port) || !want_current())
+		return;
+	k.sk = (__u64)sk;
+	k.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	__builtin_memcpy(k.addr, d->addr, sizeof(k.addr));
+	k.port = d->port;
+	k.family = d->family;
+	if (bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST))
+		return;		/* seen before (or being added on another CPU) */
+	count_seen();
+	emit(sk, d, ST_EV_SEND);
+}
+
+static __always_inline void stash(const struct pending *p)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&pending, &tid, p, BPF_ANY);
+}
+
+static __always_inline struct pending *stashed(__u8 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	return p && p->kind == kind ? p : NULL;
+}
+
+static __always_inline void unstash(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&pending, &tid);
+}
+
+/* Kernel msghdr: the destination, if the caller named one. */
+static __always_inline int kmsg_dest(struct msghdr *msg, struct dest *d)
+{
+	void *name = BPF_CORE_READ(msg, msg_name);
+
+	return name ? read_dest(d, name, false) : -1;
+}
+
+/* ---- fentry backend ---- */
+
+SEC("fexit/inet_dgram_connect")
+int BPF_PROG(fexit_inet_dgram_connect, struct socket *sock, struct sockaddr *uaddr,
+	     int addr_len, int flags, int ret)
+{
+	on_connect(BPF_CORE_READ(sock, sk), ret);
+	return 0;
+}
+
+SEC("fexit/udp_sendmsg")
+int BPF_PROG(fexit_udp_sendmsg, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	struct dest d = {};
+
+	/* a v4-mapped send runs inside udpv6_sendmsg, which reports it */
+	if (sk_family(sk) == ST_AF_INET6 || kmsg_dest(msg, &d))
+		return 0;
+	on_send(sk, &d, ret);
+	return 0;
+}
+
+SEC("fexit/udpv6_sendmsg")
+int BPF_PROG(fexit_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	struct dest d = {};
+
+	if (kmsg_dest(msg, &d))
+		return 0;
+	on_send(sk, &d, ret);
+	return 0;
+}
+
+/* ---- kprobe backend ---- */
+
+SEC("kprobe/inet_dgram_connect")
+int BPF_KPROBE(kprobe_inet_dgram_connect, struct socket *sock)
+{
+	struct pending p = { .sk = (__u64)sock, .kind = PEND_CONNECT };
+
+	stash(&p);
+	return 0;
+}
+
+SEC("kretprobe/inet_dgram_connect")
+int BPF_KRETPROBE(kretprobe_inet_dgram_connect, int ret)
+{
+	struct pending *p = stashed(PEND_CONNECT);
+	struct socket *sock;
+
+	if (!p)
+		return 0;
+	sock = (struct socket *)p->sk;
+	on_connect(BPF_CORE_READ(sock, sk), ret);
+	unstash();
+	return 0;
+}
+
+static __always_inline void ksend_enter(struct sock *sk, struct msghdr *msg)
+{
+	struct pending p = { .sk = (__u64)sk, .kind = PEND_KSEND };
+
+	if (!kmsg_dest(msg, &p.dest))
+		stash(&p);
+}
+
+static __always_inline void ksend_exit(int ret, bool v6)
+{
+	struct pending *p = stashed(PEND_KSEND);
+	struct sock *sk;
+
+	if (!p)
+		return;
+	sk = (struct sock *)p->sk;
+	/* the inner udp_sendmsg of a v4-mapped send leaves it to udpv6_sendmsg */
+	if (!v6 && sk_family(sk) == ST_AF_INET6)
+		return;
+	on_send(sk, &p->dest, ret);
+	unstash();
+}
+
+SEC("kprobe/udp_sendmsg")
+int BPF_KPROBE(kprobe_udp_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	if (sk_family(sk) != ST_AF_INET6)
+		ksend_enter(sk, msg);
+	return 0;
+}
+
+SEC("kretprobe/udp_sendmsg")
+int BPF_KRETPROBE(kretprobe_udp_sendmsg, int ret)
+{
+	ksend_exit(ret, false);
+	return 0;
+}
+
+SEC("kprobe/udpv6_sendmsg")
+int BPF_KPROBE(kprobe_udpv6_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	ksend_enter(sk, msg);
+	return 0;
+}
+
+SEC("kretprobe/udpv6_sendmsg")
+int BPF_KRETPROBE(kretprobe_udpv6_sendmsg, int ret)
+{
+	ksend_exit(ret, true);
+	return 0;
+}
+
+/* ---- tracepoint backend ---- */
+
+static __always_inline void tp_enter(int fd, const void *uptr, __u8 kind)
+{
+	struct pending p = { .uptr = (__u64)uptr, .fd = fd, .kind = kind };
+
+	/* send() and sends on connected sockets name no destination */
+	if (uptr && want_current())
+		stash(&p);
+}
+
+/* The socket of a stashed syscall, if it is UDP; the stash stays. */
+static __always_inline struct sock *tp_sock(struct pending *p)
+{
+	struct sock *sk = sock_from_fd(p->fd);
+
+	return is_udp(sk) ? sk : NULL;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	struct pending p = { .fd = (int)ctx->args[0], .kind = PEND_CONNECT };
+
+	stash(&p);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending *p = stashed(PEND_CONNECT);
+	struct sock *sk;
+
+	if (!p)
+		return 0;
+	sk = tp_sock(p);
+	if (sk)
+		on_connect(sk, (int)ctx->ret);
+	unstash();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tp_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	tp_enter((int)ctx->args[0], (const void *)ctx->args[4], PEND_SENDTO);
+	return 0;
+}
+
+/* The port is bound during the send: read the socket at sys_exit. */
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int tp_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending *p = stashed(PEND_SENDTO);
+	struct dest d = {};
+	struct sock *sk;
+
+	if (!p)
+		return 0;
+	sk = tp_sock(p);
+	if (sk && !read_dest(&d, (const void *)p->uptr, true))
+		on_send(sk, &d, (int)ctx->ret);
+	unstash();
+	return 0;
+}
+
+static __always_inline int umsg_dest(const struct user_msghdr *m, struct dest *d)
+{
+	void *name = NULL;
+
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name)
+		return -1;
+	return read_dest(d, name, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	const struct user_msghdr *m = (const void *)ctx->args[1];
+	void *name = NULL;
+
+	/* most sendmsg() calls are TCP or connected: skip them cheaply */
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name)
+		return 0;
+	tp_enter((int)ctx->args[0], m, PEND_SENDMSG);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending *p = stashed(PEND_SENDMSG);
+	struct dest d = {};
+	struct sock *sk;
+
+	if (!p)
+		return 0;
+	sk = tp_sock(p);
+	if (sk && !umsg_dest((const void *)p->uptr, &d))
+		on_send(sk, &d, (int)ctx->ret);
+	unstash();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tp_sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	tp_enter((int)ctx->args[0], (const void *)ctx->args[1], PEND_SENDMMSG);
+	return 0;
+}
+
+/* ret messages went out; each names its own destination */
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int tp_sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending *p = stashed(PEND_SENDMMSG);
+	const struct mmsghdr *v;
+	struct sock *sk;
+	struct dest d;
+	int i;
+
+	if (!p)
+		return 0;
+	v = (const void *)p->uptr;
+	sk = tp_sock(p);
+	for (i = 0; sk && i < UDP_MMSG_MAX && i < ctx->ret; i++) {
+		__builtin_memset(&d, 0, sizeof(d));
+		if (!umsg_dest(&v[i].msg_hdr, &d))
+			on_send(sk, &d, 0);
+	}
+	unstash();
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
