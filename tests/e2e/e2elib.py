@@ -99,12 +99,14 @@ class Config:
 class Client:
     """A helper process (helpers/client.py) with a known comm, driven by JSON lines."""
 
-    def __init__(self, ctx, comm, netns=None):
-        if len(comm) > 15:
-            raise ValueError("comm too long: " + comm)
+    def __init__(self, ctx, comm, netns=None, raw=None):
+        """comm: what the tool must print; raw: the comm's bytes if not plain text."""
+        arg = "hex:" + raw.hex() if raw is not None else comm
+        if len(raw if raw is not None else comm.encode()) > 15:
+            raise ValueError("comm too long: %r" % (raw or comm))
         self.comm = comm
         self.ctx = ctx
-        self.p = subprocess.Popen([sys.executable, CLIENT, comm], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([sys.executable, CLIENT, arg], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, bufsize=1)
         self.pid = self.p.pid
         ctx.defer(self.kill)
@@ -382,12 +384,12 @@ class ToolRun:
                     return t
         return None
 
-    def stop(self, timeout=EXIT_TIMEOUT):
+    def stop(self, timeout=EXIT_TIMEOUT, sig=signal.SIGINT):
         if self.p.poll() is None:
             time.sleep(GRACE)
             self.sigint_at = time.monotonic()
             try:
-                os.kill(self.p.pid, signal.SIGINT)
+                os.kill(self.p.pid, sig)
             except ProcessLookupError:
                 pass
         return self.wait(timeout)
@@ -419,12 +421,12 @@ class ToolRun:
         trace = [l for l in trace if not LOST_RE.match(l)]
         return Output(self.rc, stdout, stderr, trace, self.argv)
 
-    def finish(self, expect_rc=0):
+    def finish(self, expect_rc=0, sig=signal.SIGINT):
         """SIGINT (unless command mode), wait, check the exit status, return Output."""
         if self.command_mode:
             self.wait()
         else:
-            self.stop()
+            self.stop(sig=sig)
         out = self.output()
         if expect_rc is not None:
             check(out.rc == expect_rc, "exit status %s, expected %s; stderr: %s" % (
@@ -604,15 +606,25 @@ class Ctx:
                 self.check_json_keys(e, "result" in expected[0] if expected else False)
         used = set()
         problems = []
+        groups = []   # (compared subset, how many times expected)
         for exp in expected:
             cmp_keys = [k for k in exp if self.mode == "json" or any(
                 self.suite.colmap.get(c, (c,))[0] == k for c in header)]
+            sub = {k: exp[k] for k in cmp_keys}
+            for g in groups:
+                if g[0] == sub:
+                    g[1] += 1
+                    break
+            else:
+                groups.append([sub, 1])
+        for sub, n in groups:
             hits = [i for i, e in enumerate(ours)
-                    if all(e.get(k) == exp[k] for k in cmp_keys)]
-            if not hits:
-                problems.append("missing: %s" % {k: exp[k] for k in cmp_keys})
-            elif len(hits) > 1:
-                problems.append("printed %d times: %s" % (len(hits), {k: exp[k] for k in cmp_keys}))
+                    if all(e.get(k) == v for k, v in sub.items())]
+            if len(hits) < n:
+                problems.append("missing: %s%s" % (
+                    sub, "" if n == 1 else " (expected %d lines, got %d)" % (n, len(hits))))
+            elif len(hits) > n:
+                problems.append("printed %d times (expected %d): %s" % (len(hits), n, sub))
             used.update(hits)
         extra = [ours[i]["_line"] for i in range(len(ours)) if i not in used]
         if extra:

@@ -33,11 +33,15 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 
 def set_comm(name):
-    if libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0) != 0:
+    if isinstance(name, str):
+        name = name.encode()
+    if libc.prctl(PR_SET_NAME, name, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
 
 COMM = sys.argv[1] if len(sys.argv) > 1 else "stc-client"
+if COMM.startswith("hex:"):    # raw bytes, for escaping tests
+    COMM = bytes.fromhex(COMM[4:])
 set_comm(COMM)
 
 socks = []

@@ -3,10 +3,11 @@ import datetime
 import errno
 import os
 import re
+import signal
 import sys
 import time
 
-from e2elib import (EVENT_TIMEOUT, READY_RE, Fail, Skip, Suite, check, is_int, parse_columns,
+from e2elib import (EVENT_TIMEOUT, READY_RE, Client, Fail, Skip, Suite, check, is_int, parse_columns,
                     parse_json, parse_ts, sh, show_lines, tracefs_mounts)
 
 TOOL = "tcpconnect"
@@ -649,15 +650,21 @@ def cmd_helper():
                         "helpers", "cmd_fork.py")
 
 
-def write_fifo(path, timeout=EVENT_TIMEOUT * 3):
+def write_fifo(run, path, timeout=EVENT_TIMEOUT * 3):
     deadline = time.monotonic() + timeout
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
             break
         except OSError as e:
-            if e.errno != errno.ENXIO or time.monotonic() > deadline:
-                raise RuntimeError("grandchild never opened the fifo")
+            if e.errno != errno.ENXIO:
+                raise
+            if run.p.poll() is not None or time.monotonic() > deadline:
+                raise Fail("COMMAND's grandchild never got going within %gs (tool %s); "
+                           "stdout: %s; stderr: %s" % (
+                               timeout, "exited %s" % run.p.returncode
+                               if run.p.poll() is not None else "still running",
+                               show_lines(run.stdout_lines()), show_lines(run.stderr_lines())))
             time.sleep(0.02)
     os.write(fd, b"go\n")
     os.close(fd)
@@ -676,7 +683,7 @@ def command_descendants(ctx, mode):
     run = ctx.start_tool(ctx.mode_args(), command=[
         sys.executable, cmd_helper(), ctx.prefix + "-cmd", fifo, "4", V4, str(port)])
     r_other = want(other.connect(4, V4, port))
-    write_fifo(fifo)
+    write_fifo(run, fifo)
     out = run.finish(expect_rc=0)
     infos = []
     for l in out.stdout:
@@ -734,6 +741,44 @@ def pipe_prompt(ctx, mode):
 
 # ----------------------------------------------------------------------------
 # Environment and errors
+
+@suite.case("sigterm")
+def sigterm(ctx, mode):
+    """SIGTERM, like SIGINT: drain, exit 0."""
+    ns = ctx.netns()
+    srv = ctx.client("srv", ns)
+    port = srv.listen(4)
+    cli = ctx.client("cli", ns)
+    run = ctx.start_tool([])
+    r = want(cli.connect(4, V4, port))
+    run.wait_comm(ctx.comm("cli"))
+    out = run.finish(sig=signal.SIGTERM)
+    ctx.check_events(out, header(), [ev(cli, r, 4, V4, V4, port)])
+
+
+@suite.case("comm_escaping", modes=COLS)
+def comm_escaping(ctx, mode):
+    """COMM bytes: backslash, control bytes, invalid UTF-8 escaped; valid UTF-8 kept."""
+    raw = (ctx.prefix + "-").encode() + b"\\\x01\x7f\xff" + "\u00e9".encode()
+    shown = ctx.prefix + "-" + "\\\\" + "\\x01" + "\\x7f" + "\\xff" + "\u00e9"
+    ns = ctx.netns()
+    srv = ctx.client("srv", ns)
+    port = srv.listen(4)
+    cli = Client(ctx, shown, ns, raw=raw)
+    run = ctx.start_tool(ctx.mode_args())
+    r = want(cli.connect(4, V4, port))
+    run.wait_comm(ctx.prefix + "-")
+    out = run.finish()
+    evs = ctx.events(out, header())
+    for e in ctx.ours(evs):   # hex digits of \xNN in either case
+        e["comm"] = re.sub(r"\\x([0-9A-Fa-f]{2})", lambda m: "\\x" + m.group(1).lower(),
+                           e["comm"])
+    mine = [e for e in ctx.ours(evs) if e.get("pid") == cli.pid]
+    check(len(mine) == 1 and mine[0]["comm"] == shown,
+          "comm bytes %r should print as %r; got: %s" % (
+              raw, shown, show_lines([e["_line"] for e in mine] or out.trace[-8:])))
+    del r
+
 
 def tracefs_applies(cfg):
     return True if cfg.backend in ("tracepoint", "auto") else "only for tracepoint/auto"
