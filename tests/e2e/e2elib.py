@@ -16,7 +16,8 @@ A tool module (tests/e2e/tools/<tool>.py) makes a Suite and registers cases:
 
 Everything a case creates (processes, netns, cgroups, mounts) is undone by
 ctx's cleanup stack, also when the case fails.  Client processes get the comm
-`<ctx.prefix>-<role>`; lines whose COMM starts with ctx.prefix belong to the case.
+`<ctx.prefix>-<role>` (prefix: 7 characters, unique per runner and case; role up
+to 7 characters); lines whose COMM starts with ctx.prefix belong to the case.
 """
 import contextlib
 import datetime
@@ -523,6 +524,15 @@ class Suite:
         return deco
 
 
+def b36(n, width):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    for _ in range(width):
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+    return out
+
+
 class Ctx:
     _n = 0
 
@@ -533,8 +543,10 @@ class Ctx:
         self.suite = case.suite
         self.tool = case.suite.tool
         self.mode = case.mode
-        # unique per case and short: stc<NN>- + role (<= 15 chars with role)
-        self.prefix = "stc%02d" % (Ctx._n % 100)
+        # Unique per runner and case (several runners may share a machine):
+        # "s" + 4 base-36 digits of the runner's pid + 2 of the case number,
+        # then "-" + a role of up to 7 characters: at most 15 (TASK_COMM_LEN-1).
+        self.prefix = "s" + b36(os.getpid(), 4) + b36(Ctx._n, 2)
         self.stack = contextlib.ExitStack()
         self.tmpdir = None
 
@@ -542,7 +554,10 @@ class Ctx:
         self.stack.callback(fn)
 
     def comm(self, role):
-        return (self.prefix + "-" + role)[:15]
+        c = self.prefix + "-" + role
+        if len(c) > 15:
+            raise ValueError("comm %r longer than 15 bytes" % c)
+        return c
 
     def client(self, role, netns=None):
         return Client(self, self.comm(role), netns)
