@@ -143,13 +143,19 @@ static void field(struct st_output *o, const struct inet_event *e,
 	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)e->netns); return;
 	case ST_F_BACKLOG: snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max); return;
 	case ST_F_DURATION_MS:
-		snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
+		/* close events only; 0: established before tracing began */
+		if (e->type != ST_EV_CLOSE || !e->duration_ns)
+			snprintf(buf, len, "-");
+		else
+			snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
 		return;
 	case ST_F_TX_KB:
-		snprintf(buf, len, "%llu", (unsigned long long)e->bytes_sent / 1024);
+		snprintf(buf, len, e->type == ST_EV_CLOSE ? "%llu" : "-",
+			 (unsigned long long)e->bytes_sent / 1024);
 		return;
 	case ST_F_RX_KB:
-		snprintf(buf, len, "%llu", (unsigned long long)e->bytes_received / 1024);
+		snprintf(buf, len, e->type == ST_EV_CLOSE ? "%llu" : "-",
+			 (unsigned long long)e->bytes_received / 1024);
 		return;
 	case ST_F_SOCK_TYPE:
 	case ST_F_PEER_PID:

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * tcptracer: established TCP connections: connect (C) when the handshake
+ * completes, accept (A), close (X).
+ *
+ * Every backend runs the same bodies:
+ *  - on_state(): tcp_set_state or inet_sock_set_state. CLOSE->SYN_SENT runs
+ *    in the connecting task and records it (owners); ->ESTABLISHED runs in
+ *    softirq and uses that record; the ends of a connection are taken from
+ *    the state machine so that every backend agrees on them;
+ *  - on_accept(): from accept.bpf.h, in the accepting task.
+ * conns keeps, per established socket, who opened it and since when.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "tcptracer.h"
+#include "filter.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "owner.bpf.h"
+#include "follow.bpf.h"
+
+struct conn {
+	struct owner o;
+	__u64 est_ns;		/* when it became ESTABLISHED */
+	__u8 has_owner;		/* a passive one has none until accepted */
+};
+
+/* connects in SYN_SENT, by socket */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+/* established connections, by socket */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+static __always_inline bool want_sock(struct sock *sk)
+{
+	return want_family(sk_family(sk)) && want_netns(sk_netns(sk));
+}
+
+/* Data bytes only: not the SYN, nor a FIN (which bytes_acked and
+ * bytes_received count), nor retransmissions (which bytes_sent counts). */
+static __always_inline void read_bytes(struct sock *sk, int old, struct inet_event *e)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	e->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
+	if (bpf_core_field_exists(tp->bytes_retrans))	/* 5.5 */
+		e->bytes_sent -= BPF_CORE_READ(tp, bytes_retrans);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	/* CLOSE_WAIT: the peer's FIN was taken in order, and counted */
+	if (old == TCP_CLOSE_WAIT && e->bytes_received)
+		e->bytes_received--;
+}
+
+static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 type,
+				 const struct conn *c, int old)
+{
+	struct inet_event *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	e->time_ns = bpf_ktime_get_ns();
+	owner_to_event(o, e);
+	read_sock(sk, e);
+	if (type == ST_EV_CLOSE) {
+		if (c && c->est_ns)
+			e->duration_ns = e->time_ns - c->est_ns;
+		read_bytes(sk, old, e);
+	}
+	e->type = type;
+	e->proto = IPPROTO_TCP;
+	e->result = ST_RESULT_UNKNOWN;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void connecting(struct sock *sk)
+{
+	struct owner o = {};
+
+	if (!want_sock(sk) || !want_current())
+		return;
+	owner_of_current(&o);
+	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
+}
+
+static __always_inline void established(struct sock *sk, int old)
+{
+	struct conn c = { .est_ns = bpf_ktime_get_ns() };
+	struct owner *o;
+
+	if (old == TCP_SYN_SENT) {
+		o = bpf_map_lookup_elem(&owners, &sk);
+		if (!o)
+			return;
+		c.o = *o;
+		c.has_owner = 1;
+		bpf_map_delete_elem(&owners, &sk);
+		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
+	} else if (!want_sock(sk)) {
+		return;
+	}
+	/* passive: only the time, until on_accept() names the owner */
+	bpf_map_update_elem(&conns, &sk, &c, BPF_ANY);
+}
+
+/*
+ * The local end closes (->FIN_WAIT1, ->LAST_ACK: tcp_close() or
+ * tcp_shutdown(), in the closing task) or the kernel ends the connection
+ * (->CLOSE: a reset, a timeout, an abort; maybe in softirq, so the
+ * process that opened it is named).
+ */
+static __always_inline void closed(struct sock *sk, int old, bool in_task)
+{
+	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
+	struct owner o = {};
+
+	if (in_task) {
+		if (!c && (!want_sock(sk) || !want_current()))
+			return;		/* untracked: opened before we started */
+		owner_of_current(&o);
+		emit(sk, &o, ST_EV_CLOSE, c, old);
+	} else if (c && c->has_owner) {
+		emit(sk, &c->o, ST_EV_CLOSE, c, old);
+	}
+	if (c)
+		bpf_map_delete_elem(&conns, &sk);
+}
+
+static __always_inline void on_state(struct sock *sk, int old, int new)
+{
+	if (old == TCP_CLOSE && new == TCP_SYN_SENT)
+		connecting(sk);
+	else if (new == TCP_ESTABLISHED)
+		established(sk, old);
+	else if ((old == TCP_ESTABLISHED && new == TCP_FIN_WAIT1) ||
+		 (old == TCP_CLOSE_WAIT && new == TCP_LAST_ACK))
+		closed(sk, old, true);
+	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
+		closed(sk, old, false);
+	if (new == TCP_CLOSE) {
+		bpf_map_delete_elem(&owners, &sk);
+		bpf_map_delete_elem(&conns, &sk);
+	}
+}
+
+static __always_inline void on_accept(struct sock *sk, struct sock *listener)
+{
+	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
+	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1 };
+
+	if (!want_sock(sk) || !want_current()) {
+		if (c)
+			bpf_map_delete_elem(&conns, &sk);
+		return;
+	}
+	if (!c) {
+		/* established before we started */
+		owner_of_current(&fresh.o);
+		bpf_map_update_elem(&conns, &sk, &fresh, BPF_ANY);
+		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
+		return;
+	}
+	owner_of_current(&c->o);
+	c->has_owner = 1;
+	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0);
+}
+
+#include "accept.bpf.h"
+
+/* ---- state changes: fentry, kprobe, tracepoint ---- */
+
+SEC("fentry/tcp_set_state")
+int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	return 0;
+}
+
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
+{
+	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	on_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
