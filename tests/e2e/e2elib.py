@@ -573,12 +573,14 @@ def parse_ts(ts):
 # Cases and the per-case context
 
 class Case:
-    def __init__(self, suite, name, func, mode, applies):
+    def __init__(self, suite, name, func, mode, applies, matrix=False):
         self.suite = suite
         self.name = name
         self.func = func
         self.mode = mode
         self.applies = applies
+        # in the kernel matrix: the case exercises the hooks themselves
+        self.matrix = matrix
 
 
 class Suite:
@@ -590,11 +592,15 @@ class Suite:
         self.json_keys = json_keys
         self.cases = []
 
-    def case(self, name, modes=("col",), applies=None):
+    def case(self, name, modes=("col",), applies=None, matrix=False):
+        """matrix=True: a case whose outcome depends on the kernel and the
+        backend (hooks, softirq attribution, families), run in every cell of
+        the qemu matrix in its first mode; output formatting and option
+        handling are the same on every backend and run on the host only."""
         def deco(func):
-            for m in modes:
+            for i, m in enumerate(modes):
                 n = name if m == "col" else "%s_%s" % (name, m)
-                self.cases.append(Case(self, n, func, m, applies))
+                self.cases.append(Case(self, n, func, m, applies, matrix and i == 0))
             return func
         return deco
 

@@ -3,7 +3,7 @@
 
   python3 tests/e2e/run.py --build-dir DIR [--backend auto|fentry|kprobe|tracepoint]
       [--tool NAME] [--only SUBSTRING] [--expect-backend NAME]
-      [--unavailable fentry,kprobe] [-v]
+      [--unavailable fentry,kprobe] [--matrix] [-v]
 
 Runs as root.  One line per case (PASS/FAIL/SKIP tool/case[: reason]), then
 `N passed, N failed[, N skipped]`.  Exit status 1 if any case failed.
@@ -39,6 +39,8 @@ def main():
                     help="in auto runs, the ready line must say backend: NAME")
     ap.add_argument("--unavailable", default="",
                     help="comma list of backends that must be refused on this kernel")
+    ap.add_argument("--matrix", action="store_true",
+                    help="only the cases that depend on kernel and backend (the qemu matrix)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args()
@@ -66,6 +68,8 @@ def main():
     for c in cases:
         full = "%s/%s" % (c.suite.tool, c.name)
         if a.only and not any(s in full for s in a.only):
+            continue
+        if a.matrix and not c.matrix:
             continue
         if c.applies is not None:
             why = c.applies(cfg)

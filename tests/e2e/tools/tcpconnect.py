@@ -89,7 +89,7 @@ def simple(ctx, args, clients_connects, hdr, expected_fn, wait_n=None, netns=Tru
 # ----------------------------------------------------------------------------
 # Families and addresses
 
-@suite.case("ipv4", modes=COLS)
+@suite.case("ipv4", modes=COLS, matrix=True)
 def ipv4(ctx, mode):
     ns = ctx.netns()
     srv = ctx.client("srv", ns)
@@ -104,7 +104,7 @@ def ipv4(ctx, mode):
           "stderr should hold only the ready line, got: %s" % show_lines(out.stderr))
 
 
-@suite.case("ipv6", modes=COLS)
+@suite.case("ipv6", modes=COLS, matrix=True)
 def ipv6(ctx, mode):
     if not os.path.exists("/proc/net/if_inet6"):
         raise Skip("no IPv6 on this machine")
@@ -119,7 +119,7 @@ def ipv6(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, r, 6, V6, V6, port)])
 
 
-@suite.case("v4mapped", modes=COLS)
+@suite.case("v4mapped", modes=COLS, matrix=True)
 def v4mapped(ctx, mode):
     if not os.path.exists("/proc/net/if_inet6"):
         raise Skip("no IPv6 on this machine")
@@ -134,7 +134,7 @@ def v4mapped(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, r, 6, MAPPED, MAPPED, port)])
 
 
-@suite.case("lport")
+@suite.case("lport", matrix=True)
 def lport(ctx, mode):
     _lport(ctx, "-L")
 
@@ -161,7 +161,7 @@ def _lport(ctx, flag):
 # ----------------------------------------------------------------------------
 # Result mode
 
-@suite.case("result_ok", modes=COLS)
+@suite.case("result_ok", modes=COLS, matrix=True)
 def result_ok(ctx, mode):
     ns = ctx.netns()
     srv = ctx.client("srv", ns)
@@ -179,7 +179,7 @@ def closed_port(srv):
     return 9
 
 
-@suite.case("result_refused", modes=COLS)
+@suite.case("result_refused", modes=COLS, matrix=True)
 def result_refused(ctx, mode):
     ns = ctx.netns()
     blk = ctx.client("blk", ns)
@@ -221,7 +221,7 @@ def blackhole_netns(ctx):
     return ns
 
 
-@suite.case("result_timeout", modes=COLS)
+@suite.case("result_timeout", modes=COLS, matrix=True)
 def result_timeout(ctx, mode):
     ns = blackhole_netns(ctx)
     blk = ctx.client("blk", ns)
@@ -239,7 +239,7 @@ def result_timeout(ctx, mode):
         ev(nb, r2, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="ETIMEDOUT")])
 
 
-@suite.case("result_closed", modes=COLS)
+@suite.case("result_closed", modes=COLS, matrix=True)
 def result_closed(ctx, mode):
     ns = blackhole_netns(ctx)
     cli = ctx.client("cli", ns)
@@ -258,7 +258,7 @@ def unreach_netns(ctx):
     return ns
 
 
-@suite.case("result_unreach", modes=COLS)
+@suite.case("result_unreach", modes=COLS, matrix=True)
 def result_unreach(ctx, mode):
     """Failures before any SYN: EHOSTUNREACH (unreachable route), ENETUNREACH (no route)."""
     ns = unreach_netns(ctx)
@@ -325,7 +325,7 @@ def two_clients_case(ctx, roles, args_fn, shown, ns_for=None):
     ctx.check_events(out, header(), [ev(clients[r], res[r], 4, V4, V4, port) for r in shown])
 
 
-@suite.case("pid_filter", modes=COLS)
+@suite.case("pid_filter", modes=COLS, matrix=True)
 def pid_filter(ctx, mode):
     two_clients_case(ctx, ["a", "b"], lambda c: ["-p", str(c["a"].pid)], ["a"])
 
@@ -369,7 +369,7 @@ def print_uid(ctx, mode):
                                              ev(nobody, r2, 4, V4, V4, port, uid=65534)])
 
 
-@suite.case("netns_filter", modes=COLS)
+@suite.case("netns_filter", modes=COLS, matrix=True)
 def netns_filter(ctx, mode):
     ns = ctx.netns()
     srv_in = ctx.client("srvin", ns)
@@ -633,7 +633,7 @@ def json_schema(ctx, mode):
 # ----------------------------------------------------------------------------
 # Processes: threads, command mode
 
-@suite.case("thread", modes=COLS)
+@suite.case("thread", modes=COLS, matrix=True)
 def thread(ctx, mode):
     ns = ctx.netns()
     srv = ctx.client("srv", ns)
@@ -672,7 +672,7 @@ def write_fifo(run, path, timeout=EVENT_TIMEOUT * 3):
     os.close(fd)
 
 
-@suite.case("command_descendants", modes=COLS)
+@suite.case("command_descendants", modes=COLS, matrix=True)
 def command_descendants(ctx, mode):
     """-- COMMAND: a double-forked grandchild's connect is traced, an unrelated one not;
     the trace goes to stderr, stdout carries only the command's stdout."""
