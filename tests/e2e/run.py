@@ -41,6 +41,8 @@ def main():
                     help="comma list of backends that must be refused on this kernel")
     ap.add_argument("--matrix", action="store_true",
                     help="only the cases that depend on kernel and backend (the qemu matrix)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="only the first matrix case of each tool")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args()
@@ -65,12 +67,17 @@ def main():
         cases.extend(mod.suite.cases)
 
     passed = failed = skipped = 0
+    smoked = set()
     for c in cases:
         full = "%s/%s" % (c.suite.tool, c.name)
         if a.only and not any(s in full for s in a.only):
             continue
-        if a.matrix and not c.matrix:
+        if (a.matrix or a.smoke) and not c.matrix:
             continue
+        if a.smoke:
+            if c.suite.tool in smoked:
+                continue
+            smoked.add(c.suite.tool)
         if c.applies is not None:
             why = c.applies(cfg)
             if why is not True:
