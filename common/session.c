@@ -202,7 +202,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 
 static void set_signals(void)
 {
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	/* SA_RESTART: a write to a full pipe must not fail with EINTR at
+	 * Ctrl-C; epoll_wait still returns EINTR, which ends the loop */
+	struct sigaction sa = { .sa_sigaction = on_signal,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
