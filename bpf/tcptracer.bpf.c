@@ -127,12 +127,16 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
 	struct owner o = {};
 
+	bool known = c && c->has_owner;
+
 	if (in_task) {
-		if (!c && (!want_sock(sk) || !want_current()))
-			return;		/* untracked: opened before we started */
-		owner_of_current(&o);
-		emit(sk, &o, ST_EV_CLOSE, c, old);
-	} else if (c && c->has_owner) {
+		/* unknown: established before we started, or accepted where we
+		 * could not see it (io_uring on tracepoints): filter the closer */
+		if (known || (want_sock(sk) && want_current())) {
+			owner_of_current(&o);
+			emit(sk, &o, ST_EV_CLOSE, c, old);
+		}
+	} else if (known) {
 		emit(sk, &c->o, ST_EV_CLOSE, c, old);
 	}
 	if (c)
