@@ -1,7 +1,5 @@
 """A Client driving helpers/sock_client.py (client.py plus UDP and AF_UNIX ops)."""
 import os
-import subprocess
-import sys
 
 import e2elib
 
@@ -14,8 +12,7 @@ class SockClient(e2elib.Client):
             raise ValueError("comm too long: " + comm)
         self.comm = comm
         self.ctx = ctx
-        self.p = subprocess.Popen([sys.executable, SOCK_CLIENT, comm], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.p = e2elib.Forked(SOCK_CLIENT, [comm])
         self.pid = self.p.pid
         ctx.defer(self.kill)
         if netns is not None:

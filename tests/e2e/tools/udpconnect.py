@@ -85,12 +85,12 @@ def connect_case(ctx, ip):
     check(r["saddr"] == addr, "test error: connected socket's source is %r" % r["saddr"])
 
 
-@suite.case("connect_ipv4", modes=COLS)
+@suite.case("connect_ipv4", modes=COLS, matrix=True)
 def connect_ipv4(ctx, mode):
     connect_case(ctx, 4)
 
 
-@suite.case("connect_ipv6", modes=COLS)
+@suite.case("connect_ipv6", modes=COLS, matrix=True)
 def connect_ipv6(ctx, mode):
     connect_case(ctx, 6)
 
@@ -110,32 +110,32 @@ def send_case(ctx, ip, how):
                                      ev(cli, "send", ip, r, addr, other)])
 
 
-@suite.case("sendto_ipv4", modes=COLS)
+@suite.case("sendto_ipv4", modes=COLS, matrix=True)
 def sendto_ipv4(ctx, mode):
     send_case(ctx, 4, "sendto")
 
 
-@suite.case("sendto_ipv6", modes=COLS)
+@suite.case("sendto_ipv6", modes=COLS, matrix=True)
 def sendto_ipv6(ctx, mode):
     send_case(ctx, 6, "sendto")
 
 
-@suite.case("sendmsg_ipv4")
+@suite.case("sendmsg_ipv4", matrix=True)
 def sendmsg_ipv4(ctx, mode):
     send_case(ctx, 4, "sendmsg")
 
 
-@suite.case("sendmsg_ipv6")
+@suite.case("sendmsg_ipv6", matrix=True)
 def sendmsg_ipv6(ctx, mode):
     send_case(ctx, 6, "sendmsg")
 
 
-@suite.case("sendmmsg_ipv4", modes=COLS)
+@suite.case("sendmmsg_ipv4", modes=COLS, matrix=True)
 def sendmmsg_ipv4(ctx, mode):
     send_case(ctx, 4, "sendmmsg")
 
 
-@suite.case("sendmmsg_ipv6")
+@suite.case("sendmmsg_ipv6", matrix=True)
 def sendmmsg_ipv6(ctx, mode):
     send_case(ctx, 6, "sendmmsg")
 
@@ -152,7 +152,7 @@ def send_bound_source(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, "send", 4, r, V4, port)])
 
 
-@suite.case("send_v4mapped", modes=COLS)
+@suite.case("send_v4mapped", modes=COLS, matrix=True)
 def send_v4mapped(ctx, mode):
     need_v6(6)
     ns, port, (cli,) = setup(ctx, 4)
@@ -164,7 +164,7 @@ def send_v4mapped(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, "send", 6, r, mapped, port)])
 
 
-@suite.case("send_per_socket")
+@suite.case("send_per_socket", matrix=True)
 def send_per_socket(ctx, mode):
     """"Seen" is per socket: a second socket's first send to the same place shows."""
     ns, port, (cli,) = setup(ctx, 4)
@@ -178,7 +178,7 @@ def send_per_socket(ctx, mode):
                                      ev(cli, "send", 4, r2, V4, port)])
 
 
-@suite.case("connected_send_not_reported")
+@suite.case("connected_send_not_reported", matrix=True)
 def connected_send(ctx, mode):
     """Sends on a connected socket are covered by its C line."""
     ns, port, (cli,) = setup(ctx, 4)
@@ -191,7 +191,7 @@ def connected_send(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, "connect", 4, r, V4, port)])
 
 
-@suite.case("connect_only", modes=COLS)
+@suite.case("connect_only", modes=COLS, matrix=True)
 def connect_only(ctx, mode):
     ns, port, (cli,) = setup(ctx, 4)
     run = ctx.start_tool(["--connect-only"] + ctx.mode_args())
@@ -207,7 +207,7 @@ def connect_only(ctx, mode):
 # ----------------------------------------------------------------------------
 # Filters and extra columns
 
-@suite.case("port_filter", modes=COLS)
+@suite.case("port_filter", modes=COLS, matrix=True)
 def port_filter(ctx, mode):
     ns, port, (cli,) = setup(ctx, 4)
     other = port + 1 if port < 65535 else port - 1

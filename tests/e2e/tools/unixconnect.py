@@ -83,31 +83,31 @@ def pair_case(ctx, typ, raw, shown, args=(), bind=None):
                                             ev(srv, "accept", typ, shown, cli.pid)])
 
 
-@suite.case("stream_path", modes=COLS)
+@suite.case("stream_path", modes=COLS, matrix=True)
 def stream_path(ctx, mode):
     raw, shown = fs_name(ctx, "s.sock")
     pair_case(ctx, "stream", raw, shown)
 
 
-@suite.case("stream_abstract", modes=COLS)
+@suite.case("stream_abstract", modes=COLS, matrix=True)
 def stream_abstract(ctx, mode):
     raw, shown = abstract_name(ctx, "s")
     pair_case(ctx, "stream", raw, shown)
 
 
-@suite.case("seqpacket_path", modes=COLS)
+@suite.case("seqpacket_path", modes=COLS, matrix=True)
 def seqpacket_path(ctx, mode):
     raw, shown = fs_name(ctx, "q.sock")
     pair_case(ctx, "seqpacket", raw, shown)
 
 
-@suite.case("seqpacket_abstract")
+@suite.case("seqpacket_abstract", matrix=True)
 def seqpacket_abstract(ctx, mode):
     raw, shown = abstract_name(ctx, "q")
     pair_case(ctx, "seqpacket", raw, shown)
 
 
-@suite.case("bound_client")
+@suite.case("bound_client", matrix=True)
 def bound_client(ctx, mode):
     """A client with its own address still shows the server's path."""
     raw, shown = fs_name(ctx, "srv.sock")
@@ -127,12 +127,12 @@ def dgram_case(ctx, raw, shown):
     ctx.check_events(out, header(), [ev(cli, "connect", "dgram", shown, None)])
 
 
-@suite.case("dgram_path", modes=COLS)
+@suite.case("dgram_path", modes=COLS, matrix=True)
 def dgram_path(ctx, mode):
     dgram_case(ctx, *fs_name(ctx, "d.sock"))
 
 
-@suite.case("dgram_abstract", modes=COLS)
+@suite.case("dgram_abstract", modes=COLS, matrix=True)
 def dgram_abstract(ctx, mode):
     dgram_case(ctx, *abstract_name(ctx, "d"))
 
@@ -148,7 +148,7 @@ def hostile_path(ctx, mode):
     pair_case(ctx, "stream", raw.hex(), shown)
 
 
-@suite.case("hostile_abstract", modes=COLS)
+@suite.case("hostile_abstract", modes=COLS, matrix=True)
 def hostile_abstract(ctx, mode):
     n = ctx.prefix.encode() + b"\x00\x07\x7f\xc2\x85\xe2\x82\xacz"
     shown = "@" + ctx.prefix + "\\x00\\x07\\x7f\\xc2\\x85\u20acz"
