@@ -20,6 +20,7 @@
 #include "filter.bpf.h"
 #include "emit.bpf.h"
 #include "sock.bpf.h"
+#include "owner.bpf.h"
 #include "follow.bpf.h"
 
 #define ST_IPPROTO_TCP	6
@@ -40,15 +41,6 @@ struct pending {
 	__u8 syn_sent;		/* the SYN went out during this call */
 };
 
-/* Who opened a socket still in SYN_SENT, filled in process context. */
-struct owner {
-	__u32 pid;
-	__u32 tid;
-	__u32 uid;
-	__u8 reported;
-	char comm[ST_COMM_LEN];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -63,16 +55,6 @@ struct {
 	__type(value, struct owner);
 } owners SEC(".maps");
 
-static __always_inline void owner_of_current(struct owner *o)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	o->pid = pid_tgid >> 32;
-	o->tid = (__u32)pid_tgid;
-	o->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
-}
-
 static __always_inline void emit(struct sock *sk, const struct owner *o,
 				 const struct dest *d, int result)
 {
@@ -81,10 +63,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 	if (!e)
 		return;
 	e->time_ns = bpf_ktime_get_ns();
-	e->pid = o->pid;
-	e->tid = o->tid;
-	e->uid = o->uid;
-	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	owner_to_event(o, e);
 	read_sock(sk, e);
 	if (d && d->family == e->family) {
 		/* the connect failed before the socket took the destination */
