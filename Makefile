@@ -67,7 +67,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps run test unit e2e check-man install uninstall fuzz
+.PHONY: all clean deps run test unit e2e hardening check-man install uninstall fuzz
 
 all: $(TOOL_BINS)
 
@@ -154,6 +154,9 @@ unit: $(patsubst %,$(OUTPUT)/tests/%,$(UNIT_TESTS))
 e2e: all
 	$(Q)$(PYTHON) tests/e2e/run.py --build-dir $(OUTPUT) --backend auto \
 		--expect-backend tracepoint --unavailable fentry,kprobe
+
+hardening: all
+	$(Q)$(PYTHON) tests/hardening.py --build-dir $(OUTPUT)
 
 check-man: all
 	$(Q)$(PYTHON) tests/check_man.py --build-dir $(OUTPUT) $(TOOLS)

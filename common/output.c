@@ -47,7 +47,7 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 		o->f = fopen(opts->output, "w");
 		if (!o->f) {
 			err = -errno;
-			st_err("failed to open %s: %s", opts->output, strerror(-err));
+			st_err("-o/--output: cannot open %s: %s", opts->output, strerror(-err));
 			return err;
 		}
 		o->own_file = true;

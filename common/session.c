@@ -405,9 +405,11 @@ int st_session_run(struct st_session *s, struct st_output *out)
 		       (unsigned long long)s->lost[ST_LOST_EVENTS]);
 	/* the trace stops with the reader; COMMAND runs on to its end */
 	reap_child(s, 0);
-	if (s->write_err == -EPIPE)
-		err = 0;
-	return exit_status(s, err < 0 ? err : s->write_err);
+	if (err >= 0)
+		err = s->write_err;
+	if (err == -EPIPE)
+		err = 0;	/* the reader left: a quiet, clean end */
+	return exit_status(s, err);
 }
 
 int st_session_fail_status(const struct st_session *s)

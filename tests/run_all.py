@@ -13,6 +13,7 @@ import time
 SUITES = [
     ("unit", "C unit tests of common/"),
     ("e2e", "end-to-end tests on this kernel"),
+    ("hardening", "bad input, faults and hostile strings, every tool"),
     ("check-man", "man pages against --help"),
     ("fuzz", "libFuzzer targets, briefly (make fuzz runs them longer)"),
     ("vmtest", "kernel matrix under qemu"),

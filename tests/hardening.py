@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Hardening tests: bad input, faults and hostile strings, for every tool.
+
+  python3 tests/hardening.py --build-dir DIR [--only SUBSTRING] [-v]
+
+Backend-independent, so they run on this machine only. One line per case
+(PASS/FAIL name[: reason]), then "N passed, N failed". Runs as root.
+"""
+import argparse
+import ctypes
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOOLS = ["tcpconnect", "tcpaccept", "tcptracer", "udpconnect", "unixconnect"]
+READY = re.compile(r"^Tracing .*Ctrl-C to end\.$")
+HOSTILE = b"\x1b[31mx\n\"\\\xff"  # ESC sequence, newline, quote, backslash, bad UTF-8
+TIMEOUT = 30
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+class Tool:
+    """A running tool: stdout and stderr to files, ready when stderr says so."""
+
+    def __init__(self, build, tool, args, stdout=None):
+        self.err = tempfile.TemporaryFile()
+        self.out = stdout if stdout is not None else tempfile.TemporaryFile()
+        self.p = subprocess.Popen([os.path.join(build, tool), *args], stdin=subprocess.DEVNULL,
+                                  stdout=self.out, stderr=self.err, start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        while not any(READY.match(l) for l in self.stderr().splitlines()):
+            if self.p.poll() is not None:
+                raise Fail("%s exited (%s) before it was ready: %r" % (tool, self.p.returncode,
+                                                                       self.stderr()))
+            check(time.monotonic() < deadline, "%s not ready after %ss" % (tool, TIMEOUT))
+            time.sleep(0.05)
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read().decode("utf-8", "replace")
+
+    def stdout(self):
+        self.out.seek(0)
+        return self.out.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGINT):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            raise Fail("did not exit within %ss of signal %d" % (TIMEOUT, sig))
+
+
+def tool_options(build, tool):
+    return subprocess.run([os.path.join(build, tool), "--help"], capture_output=True,
+                          text=True).stdout
+
+
+def bad_inputs(build, tool):
+    """(args, text the error line must contain) for every option the tool has."""
+    helptext = tool_options(build, tool)
+    rows = [
+        (["-p", "abc"], "-p"), (["-p", ""], "-p"), (["-p", "0"], "-p"),
+        (["-p", "1,,2"], "-p"), (["-p", ",".join(str(i) for i in range(1, 70))], "-p"),
+        (["-p", "99999999"], "-p"), (["-u", "x"], "-u"), (["-u", "-1"], "-u"),
+        (["-N", "0"], "-N"), (["-N", "abc"], "-N"), (["--cgroup", ""], "--cgroup"),
+        (["--cgroup", "/nonexistent"], "--cgroup"), (["--cgroup", "/proc"], "--cgroup"),
+        (["--backend", "bogus"], "--backend"), (["-o", ""], "-o"),
+        (["-o", "/nonexistent/dir/file"], "-o"), (["--ring-buffer", "3"], "--ring-buffer"),
+        (["--ring-buffer", "0"], "--ring-buffer"), (["--ring-buffer", "x"], "--ring-buffer"),
+        (["-t", "-T"], "-t"), (["-p", "1", "--", "true"], "-p"),
+        (["--", "/nonexistent-command"], "nonexistent-command"),
+    ]
+    if "--ipv4" in helptext:
+        rows.append((["-4", "-6"], "-4"))
+    if "--port=" in helptext:
+        rows += [(["-P", "0"], "-P"), (["-P", "70000"], "-P"), (["-P", ""], "-P"),
+                 (["-P", "80,"], "-P")]
+    return rows
+
+
+def case_bad_input(build, tool, args, needle):
+    p = subprocess.run([os.path.join(build, tool), *args], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    lines = p.stderr.splitlines()
+    check(p.returncode != 0, "exit status 0 for %s" % args)
+    check(len(lines) == 1, "want one stderr line, got %r" % lines)
+    check(lines[0].startswith(tool + ": ") and needle in lines[0],
+          "the line does not name %r: %r" % (needle, lines[0]))
+    check(not p.stdout, "printed on stdout: %r" % p.stdout)
+
+
+def loopback_connect(n=1):
+    """n TCP connects to a local listener; returns the client ports."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(128)
+    ports = []
+    for _ in range(n):
+        c = socket.create_connection(srv.getsockname())
+        a, _ = srv.accept()
+        ports.append(c.getsockname()[1])
+        c.close()
+        a.close()
+    srv.close()
+    return ports
+
+
+def case_signal(build, tool, sig):
+    t = Tool(build, tool, [])
+    rc = t.stop(sig)
+    check(rc == 0, "exit status %s after signal %d" % (rc, sig))
+    extra = [l for l in t.stderr().splitlines() if not READY.match(l)]
+    check(not extra, "stderr besides the ready line: %r" % extra)
+
+
+def case_closed_pipe(build):
+    r, w = os.pipe()
+    t = Tool(build, "tcpconnect", [], stdout=os.fdopen(w, "wb"))
+    os.close(w)
+    os.read(r, 4096)          # the header
+    os.close(r)               # the reader leaves
+    deadline = time.monotonic() + TIMEOUT
+    while t.p.poll() is None and time.monotonic() < deadline:
+        loopback_connect(20)
+        time.sleep(0.2)
+    check(t.p.poll() is not None, "still running after its reader left")
+    check(t.p.returncode == 0, "exit status %s" % t.p.returncode)
+    extra = [l for l in t.stderr().splitlines() if not READY.match(l)]
+    check(not extra, "not quiet: %r" % extra)
+
+
+def case_full_disk(build):
+    d = tempfile.mkdtemp()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", d], check=True)
+    try:
+        t = Tool(build, "tcpconnect", ["-o", os.path.join(d, "trace")])
+        deadline = time.monotonic() + TIMEOUT
+        while t.p.poll() is None and time.monotonic() < deadline:
+            loopback_connect(50)
+            time.sleep(0.2)
+        check(t.p.poll() is not None, "still running with a full disk")
+        lines = [l for l in t.stderr().splitlines() if not READY.match(l)]
+        check(t.p.returncode == 1, "exit status %s, want 1" % t.p.returncode)
+        check(len(lines) == 1 and "No space left on device" in lines[0],
+              "want one line saying the disk is full: %r" % lines)
+    finally:
+        subprocess.run(["umount", d])
+        os.rmdir(d)
+
+
+def case_two_instances(build):
+    a = Tool(build, "tcpconnect", ["-L"])
+    b = Tool(build, "tcpconnect", ["-L", "-j"])
+    port = loopback_connect()[0]
+    time.sleep(0.5)
+    check(a.stop() == 0 and b.stop() == 0, "an instance failed")
+    check(re.search(r"\s%d\s" % port, a.stdout()), "first instance missed port %d" % port)
+    check(any(json.loads(l).get("sport") == port for l in b.stdout().splitlines()),
+          "second instance missed port %d" % port)
+
+
+def case_command_killed(build):
+    p = subprocess.run([os.path.join(build, "tcpconnect"), "--", "sh", "-c", "kill -9 $$"],
+                       capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == 137, "exit status %s, want 137" % p.returncode)
+
+
+def case_tool_killed(build):
+    """SIGKILL the tool: COMMAND must not run on, untraced and unnoticed."""
+    mark = tempfile.mktemp()
+    t = Tool(build, "tcpconnect", ["--", "sh", "-c", "echo $$ > %s; exec sleep 60" % mark])
+    deadline = time.monotonic() + TIMEOUT
+    while not os.path.exists(mark) or not open(mark).read().strip():
+        check(time.monotonic() < deadline, "COMMAND did not start")
+        time.sleep(0.05)
+    pid = int(open(mark).read())
+    os.unlink(mark)
+    t.p.kill()
+    t.p.wait()
+    deadline = time.monotonic() + 5
+    while os.path.exists("/proc/%d" % pid):
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().split(")")[-1].split()[0] == "Z":
+                break
+        check(time.monotonic() < deadline, "COMMAND %d still runs after the tool died" % pid)
+        time.sleep(0.05)
+
+
+def our_program_names(build):
+    names = set()
+    for f in os.listdir(build):
+        if f.endswith(".skel.h"):
+            text = open(os.path.join(build, f)).read()
+            names |= set(re.findall(r'progs\[\d+\]\.name = "([^"]+)"', text))
+    return {n[:15] for n in names}   # the kernel keeps 15 characters
+
+
+def attached_programs(names):
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True).stdout
+    return [p for p in json.loads(out or "[]") if p.get("name") in names]
+
+
+def case_nothing_left(build):
+    names = our_program_names(build)
+    check(names, "no program names found in %s/*.skel.h" % build)
+    for tool in TOOLS:
+        t = Tool(build, tool, [])
+        t.stop()
+    left = attached_programs(names)
+    check(not left, "programs left loaded: %r" % [(p["id"], p["name"]) for p in left])
+
+
+def set_comm(name):
+    ctypes.CDLL(None, use_errno=True).prctl(15, ctypes.c_char_p(name), 0, 0, 0)
+
+
+def hostile_action(tool, srv_addr):
+    """In a child named HOSTILE: the action the tool reports."""
+    set_comm(HOSTILE)
+    if tool in ("tcpconnect", "tcptracer"):
+        c = socket.create_connection(srv_addr)
+        time.sleep(0.2)
+        c.close()
+    elif tool == "udpconnect":
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))
+    elif tool == "unixconnect":
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(srv_addr)
+        s.close()
+
+
+def case_hostile_comm(build, tool, json_mode):
+    unix_path = None
+    if tool == "unixconnect":
+        unix_path = tempfile.mktemp(suffix=".sock")
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(unix_path)
+    else:
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    t = Tool(build, tool, ["-j"] if json_mode else [])
+    try:
+        if tool == "tcpaccept":
+            pid = os.fork()
+            if pid == 0:
+                set_comm(HOSTILE)
+                a, _ = srv.accept()
+                a.close()
+                os._exit(0)
+            c = socket.create_connection(srv.getsockname())
+            os.waitpid(pid, 0)
+            c.close()
+        else:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    hostile_action(tool, unix_path or srv.getsockname())
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            if tool != "udpconnect":
+                a, _ = srv.accept()
+                a.close()
+        time.sleep(0.5)
+    finally:
+        t.stop()
+        srv.close()
+        if unix_path:
+            os.unlink(unix_path)
+    raw = t.out
+    raw.seek(0)
+    data = raw.read()
+    check(b"\x1b" not in data and b"\xff" not in data, "a raw control/invalid byte got out")
+    text = data.decode("utf-8")
+    want = "\\x1b[31mx\\x0a\"\\\\\\xff"
+    if json_mode:
+        comms = [json.loads(l)["comm"] for l in text.splitlines()]
+        check(want in comms, "no event with the escaped comm %r in %r" % (want, comms))
+    else:
+        check(want in text, "no line with the escaped comm %r:\n%s" % (want, text))
+
+
+def cases(build):
+    for tool in TOOLS:
+        for args, needle in bad_inputs(build, tool):
+            yield "%s/bad_input %s" % (tool, " ".join(repr(a) for a in args)), \
+                lambda t=tool, a=args, n=needle: case_bad_input(build, t, a, n)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            yield "%s/signal_%s" % (tool, sig.name), lambda t=tool, s=sig: case_signal(build, t, s)
+        for j in (False, True):
+            yield "%s/hostile_comm%s" % (tool, "_json" if j else ""), \
+                lambda t=tool, j=j: case_hostile_comm(build, t, j)
+    yield "closed_pipe", lambda: case_closed_pipe(build)
+    yield "full_disk", lambda: case_full_disk(build)
+    yield "two_instances", lambda: case_two_instances(build)
+    yield "command_killed_by_signal", lambda: case_command_killed(build)
+    yield "tool_killed_while_command_runs", lambda: case_tool_killed(build)
+    yield "no_program_left_attached", lambda: case_nothing_left(build)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--only")
+    a = ap.parse_args()
+    passed = failed = 0
+    for name, fn in cases(a.build_dir):
+        if a.only and a.only not in name:
+            continue
+        try:
+            fn()
+            passed += 1
+            print("PASS %s" % name, flush=True)
+        except Exception as e:  # a crash in a case is that case's failure
+            failed += 1
+            print("FAIL %s: %s: %s" % (name, type(e).__name__, " ".join(str(e).split("\n"))),
+                  flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
