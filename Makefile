@@ -34,7 +34,8 @@ VERSION := 0.1.0
 
 # Debian packages for building and testing; `make deps` installs the missing.
 DEB_PACKAGES := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config python3 iproute2 kmod util-linux procps libclang-rt-dev
+	pkg-config python3 iproute2 kmod util-linux procps libclang-rt-dev \
+	liburing-dev
 -include tests/vm/vm.mk
 DEB_PACKAGES += $(VM_DEB_PACKAGES)
 
