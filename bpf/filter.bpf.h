@@ -27,11 +27,61 @@ struct {
 	__type(value, __u32);
 } cgroups SEC(".maps");
 
+#define ST_MAX_PIDNS_DEPTH 8	/* levels searched; the kernel allows 32 */
+
+/* @p's number in the tool's PID namespace, false if it has none there. */
+static __always_inline bool ns_pid(struct pid *p, __u32 *nr)
+{
+	__u32 i, top = p ? BPF_CORE_READ(p, level) : 0;
+	struct upid up;
+
+	for (i = 0; p && i < ST_MAX_PIDNS_DEPTH && i <= top; i++) {
+		if (bpf_probe_read_kernel(&up, sizeof(up), (void *)p +
+					  bpf_core_field_offset(struct pid, numbers) +
+					  i * sizeof(struct upid)))
+			return false;
+		if (BPF_CORE_READ(up.ns, ns.inum) == st_cfg.pidns_ino) {
+			*nr = up.nr;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * @task's tgid and tid as `ps` shows them where the tool runs (bcc #5145:
+ * in a container, not the host's numbers); false if it is not visible there.
+ */
+static __always_inline bool task_ids(struct task_struct *task, __u32 *tgid, __u32 *tid)
+{
+	if (!st_cfg.pidns_ino) {
+		*tgid = BPF_CORE_READ(task, tgid);
+		*tid = BPF_CORE_READ(task, pid);
+		return true;
+	}
+	return ns_pid(BPF_CORE_READ(task, group_leader, thread_pid), tgid) &&
+	       ns_pid(BPF_CORE_READ(task, thread_pid), tid);
+}
+
+static __always_inline bool current_ids(__u32 *tgid, __u32 *tid)
+{
+	__u64 pid_tgid;
+
+	if (st_cfg.pidns_ino)
+		return task_ids((struct task_struct *)bpf_get_current_task(), tgid, tid);
+	pid_tgid = bpf_get_current_pid_tgid();
+	*tgid = pid_tgid >> 32;
+	*tid = (__u32)pid_tgid;
+	return true;
+}
+
 /* Filters on the current task; call only in the owner's process context. */
 static __always_inline bool want_current(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid, tid;
 
+	if (!current_ids(&tgid, &tid))
+		return false;	/* outside the tool's PID namespace */
 	if (st_cfg.filter_pid && !bpf_map_lookup_elem(&pids, &tgid))
 		return false;
 	if (st_cfg.filter_uid && (__u32)bpf_get_current_uid_gid() != st_cfg.uid)

@@ -11,10 +11,11 @@
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 ptgid, ctgid, tid;
 	__u8 one = 1;
 
+	if (!task_ids(parent, &ptgid, &tid) || !task_ids(child, &ctgid, &tid))
+		return 0;
 	if (ptgid == ctgid || !bpf_map_lookup_elem(&pids, &ptgid))
 		return 0;	/* a new thread, or not ours */
 	if (bpf_map_update_elem(&pids, &ctgid, &one, BPF_ANY))
@@ -25,10 +26,10 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(follow_exit, struct task_struct *task)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid, tid;
 
 	/* signal->live reaches 0 when the last thread of the group exits */
-	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+	if (BPF_CORE_READ(task, signal, live.counter) == 0 && task_ids(task, &tgid, &tid))
 		bpf_map_delete_elem(&pids, &tgid);
 	return 0;
 }

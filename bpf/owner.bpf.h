@@ -20,10 +20,8 @@ struct owner {
 static __always_inline void owner_of_current(struct owner *o)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	o->pid = pid_tgid >> 32;
-	o->tid = (__u32)pid_tgid;
+	current_ids(&o->pid, &o->tid);
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	/* io_uring's io-wq workers are threads named iou-wrk-N: name the process */
 	if (BPF_CORE_READ(task, flags) & ST_PF_IO_WORKER)

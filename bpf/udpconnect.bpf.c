@@ -80,14 +80,12 @@ static __always_inline bool is_connected(struct sock *sk)
 
 static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 type)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inet_event *e = reserve_event(sizeof(*e));
 
 	if (!e)
 		return;
 	e->time_ns = bpf_ktime_get_ns();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
+	current_ids(&e->pid, &e->tid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	read_sock(sk, e);

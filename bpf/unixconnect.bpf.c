@@ -42,8 +42,11 @@ static __always_inline struct sock *unix_peer_of(struct sock *sk)
 static __always_inline __u32 peer_tgid(struct sock *sk)
 {
 	struct pid *pid = BPF_CORE_READ(sk, sk_peer_pid);
+	__u32 nr = 0;
 
-	return pid ? BPF_CORE_READ(pid, numbers[0].nr) : 0;
+	if (!st_cfg.pidns_ino)
+		return pid ? BPF_CORE_READ(pid, numbers[0].nr) : 0;
+	return ns_pid(pid, &nr) ? nr : 0;	/* 0: not visible from here */
 }
 
 /* The address bound to @sk: sun_path with its length, as the kernel has it. */
@@ -72,14 +75,12 @@ static __always_inline void read_path(struct sock *sk, struct unix_event *e)
 
 static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct unix_event *e = reserve_event(sizeof(*e));
 
 	if (!e)
 		return;
 	e->time_ns = bpf_ktime_get_ns();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
+	current_ids(&e->pid, &e->tid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->netns = sk_netns(sk);

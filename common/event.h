@@ -102,6 +102,9 @@ struct st_config {
 	__u32 uid;
 	__u32 pad2;
 	__u64 netns;		/* 0 or a network namespace inode */
+	/* PIDs are reported as this PID namespace sees them (the tool's own);
+	 * 0 means the initial namespace, where the plain helpers do */
+	__u64 pidns_ino;
 };
 
 #endif /* SOCKTRACE_EVENT_H */

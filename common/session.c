@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -83,6 +84,17 @@ static bool command_found(const char *cmd)
 	return false;
 }
 
+#define ST_PROC_PID_INIT_INO 0xeffffffcU	/* the initial PID namespace */
+
+/* The tool's PID namespace, so that events carry PIDs as `ps` shows here. */
+static void set_pidns(struct st_config *cfg)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != ST_PROC_PID_INIT_INO)
+		cfg->pidns_ino = st.st_ino;
+}
+
 int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 		       struct st_config *cfg, const struct st_opts *opts,
 		       const struct st_prog *progs, size_t nprogs, const char *what)
@@ -112,6 +124,7 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 			return s->cgroup_fd;
 	}
 	st_config_init(cfg, opts);
+	set_pidns(cfg);
 	if (opts->ringbuf_kib) {
 		err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"),
 					       opts->ringbuf_kib * 1024);

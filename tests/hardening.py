@@ -298,6 +298,57 @@ def case_hostile_comm(build, tool, json_mode):
         check(want in text, "no line with the escaped comm %r:\n%s" % (want, text))
 
 
+PIDNS_DRIVER = r"""
+import json, os, signal, socket, subprocess, sys, time
+build, port, filt = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+go_r, go_w = os.pipe()
+mine = []
+for _ in range(2):                       # clients first: -p needs a PID
+    pid = os.fork()
+    if pid == 0:
+        os.read(go_r, 1)
+        socket.create_connection(("127.0.0.1", port)).close()
+        os._exit(0)
+    mine.append(pid)
+args = ["-p", str(mine[1])] if filt else []
+t = subprocess.Popen([build + "/tcpconnect", "-j", *args], stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True)
+t.stderr.readline()                      # the ready line
+os.write(go_w, b"xx")
+for pid in mine:
+    os.waitpid(pid, 0)
+sys.stdout.write(json.dumps({"pids": mine}) + "\n")
+sys.stdout.flush()
+sys.stdin.readline()                     # the outside client has connected
+time.sleep(0.5)
+t.send_signal(signal.SIGINT)
+out, _ = t.communicate()
+print(json.dumps({"events": [json.loads(l) for l in out.splitlines()]}))
+"""
+
+
+def case_pid_namespace(build, use_pid_filter):
+    """In a new PID namespace, PIDs are the ones ps shows there (bcc #5145)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                          PIDNS_DRIVER, build, str(port), "1" if use_pid_filter else "0"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    inner = json.loads(p.stdout.readline())["pids"]
+    outside = socket.create_connection(("127.0.0.1", port))   # from the host namespace
+    p.stdin.write("\n")
+    p.stdin.flush()
+    events = json.loads(p.stdout.readline())["events"]
+    p.wait(TIMEOUT)
+    outside.close()
+    srv.close()
+    got = sorted(e["pid"] for e in events if e["dport"] == port)
+    want = sorted(inner[1:] if use_pid_filter else inner)
+    check(got == want, "PIDs printed %r, want the namespace's %r" % (got, want))
+
+
 def cases(build):
     for tool in TOOLS:
         for args, needle in bad_inputs(build, tool):
@@ -313,6 +364,8 @@ def cases(build):
     yield "two_instances", lambda: case_two_instances(build)
     yield "command_killed_by_signal", lambda: case_command_killed(build)
     yield "tool_killed_while_command_runs", lambda: case_tool_killed(build)
+    yield "pid_namespace", lambda: case_pid_namespace(build, False)
+    yield "pid_namespace_pid_filter", lambda: case_pid_namespace(build, True)
     yield "no_program_left_attached", lambda: case_nothing_left(build)
 
 
