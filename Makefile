@@ -37,7 +37,8 @@ DEB_PACKAGES := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config python3 iproute2 kmod util-linux procps libclang-rt-dev \
 	liburing-dev
 -include tests/vm/vm.mk
-DEB_PACKAGES += $(VM_DEB_PACKAGES)
+-include bench/bench.mk
+DEB_PACKAGES += $(VM_DEB_PACKAGES) $(BENCH_DEB_PACKAGES)
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
@@ -156,7 +157,7 @@ e2e: all
 	$(Q)$(PYTHON) tests/e2e/run.py --build-dir $(OUTPUT) --backend auto \
 		--expect-backend tracepoint --unavailable fentry,kprobe
 
-hardening: all
+hardening: all $(OUTPUT)/loadgen
 	$(Q)$(PYTHON) tests/hardening.py --build-dir $(OUTPUT)
 
 check-man: all

@@ -349,6 +349,43 @@ def case_pid_namespace(build, use_pid_filter):
     check(got == want, "PIDs printed %r, want the namespace's %r" % (got, want))
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def case_million_events(build):
+    """A million events through tcptracer at full speed: it stays up, prints
+    or reports lost every one, and its memory stays flat."""
+    cycles = 125000                      # 8 events a cycle: C, A, 2 X per family
+    out = tempfile.NamedTemporaryFile(suffix=".trace")
+    t = Tool(build, "tcptracer", ["-o", out.name])
+    gen = subprocess.Popen([os.path.join(build, "loadgen"), "-m", "tcp", "-n", str(cycles),
+                            "-t", "600"], stdout=subprocess.PIPE, text=True)
+    samples = []
+    while gen.poll() is None:
+        samples.append(rss_kib(t.p.pid))
+        time.sleep(0.25)
+    report = gen.stdout.read()
+    check(gen.returncode == 0, "loadgen failed: %r" % report)
+    time.sleep(1)
+    check(t.p.poll() is None, "tcptracer died under load: %r" % t.stderr())
+    check(t.stop() == 0, "tcptracer exited %s: %r" % (t.p.returncode, t.stderr()))
+    generated = sum(int(n) for k, n in re.findall(r"(tcp\d_\w+)=(\d+)", report))
+    check(generated == 8 * cycles, "loadgen generated %d events, want %d: %r" % (
+        generated, 8 * cycles, report))
+    pid = str(gen.pid)
+    printed = sum(1 for line in open(out.name, errors="replace") if line.split()[1:2] == [pid])
+    m = re.search(r"(\d+) events lost in total", t.stderr())
+    lost = int(m.group(1)) if m else 0
+    check(printed + lost == generated, "printed %d + lost %d != generated %d" % (
+        printed, lost, generated))
+    check(len(samples) >= 8, "too short a run to judge memory: %d samples" % len(samples))
+    warm = samples[len(samples) // 4]
+    check(max(samples[len(samples) // 4:]) - warm <= 2048,
+          "RSS grew from %d KiB to %d KiB under load" % (warm, max(samples)))
+
+
 def cases(build):
     for tool in TOOLS:
         for args, needle in bad_inputs(build, tool):
@@ -364,6 +401,7 @@ def cases(build):
     yield "two_instances", lambda: case_two_instances(build)
     yield "command_killed_by_signal", lambda: case_command_killed(build)
     yield "tool_killed_while_command_runs", lambda: case_tool_killed(build)
+    yield "million_events_tcptracer", lambda: case_million_events(build)
     yield "pid_namespace", lambda: case_pid_namespace(build, False)
     yield "pid_namespace_pid_filter", lambda: case_pid_namespace(build, True)
     yield "no_program_left_attached", lambda: case_nothing_left(build)

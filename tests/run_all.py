@@ -16,6 +16,7 @@ SUITES = [
     ("hardening", "bad input, faults and hostile strings, every tool"),
     ("check-man", "man pages against --help"),
     ("fuzz", "libFuzzer targets, briefly (make fuzz runs them longer)"),
+    ("bench-smoke", "the benchmark harness once, tiny (make bench measures)"),
     ("vmtest", "kernel matrix under qemu"),
 ]
 
