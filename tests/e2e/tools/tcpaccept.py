@@ -49,27 +49,27 @@ def one_accept(ctx, args, lfam, laddr, cfam, caddr, hdr=None):
     return out, run
 
 
-@suite.case("ipv4", modes=COLS)
+@suite.case("ipv4", modes=COLS, matrix=True)
 def ipv4(ctx, mode):
     out, run = one_accept(ctx, [], 4, V4, 4, V4)
     check(out.stderr == [run.ready_line],
           "stderr should hold only the ready line, got: %s" % show_lines(out.stderr))
 
 
-@suite.case("ipv6", modes=COLS)
+@suite.case("ipv6", modes=COLS, matrix=True)
 def ipv6(ctx, mode):
     need_ipv6()
     one_accept(ctx, [], 6, V6, 6, V6)
 
 
-@suite.case("v4mapped", modes=COLS)
+@suite.case("v4mapped", modes=COLS, matrix=True)
 def v4mapped(ctx, mode):
     """A dual-stack listener accepting an IPv4 client: IP 6, ::ffff:127.0.0.1."""
     need_ipv6()
     one_accept(ctx, [], 6, "::", 4, V4)
 
 
-@suite.case("preblocked", modes=COLS)
+@suite.case("preblocked", modes=COLS, matrix=True)
 def preblocked(ctx, mode):
     """A server already blocked in accept() when the tool starts (bcc #2165):
     reported once, then a normal accept after it, also once."""
@@ -87,7 +87,7 @@ def preblocked(ctx, mode):
     ctx.check_events(out, header(), [acc(srv, a1), acc(srv, a2)])
 
 
-@suite.case("fork_worker", modes=COLS)
+@suite.case("fork_worker", modes=COLS, matrix=True)
 def fork_worker(ctx, mode):
     """A server that forks a worker per connection: the accepts are the parent's."""
     ns = ctx.netns()
@@ -107,7 +107,7 @@ def fork_worker(ctx, mode):
     ctx.check_events(out, header(), [acc(srv, w["conn"]) for w in ws])
 
 
-@suite.case("io_uring", modes=COLS)
+@suite.case("io_uring", modes=COLS, matrix=True)
 def io_uring(ctx, mode):
     """An accept made through io_uring (no accept() syscall): fentry/kprobe only."""
     binary = build_uring_helper(ctx)
@@ -127,7 +127,7 @@ def io_uring(ctx, mode):
     ctx.cfg.log("io_uring accept seen on backend %s" % b)
 
 
-@suite.case("backlog", modes=COLS)
+@suite.case("backlog", modes=COLS, matrix=True)
 def backlog(ctx, mode):
     """-b: two connections queued, then accepted: BL 1/5 then 0/5."""
     ns = ctx.netns()
@@ -175,12 +175,12 @@ def two_servers(ctx, args_fn, shown, uids=None, netns_of=None, lfams=(4, 4), hdr
                                             for r in shown])
 
 
-@suite.case("pid_filter", modes=COLS)
+@suite.case("pid_filter", modes=COLS, matrix=True)
 def pid_filter(ctx, mode):
     two_servers(ctx, lambda s, l: ["-p", str(s["b"].pid)], ["b"])
 
 
-@suite.case("port_filter", modes=COLS)
+@suite.case("port_filter", modes=COLS, matrix=True)
 def port_filter(ctx, mode):
     two_servers(ctx, lambda s, l: ["-P", str(l["a"][0])], ["a"])
 

@@ -107,7 +107,8 @@ def add_full(name, lfam, laddr, cfam, caddr, six):
             if six:
                 need_ipv6()
             full_case(ctx, lfam, laddr, cfam, caddr, first)
-        suite.case("%s_%s_closes_first" % (name, first), modes=COLS)(case)
+        suite.case("%s_%s_closes_first" % (name, first), modes=COLS,
+                   matrix=True)(case)
 
 
 add_full("ipv4", 4, V4, 4, V4, False)
@@ -116,7 +117,7 @@ add_full("ipv6", 6, V6, 6, V6, True)
 add_full("v4mapped", 6, "::", 6, MAPPED, True)
 
 
-@suite.case("reset", modes=COLS)
+@suite.case("reset", modes=COLS, matrix=True)
 def reset(ctx, mode):
     """The server closes with unread data (RST): its X in its own context, the
     client's X in softirq, still named after the client."""
@@ -136,7 +137,7 @@ def reset(ctx, mode):
         ev(ctx, "close", cli, c), ev(ctx, "close", srv, dict(a, tid=srv.pid))])
 
 
-@suite.case("never_established", modes=COLS)
+@suite.case("never_established", modes=COLS, matrix=True)
 def never_established(ctx, mode):
     """A refused connect prints nothing; a good one after it prints C."""
     ns = ctx.netns()
@@ -156,7 +157,7 @@ def never_established(ctx, mode):
     check_lines(ctx, out, header(), [ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a)])
 
 
-@suite.case("preblocked", modes=COLS)
+@suite.case("preblocked", modes=COLS, matrix=True)
 def preblocked(ctx, mode):
     """A server blocked in accept() before the tool started: A once, by that thread."""
     ns = ctx.netns()
@@ -171,7 +172,7 @@ def preblocked(ctx, mode):
     check_lines(ctx, out, header(), [ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a)])
 
 
-@suite.case("fork_worker", modes=COLS)
+@suite.case("fork_worker", modes=COLS, matrix=True)
 def fork_worker(ctx, mode):
     """A worker per connection: A is the parent's, the server's X the worker's."""
     ns = ctx.netns()
@@ -196,7 +197,7 @@ def fork_worker(ctx, mode):
     check_lines(ctx, out, header(), exp)
 
 
-@suite.case("io_uring", modes=COLS)
+@suite.case("io_uring", modes=COLS, matrix=True)
 def io_uring(ctx, mode):
     """An accept through io_uring: fentry/kprobe only (tracepoints cannot see it)."""
     binary = build_uring_helper(ctx)
@@ -257,12 +258,12 @@ def filtered(ctx, args_fn, shown, setup=None, hdr=None):
     check_lines(ctx, out, hdr or header(), want)
 
 
-@suite.case("pid_filter_client", modes=COLS)
+@suite.case("pid_filter_client", modes=COLS, matrix=True)
 def pid_filter_client(ctx, mode):
     filtered(ctx, lambda s, c: ["-p", str(c.pid)], ["cli"])
 
 
-@suite.case("pid_filter_server", modes=COLS)
+@suite.case("pid_filter_server", modes=COLS, matrix=True)
 def pid_filter_server(ctx, mode):
     filtered(ctx, lambda s, c: ["-p", str(s.pid)], ["srv"])
 
