@@ -37,4 +37,17 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
+/*
+ * Wakes the reader only once a batch has built up: a wake-up per event cost
+ * the traced tasks more than the event itself (docs/performance.md). The
+ * reader polls every 100 ms anyway, which bounds the delay.
+ */
+static __always_inline void submit_event(void *e)
+{
+	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, queued >= st_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+			   BPF_RB_NO_WAKEUP);
+}
+
 #endif

@@ -40,7 +40,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	e->type = ST_EV_ACCEPT;
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 }
 
 #include "accept.bpf.h"

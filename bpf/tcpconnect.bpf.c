@@ -73,7 +73,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 	e->type = ST_EV_CONNECT;
 	e->proto = ST_IPPROTO_TCP;
 	e->result = result;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 }
 
 static __always_inline void connect_enter(struct sock *sk, int fd,
@@ -82,6 +82,9 @@ static __always_inline void connect_enter(struct sock *sk, int fd,
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending p = { .sk = (__u64)sk, .fd = fd };
 
+	/* a task the filters drop costs one check, not a map update */
+	if (!want_current())
+		return;
 	p.have_dest = read_dest(&p.dest, addr, user) == 0;
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
@@ -93,6 +96,8 @@ static __always_inline void syn_sent(struct sock *sk)
 	struct pending fresh = { .sk = (__u64)sk, .fd = -1, .syn_sent = 1 };
 	struct owner o = {};
 
+	if (!want_current())
+		return;
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
@@ -100,7 +105,7 @@ static __always_inline void syn_sent(struct sock *sk)
 		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
 	}
 	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(sk_dport(sk)) || !want_current())
+	    !want_port(sk_dport(sk)))
 		return;
 	owner_of_current(&o);
 	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);

@@ -83,7 +83,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 	e->type = type;
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 }
 
 static __always_inline void connecting(struct sock *sk)

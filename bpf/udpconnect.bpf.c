@@ -97,7 +97,7 @@ static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 typ
 	e->type = type;
 	e->proto = ST_IPPROTO_UDP;
 	e->result = ST_RESULT_UNKNOWN;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 }
 
 /* After a connect() that returned @ret on @sk. */

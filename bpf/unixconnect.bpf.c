@@ -88,7 +88,7 @@ static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 	e->sock_type = sk_type(sk);
 	e->peer_pid = peer_tgid(sk);
 	read_path(named, e);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 }
 
 static __always_inline bool want_sock(struct sock *sk)

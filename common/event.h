@@ -105,6 +105,8 @@ struct st_config {
 	/* PIDs are reported as this PID namespace sees them (the tool's own);
 	 * 0 means the initial namespace, where the plain helpers do */
 	__u64 pidns_ino;
+	__u32 wakeup_bytes;	/* wake the reader once this much is queued */
+	__u32 pad3;
 };
 
 #endif /* SOCKTRACE_EVENT_H */

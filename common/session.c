@@ -21,6 +21,7 @@
 
 #define POLL_MS		100
 #define LOST_CHECK_MS	250
+#define WAKEUP_MAX	(64 * 1024)
 #define ST_CAP_BPF	39	/* not in every libc's headers yet */
 #define ST_CAP_PERFMON	38
 
@@ -101,6 +102,7 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 {
 	const char *follow[] = { "follow_fork", "follow_exit" };
 	struct bpf_program *prog;
+	struct bpf_map *events;
 	size_t i;
 	int err;
 
@@ -125,14 +127,18 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	}
 	st_config_init(cfg, opts);
 	set_pidns(cfg);
+	events = bpf_object__find_map_by_name(obj, "events");
 	if (opts->ringbuf_kib) {
-		err = bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"),
-					       opts->ringbuf_kib * 1024);
+		err = bpf_map__set_max_entries(events, opts->ringbuf_kib * 1024);
 		if (err) {
 			st_err("failed to size the ring buffer: %s", strerror(-err));
 			return err;
 		}
 	}
+	/* a quarter full, at most 64 KiB: batches, and room left while we wake */
+	cfg->wakeup_bytes = bpf_map__max_entries(events) / 4;
+	if (cfg->wakeup_bytes > WAKEUP_MAX)
+		cfg->wakeup_bytes = WAKEUP_MAX;
 	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
 		prog = bpf_object__find_program_by_name(obj, follow[i]);
 		if (prog)
@@ -393,6 +399,8 @@ int st_session_run(struct st_session *s, struct st_output *out)
 	clock_gettime(CLOCK_MONOTONIC, &s->lost_checked);
 	while (!stop_signal && !s->child_done) {
 		err = ring_buffer__poll(s->rb, POLL_MS);
+		if (err == 0)	/* no wake-up: the kernel waits for a batch */
+			err = ring_buffer__consume(s->rb);
 		if (err == -EINTR) {
 			err = 0;
 			continue;
