@@ -187,6 +187,9 @@ out:
 	bpf_map_delete_elem(&pending, &tid);
 }
 
+/* state changes, every backend: on_state() */
+#include "state.bpf.h"
+
 /* ---- fentry backend ---- */
 
 static __always_inline void fexit_connect(struct sock *sk, struct sockaddr *uaddr,
@@ -219,13 +222,6 @@ int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr,
 {
 
 	fexit_connect(sk, uaddr, ret);
-	return 0;
-}
-
-SEC("fentry/tcp_set_state")
-int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
-{
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 	return 0;
 }
 
@@ -269,13 +265,6 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 	return 0;
 }
 
-SEC("kprobe/tcp_set_state")
-int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
-{
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
-	return 0;
-}
-
 /* ---- tracepoint backend ---- */
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -295,15 +284,6 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (sk && (sk_protocol(sk) != ST_IPPROTO_TCP || sk_type(sk) != ST_SOCK_STREAM))
 		sk = NULL;
 	connect_exit(sk, (int)ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	if (ctx->protocol != ST_IPPROTO_TCP)
-		return 0;
-	on_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
 	return 0;
 }
 

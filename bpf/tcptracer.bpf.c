@@ -186,27 +186,6 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 
 /* ---- state changes: fentry, kprobe, tracepoint ---- */
 
-SEC("fentry/tcp_set_state")
-int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
-{
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
-	return 0;
-}
-
-SEC("kprobe/tcp_set_state")
-int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
-{
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
-	return 0;
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	on_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
-	return 0;
-}
+#include "state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
