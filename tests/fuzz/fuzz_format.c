@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * libFuzzer target: an arbitrary event through both output modes. Every line
+ * libFuzzer target: arbitrary inet and unix events through both output modes. Every line
  * must be free of control bytes, and a JSON line must stay one line.
  */
 #define _GNU_SOURCE
@@ -21,6 +21,12 @@ static const struct st_column cols[] = {
 	{ "TX_KB", ST_F_TX_KB, 5 }, { "RX_KB", ST_F_RX_KB, 5 },
 };
 
+static const struct st_column unix_cols[] = {
+	{ "T", ST_F_TYPE, 1 }, { "PID", ST_F_PID, 7 }, { "COMM", ST_F_COMM, 16 },
+	{ "TYPE", ST_F_SOCK_TYPE, 9 }, { "PEER", ST_F_PEER_PID, 7 },
+	{ "PATH", ST_F_PATH, 4 },
+};
+
 static void check_clean(const char *buf, size_t len)
 {
 	size_t i;
@@ -32,7 +38,8 @@ static void check_clean(const char *buf, size_t len)
 			abort();
 }
 
-static void render(const struct inet_event *e, int json)
+/* @inet or @unx through one output mode; the line must come out clean */
+static void render(const struct inet_event *inet, const struct unix_event *unx, int json)
 {
 	struct st_opts opts = { .json = json, .print_uid = 1,
 				.time_mode = ST_TIME_RELATIVE };
@@ -40,9 +47,16 @@ static void render(const struct inet_event *e, int json)
 	char *buf = NULL;
 	size_t len = 0;
 
-	st_output_open(&o, &opts, "fuzz", cols, sizeof(cols) / sizeof(cols[0]));
+	if (inet)
+		st_output_open(&o, &opts, "fuzz", cols, sizeof(cols) / sizeof(cols[0]));
+	else
+		st_output_open(&o, &opts, "fuzz", unix_cols,
+			       sizeof(unix_cols) / sizeof(unix_cols[0]));
 	o.f = open_memstream(&buf, &len);
-	st_output_event(&o, e);
+	if (inet)
+		st_output_event(&o, inet);
+	else
+		st_output_unix_event(&o, unx);
 	fclose(o.f);
 	check_clean(buf, len);
 	free(buf);
@@ -51,13 +65,17 @@ static void render(const struct inet_event *e, int json)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct inet_event e;
+	struct unix_event u = {};
 	char out[ST_ESCAPED_LEN(128)];
 
 	if (size < sizeof(e))
 		return 0;
 	memcpy(&e, data, sizeof(e));
-	render(&e, 0);
-	render(&e, 1);
+	render(&e, NULL, 0);
+	render(&e, NULL, 1);
+	memcpy(&u, data, size < sizeof(u) ? size : sizeof(u));
+	render(NULL, &u, 0);
+	render(NULL, &u, 1);
 	st_escape((const char *)data + sizeof(e), size - sizeof(e) < 128 ?
 		  size - sizeof(e) : 128, 1, out, sizeof(out));
 	check_clean(out, strlen(out));
