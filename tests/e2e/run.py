@@ -102,6 +102,12 @@ def main():
             print("%s %s: %s" % (status, full, " ".join(reason.split("\n"))), flush=True)
     if a.list:
         return 0
+    if a.matrix or a.smoke:
+        # say what this cell leaves out, rather than drop it quietly
+        host_only = sum(1 for c in cases if not c.matrix and
+                        (not a.only or any(s in "%s/%s" % (c.suite.tool, c.name) for s in a.only)))
+        print("NOTE %d host-only cases (output format, options) not run here: "
+              "run.py without --matrix runs them" % host_only, flush=True)
     tail = "%d passed, %d failed" % (passed, failed)
     if skipped:
         tail += ", %d skipped" % skipped
