@@ -96,13 +96,32 @@ static void set_pidns(struct st_config *cfg)
 		cfg->pidns_ino = st.st_ino;
 }
 
+static int size_ring_buffer(struct bpf_object *obj, struct st_config *cfg,
+			    const struct st_opts *opts)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
+	int err;
+
+	if (opts->ringbuf_kib) {
+		err = bpf_map__set_max_entries(events, opts->ringbuf_kib * 1024);
+		if (err) {
+			st_err("failed to size the ring buffer: %s", strerror(-err));
+			return err;
+		}
+	}
+	/* a quarter full, at most 64 KiB: batches, and room left while we wake */
+	cfg->wakeup_bytes = bpf_map__max_entries(events) / 4;
+	if (cfg->wakeup_bytes > WAKEUP_MAX)
+		cfg->wakeup_bytes = WAKEUP_MAX;
+	return 0;
+}
+
 int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 		       struct st_config *cfg, const struct st_opts *opts,
 		       const struct st_prog *progs, size_t nprogs, const char *what)
 {
 	const char *follow[] = { "follow_fork", "follow_exit" };
 	struct bpf_program *prog;
-	struct bpf_map *events;
 	size_t i;
 	int err;
 
@@ -127,18 +146,9 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	}
 	st_config_init(cfg, opts);
 	set_pidns(cfg);
-	events = bpf_object__find_map_by_name(obj, "events");
-	if (opts->ringbuf_kib) {
-		err = bpf_map__set_max_entries(events, opts->ringbuf_kib * 1024);
-		if (err) {
-			st_err("failed to size the ring buffer: %s", strerror(-err));
-			return err;
-		}
-	}
-	/* a quarter full, at most 64 KiB: batches, and room left while we wake */
-	cfg->wakeup_bytes = bpf_map__max_entries(events) / 4;
-	if (cfg->wakeup_bytes > WAKEUP_MAX)
-		cfg->wakeup_bytes = WAKEUP_MAX;
+	err = size_ring_buffer(obj, cfg, opts);
+	if (err)
+		return err;
 	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
 		prog = bpf_object__find_program_by_name(obj, follow[i]);
 		if (prog)
