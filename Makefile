@@ -29,7 +29,7 @@ INSTALL ?= install
 TOOLS := tcpconnect udpconnect unixconnect tcpaccept tcptracer
 RUN_TOOL ?= tcpconnect
 RUN_ARGS ?=
-COMMON := log args addr escape output backend session
+COMMON := log args addr escape output backend btfscan session
 VERSION := 0.1.0
 
 # Debian packages for building and testing; `make deps` installs the missing.
@@ -113,7 +113,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(COMMON_OBJS) | $(OUTPUT)/tests
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRCS := common/args.c common/output.c common/escape.c common/addr.c \
-	common/log.c common/backend.c
+	common/log.c common/backend.c common/btfscan.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibpf \
 	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"'
 
