@@ -4,9 +4,14 @@
  * tool defines, before this header,
  *
  *     static __always_inline void on_accept(struct sock *sk, struct sock *listener);
+ *     static __always_inline bool accept_task_wanted(void);
  *
- * called in the accepting task with the new socket and its listener (NULL if
- * unknown). Two kinds of hook feed it:
+ * on_accept() is called in the accepting task with the new socket and its
+ * listener (NULL if unknown). accept_task_wanted() is asked first, before any
+ * read of a socket: a tool that filters accepts only by task returns
+ * want_current() there, so that rejected tasks cost one check.
+ *
+ * Two kinds of hook feed on_accept():
  *  - fexit/kretprobe on inet_csk_accept see every accept, io_uring's too,
  *    but not one already blocked in accept() when they were attached;
  *  - the sys_exit_accept/accept4 tracepoints see every accept() syscall,
@@ -49,7 +54,7 @@ static __always_inline void accept_returned(struct sock *sk, struct sock *listen
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 v = (__u64)sk;
 
-	if (!sk || !is_tcp(sk))
+	if (!accept_task_wanted() || !sk || !is_tcp(sk))
 		return;
 	bpf_map_update_elem(&accept_seen, &tid, &v, BPF_ANY);
 	on_accept(sk, listener);
@@ -68,10 +73,15 @@ static __always_inline struct sock *syscall_listener(void)
 static __always_inline void accept_syscall_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *seen = bpf_map_lookup_elem(&accept_seen, &tid);
-	struct sock *sk = ret >= 0 ? sock_from_fd((int)ret) : NULL;
-	bool done = seen && *seen == (__u64)sk;
+	__u64 *seen;
+	struct sock *sk;
+	bool done;
 
+	if (!accept_task_wanted())
+		return;
+	seen = bpf_map_lookup_elem(&accept_seen, &tid);
+	sk = ret >= 0 ? sock_from_fd((int)ret) : NULL;
+	done = seen && *seen == (__u64)sk;
 	if (seen)
 		bpf_map_delete_elem(&accept_seen, &tid);
 	if (!sk || done || !is_tcp(sk))
@@ -97,7 +107,8 @@ int BPF_KPROBE(kprobe_inet_csk_accept, struct sock *listener)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 v = (__u64)listener;
 
-	bpf_map_update_elem(&accept_listener, &tid, &v, BPF_ANY);
+	if (accept_task_wanted())
+		bpf_map_update_elem(&accept_listener, &tid, &v, BPF_ANY);
 	return 0;
 }
 

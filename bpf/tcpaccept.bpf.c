@@ -24,7 +24,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	struct owner o = {};
 
 	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(BPF_CORE_READ(sk, __sk_common.skc_num)) || !want_current())
+	    !want_port(BPF_CORE_READ(sk, __sk_common.skc_num)))
 		return;
 	e = reserve_event(sizeof(*e));
 	if (!e)
@@ -41,6 +41,12 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
 	submit_event(e);
+}
+
+/* on_accept() leaves the task filters to this, which runs first */
+static __always_inline bool accept_task_wanted(void)
+{
+	return want_current();
 }
 
 #include "accept.bpf.h"

@@ -182,6 +182,12 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0);
 }
 
+/* on_accept() must see every accept, to drop what established() kept */
+static __always_inline bool accept_task_wanted(void)
+{
+	return true;
+}
+
 #include "accept.bpf.h"
 
 /* ---- state changes: fentry, kprobe, tracepoint ---- */

@@ -104,10 +104,10 @@ static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 typ
 static __always_inline void on_connect(struct sock *sk, int ret)
 {
 	/* AF_UNSPEC "connects" disconnect: the state says which happened */
-	if (ret || !is_udp(sk) || !is_connected(sk))
+	if (ret || !want_current() || !is_udp(sk) || !is_connected(sk))
 		return;
 	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(sk_dport(sk)) || !want_current())
+	    !want_port(sk_dport(sk)))
 		return;
 	emit(sk, NULL, ST_EV_CONNECT);
 }
@@ -143,12 +143,12 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	__u16 fam;
 	__u8 one = 1;
 
-	if (ret < 0 || !is_udp(sk) || is_connected(sk))
+	if (ret < 0 || !want_current() || !is_udp(sk) || is_connected(sk))
 		return;
 	fam = sk_family(sk);
 	map_v4(d, fam);
 	if (d->family != fam || !want_family(fam) || !want_netns(sk_netns(sk)) ||
-	    !want_port(d->port) || !want_current())
+	    !want_port(d->port))
 		return;
 	k.sk = (__u64)sk;
 	k.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
@@ -161,11 +161,13 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	emit(sk, d, ST_EV_SEND);
 }
 
+/* Only for tasks the filters keep: the others cost no map update. */
 static __always_inline void stash(const struct pending *p)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	bpf_map_update_elem(&pending, &tid, p, BPF_ANY);
+	if (want_current())
+		bpf_map_update_elem(&pending, &tid, p, BPF_ANY);
 }
 
 static __always_inline struct pending *stashed(__u8 kind)
@@ -253,7 +255,7 @@ static __always_inline void ksend_enter(struct sock *sk, struct msghdr *msg)
 {
 	struct pending p = { .sk = (__u64)sk, .kind = PEND_KSEND };
 
-	if (!kmsg_dest(msg, &p.dest))
+	if (want_current() && !kmsg_dest(msg, &p.dest))
 		stash(&p);
 }
 
@@ -308,7 +310,7 @@ static __always_inline void tp_enter(int fd, const void *uptr, __u8 kind)
 	struct pending p = { .uptr = (__u64)uptr, .fd = fd, .kind = kind };
 
 	/* send() and sends on connected sockets name no destination */
-	if (uptr && want_current())
+	if (uptr)
 		stash(&p);
 }
 
@@ -384,7 +386,8 @@ int tp_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	void *name = NULL;
 
 	/* most sendmsg() calls are TCP or connected: skip them cheaply */
-	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name)
+	if (!want_current() ||
+	    bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name)
 		return 0;
 	tp_enter((int)ctx->args[0], m, PEND_SENDMSG);
 	return 0;

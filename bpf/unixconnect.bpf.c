@@ -91,10 +91,12 @@ static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 	submit_event(e);
 }
 
+/* want_current() first: with -p, -u or --cgroup it rejects most calls at
+ * the cost of one check, before any read of the socket */
 static __always_inline bool want_sock(struct sock *sk)
 {
-	return sk && sk_family(sk) == ST_AF_UNIX && want_netns(sk_netns(sk)) &&
-	       want_current();
+	return want_current() && sk && sk_family(sk) == ST_AF_UNIX &&
+	       want_netns(sk_netns(sk));
 }
 
 /* After a connect() that returned 0 on @sk. */
@@ -117,12 +119,14 @@ static __always_inline void on_accept(struct sock *sk)
 		emit(sk, sk, ST_EV_ACCEPT);
 }
 
+/* Only for tasks the filters keep: the others cost no map update. */
 static __always_inline void stash(struct socket *sock, int fd)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending p = { .sock = (__u64)sock, .fd = fd };
 
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	if (want_current())
+		bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
 
 /* The stashed socket's sk, removing the stash; NULL if none. */
@@ -253,7 +257,7 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret >= 0)
+	if (ctx->ret >= 0 && want_current())
 		on_accept(sock_from_fd((int)ctx->ret));
 	return 0;
 }
@@ -261,7 +265,7 @@ int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret >= 0)
+	if (ctx->ret >= 0 && want_current())
 		on_accept(sock_from_fd((int)ctx->ret));
 	return 0;
 }
