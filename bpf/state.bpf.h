@@ -25,12 +25,18 @@ int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
 	return 0;
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/*
+ * The raw tracepoint, not tracepoint/sock/inet_sock_set_state: it runs on
+ * every state change of every socket, and the raw one skips building the
+ * perf record (addresses, ports) that the classic one fills before the
+ * program runs. Both exist since 4.16 and need no tracefs.
+ */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (ctx->protocol != 6)		/* IPPROTO_TCP; MPTCP subflows are TCP too */
+	if (sk_protocol(sk) != IPPROTO_TCP)	/* MPTCP subflows are TCP too */
 		return 0;
-	on_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+	on_state(sk, oldstate, newstate);
 	return 0;
 }
 

@@ -171,9 +171,11 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct owner *o;
 
+	if (!p)
+		return;		/* a task the filters drop, or one we missed */
 	if (!sk)
 		goto out;
-	if (!p || !p->syn_sent || p->sk != (__u64)sk) {
+	if (!p->syn_sent || p->sk != (__u64)sk) {
 		if (ret < 0)
 			failed_early(sk, p, ret);
 		goto out;
