@@ -29,7 +29,7 @@ INSTALL ?= install
 TOOLS := tcpconnect udpconnect unixconnect tcpaccept tcptracer
 RUN_TOOL ?= tcpconnect
 RUN_ARGS ?=
-COMMON := log args addr escape output backend btfscan session
+COMMON := log args addr escape output backend btfscan btfcache session
 VERSION := 0.1.0
 
 # Debian packages for building and testing; `make deps` installs the missing.

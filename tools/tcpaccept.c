@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
+#include "btfcache.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
@@ -117,6 +118,7 @@ static size_t columns(struct st_column *cols)
 int main(int argc, char **argv)
 {
 	struct tcpaccept_bpf *skel = NULL;
+	struct st_btf_cache btf = {};
 	struct st_column cols[ST_MAX_COLUMNS];
 	struct st_session s = {};
 	struct st_output out = {};
@@ -124,7 +126,8 @@ int main(int argc, char **argv)
 
 	st_log_init("tcpaccept");
 	st_parse_args(&argp, argc, argv, NULL);
-	skel = tcpaccept_bpf__open();
+	skel = tcpaccept_bpf__open_opts(st_btf_open_opts(&btf, "tcpaccept",
+							 tcpaccept_bpf__elf_bytes));
 	if (!skel) {
 		err = -errno;
 		st_err("failed to open BPF object: %s", strerror(-err));
@@ -150,5 +153,6 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&out);
 	tcpaccept_bpf__destroy(skel);
+	st_btf_cache_close(&btf);
 	return err ? st_session_fail_status(&s) : status;
 }

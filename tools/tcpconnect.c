@@ -8,6 +8,7 @@
 #include <string.h>
 #include "addr.h"
 #include "args.h"
+#include "btfcache.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
@@ -270,6 +271,7 @@ static void columns(struct st_column *cols, size_t *n)
 int main(int argc, char **argv)
 {
 	struct tcpconnect_bpf *skel = NULL;
+	struct st_btf_cache btf = {};
 	struct st_column cols[ST_MAX_COLUMNS];
 	struct st_session s = {};
 	struct app app = {};
@@ -278,7 +280,8 @@ int main(int argc, char **argv)
 
 	st_log_init("tcpconnect");
 	st_parse_args(&argp, argc, argv, NULL);
-	skel = tcpconnect_bpf__open();
+	skel = tcpconnect_bpf__open_opts(st_btf_open_opts(&btf, "tcpconnect",
+							  tcpconnect_bpf__elf_bytes));
 	if (!skel) {
 		err = -errno;
 		st_err("failed to open BPF object: %s", strerror(-err));
@@ -312,5 +315,6 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&app.out);
 	tcpconnect_bpf__destroy(skel);
+	st_btf_cache_close(&btf);
 	return err ? st_session_fail_status(&s) : status;
 }

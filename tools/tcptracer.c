@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
+#include "btfcache.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
@@ -128,6 +129,7 @@ static size_t columns(struct st_column *cols)
 int main(int argc, char **argv)
 {
 	struct tcptracer_bpf *skel = NULL;
+	struct st_btf_cache btf = {};
 	struct st_column cols[ST_MAX_COLUMNS];
 	struct st_session s = {};
 	struct st_output out = {};
@@ -135,7 +137,8 @@ int main(int argc, char **argv)
 
 	st_log_init("tcptracer");
 	st_parse_args(&argp, argc, argv, NULL);
-	skel = tcptracer_bpf__open();
+	skel = tcptracer_bpf__open_opts(st_btf_open_opts(&btf, "tcptracer",
+							 tcptracer_bpf__elf_bytes));
 	if (!skel) {
 		err = -errno;
 		st_err("failed to open BPF object: %s", strerror(-err));
@@ -161,5 +164,6 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&out);
 	tcptracer_bpf__destroy(skel);
+	st_btf_cache_close(&btf);
 	return err ? st_session_fail_status(&s) : status;
 }

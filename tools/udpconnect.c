@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "args.h"
+#include "btfcache.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
@@ -162,13 +163,15 @@ static int prepare(struct st_session *s, struct udpconnect_bpf *skel)
 int main(int argc, char **argv)
 {
 	struct udpconnect_bpf *skel = NULL;
+	struct st_btf_cache btf = {};
 	struct st_session s = {};
 	struct app app = {};
 	int err, status = 1;
 
 	st_log_init("udpconnect");
 	st_parse_args(&argp, argc, argv, NULL);
-	skel = udpconnect_bpf__open();
+	skel = udpconnect_bpf__open_opts(st_btf_open_opts(&btf, "udpconnect",
+							  udpconnect_bpf__elf_bytes));
 	if (!skel) {
 		err = -errno;
 		st_err("failed to open BPF object: %s", strerror(-err));
@@ -195,5 +198,6 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&app.out);
 	udpconnect_bpf__destroy(skel);
+	st_btf_cache_close(&btf);
 	return err ? st_session_fail_status(&s) : status;
 }

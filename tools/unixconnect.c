@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
+#include "btfcache.h"
 #include "log.h"
 #include "output.h"
 #include "session.h"
@@ -122,13 +123,15 @@ static const struct st_column cols[] = {
 int main(int argc, char **argv)
 {
 	struct unixconnect_bpf *skel = NULL;
+	struct st_btf_cache btf = {};
 	struct st_session s = {};
 	struct st_output out = {};
 	int err, status = 1;
 
 	st_log_init("unixconnect");
 	st_parse_args(&argp, argc, argv, NULL);
-	skel = unixconnect_bpf__open();
+	skel = unixconnect_bpf__open_opts(st_btf_open_opts(&btf, "unixconnect",
+							   unixconnect_bpf__elf_bytes));
 	if (!skel) {
 		err = -errno;
 		st_err("failed to open BPF object: %s", strerror(-err));
@@ -154,5 +157,6 @@ cleanup:
 	st_session_close(&s);
 	st_output_close(&out);
 	unixconnect_bpf__destroy(skel);
+	st_btf_cache_close(&btf);
 	return err ? st_session_fail_status(&s) : status;
 }
