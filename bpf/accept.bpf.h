@@ -64,10 +64,7 @@ static __always_inline void accept_returned(struct sock *sk, struct sock *listen
  * syscall's saved registers (the first argument). */
 static __always_inline struct sock *syscall_listener(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-
-	return sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	return sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs()));
 }
 
 static __always_inline void accept_syscall_exit(long ret)

@@ -83,6 +83,17 @@ static __always_inline struct sock *sock_from_fd(int fd)
 	return BPF_CORE_READ(sock, sk);
 }
 
+/*
+ * The registers the current syscall saved at entry: its arguments are still
+ * there when its sys_exit tracepoint runs (only the return value register
+ * changed), so a sys_exit program needs no sys_enter one and no map between
+ * them. Native calls only; the syscalls tracepoints skip compat ones anyway.
+ */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
 static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool user)
 {
 	return user ? bpf_probe_read_user(dst, size, src) :

@@ -3,13 +3,17 @@
  * tcpconnect: active TCP opens and, with -r, their outcome.
  *
  * Every backend runs the same three bodies:
- *  - connect_enter(): a connect starts (kprobe entry, sys_enter_connect);
+ *  - connect_enter(): a connect starts (kprobe entry), or failed and -r
+ *                     needs the address it asked for;
  *  - on_state():      a socket changes state (tcp_set_state or
  *                     inet_sock_set_state); CLOSE->SYN_SENT runs in the
  *                     connecting task and records the owner, the rest may
  *                     run in softirq and uses that record;
  *  - connect_exit():  the connect returns (fexit, kretprobe,
  *                     sys_exit_connect): the source port is known by now.
+ * The tracepoint backend needs no sys_enter_connect: on_state() records the
+ * connect that sends a SYN, and sys_exit finds the arguments in the
+ * registers (syscall_regs()).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -36,7 +40,6 @@ const volatile struct tcpconnect_cfg cfg = {};
 struct pending {
 	__u64 sk;		/* 0 until known */
 	struct dest dest;
-	__s32 fd;		/* tracepoint backend */
 	__u8 have_dest;
 	__u8 syn_sent;		/* the SYN went out during this call */
 };
@@ -76,11 +79,10 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 	submit_event(e);
 }
 
-static __always_inline void connect_enter(struct sock *sk, int fd,
-					  const void *addr, bool user)
+static __always_inline void connect_enter(struct sock *sk, const void *addr, bool user)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending p = { .sk = (__u64)sk, .fd = fd };
+	struct pending p = { .sk = (__u64)sk };
 
 	/* a task the filters drop costs one check, not a map update */
 	if (!want_current())
@@ -93,7 +95,7 @@ static __always_inline void syn_sent(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
-	struct pending fresh = { .sk = (__u64)sk, .fd = -1, .syn_sent = 1 };
+	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1 };
 	struct owner o = {};
 
 	if (!want_current())
@@ -192,19 +194,19 @@ out:
 /* state changes, every backend: on_state() */
 #include "state.bpf.h"
 
-/* ---- fentry backend ---- */
-
-static __always_inline void fexit_connect(struct sock *sk, struct sockaddr *uaddr,
-					  int ret)
+/* fexit and sys_exit: no entry hook, except to tell failed_early() the address */
+static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
+					     bool user, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 
-	/* fentry needs no entry hook, except to tell failed_early() the address */
-	if (ret < 0 && (!p || p->sk != (__u64)sk))
-		connect_enter(sk, -1, uaddr, false);
+	if (ret < 0 && cfg.report_result && (!p || p->sk != (__u64)sk))
+		connect_enter(sk, uaddr, user);
 	connect_exit(sk, ret);
 }
+
+/* ---- fentry backend ---- */
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr,
@@ -214,7 +216,7 @@ int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr,
 	/* a v4-mapped connect runs inside tcp_v6_connect, which reports it */
 	if (sk_family(sk) == ST_AF_INET6)
 		return 0;
-	fexit_connect(sk, uaddr, ret);
+	connect_returned(sk, uaddr, false, ret);
 	return 0;
 }
 
@@ -222,8 +224,7 @@ SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr,
 	     int addr_len, int ret)
 {
-
-	fexit_connect(sk, uaddr, ret);
+	connect_returned(sk, uaddr, false, ret);
 	return 0;
 }
 
@@ -233,7 +234,7 @@ SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
 	if (sk_family(sk) != ST_AF_INET6)
-		connect_enter(sk, -1, uaddr, false);
+		connect_enter(sk, uaddr, false);
 	return 0;
 }
 
@@ -252,7 +253,7 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
 SEC("kprobe/tcp_v6_connect")
 int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	connect_enter(sk, -1, uaddr, false);
+	connect_enter(sk, uaddr, false);
 	return 0;
 }
 
@@ -269,23 +270,21 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 
 /* ---- tracepoint backend ---- */
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	connect_enter(NULL, (int)ctx->args[0], (const void *)ctx->args[1], true);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
-	struct sock *sk = p ? sock_from_fd(p->fd) : NULL;
+	struct pt_regs *regs;
+	struct sock *sk;
 
-	if (sk && (sk_protocol(sk) != ST_IPPROTO_TCP || sk_type(sk) != ST_SOCK_STREAM))
-		sk = NULL;
-	connect_exit(sk, (int)ctx->ret);
+	if (!want_current())
+		return 0;
+	regs = syscall_regs();
+	sk = sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (sk && sk_protocol(sk) == ST_IPPROTO_TCP && sk_type(sk) == ST_SOCK_STREAM)
+		connect_returned(sk, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), true,
+				 (int)ctx->ret);
+	else
+		connect_exit(NULL, (int)ctx->ret);	/* drops what this thread had */
 	return 0;
 }
 

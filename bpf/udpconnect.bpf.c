@@ -23,17 +23,14 @@
 #define ST_IPPROTO_UDP	17
 #define ST_SOCK_DGRAM	2
 
-enum pend_kind { PEND_CONNECT = 1, PEND_SENDTO, PEND_SENDMSG, PEND_SENDMMSG, PEND_KSEND };
+enum pend_kind { PEND_CONNECT = 1, PEND_KSEND };
 
-/* A call in progress, by thread id. */
+/* kprobe backend: a call in progress, by thread id. */
 struct pending {
-	__u64 sk;		/* kprobe: struct sock *, or struct socket * */
-	__u64 uptr;		/* tracepoint: user sockaddr, msghdr or mmsghdr */
-	struct dest dest;	/* kprobe send: copied at entry */
-	__s32 fd;		/* tracepoint */
+	__u64 sk;		/* struct sock *, or struct socket * */
+	struct dest dest;	/* send: copied at entry */
 	__u8 kind;		/* enum pend_kind */
-	__u8 have_dest;
-	__u16 pad;
+	__u8 pad[3];
 };
 
 /* One (socket, destination) pair; the inode tells a reused sk address apart. */
@@ -303,70 +300,51 @@ int BPF_KRETPROBE(kretprobe_udpv6_sendmsg, int ret)
 	return 0;
 }
 
-/* ---- tracepoint backend ---- */
+/*
+ * ---- tracepoint backend: sys_exit alone ----
+ * The arguments are still in the registers saved at entry (syscall_regs()),
+ * and by the exit the kernel has bound the source port.
+ */
 
-static __always_inline void tp_enter(int fd, const void *uptr, __u8 kind)
+/* The UDP socket behind the syscall's fd, its first argument, or NULL. */
+static __always_inline struct sock *tp_sock(struct pt_regs *regs)
 {
-	struct pending p = { .uptr = (__u64)uptr, .fd = fd, .kind = kind };
-
-	/* send() and sends on connected sockets name no destination */
-	if (uptr)
-		stash(&p);
-}
-
-/* The socket of a stashed syscall, if it is UDP; the stash stays. */
-static __always_inline struct sock *tp_sock(struct pending *p)
-{
-	struct sock *sk = sock_from_fd(p->fd);
+	struct sock *sk = sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
 
 	return is_udp(sk) ? sk : NULL;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	struct pending p = { .fd = (int)ctx->args[0], .kind = PEND_CONNECT };
-
-	stash(&p);
-	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending *p = stashed(PEND_CONNECT);
 	struct sock *sk;
 
-	if (!p)
+	if (ctx->ret || !want_current())
 		return 0;
-	sk = tp_sock(p);
+	sk = tp_sock(syscall_regs());
 	if (sk)
-		on_connect(sk, (int)ctx->ret);
-	unstash();
+		on_connect(sk, 0);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int tp_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	tp_enter((int)ctx->args[0], (const void *)ctx->args[4], PEND_SENDTO);
-	return 0;
-}
-
-/* The port is bound during the send: read the socket at sys_exit. */
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int tp_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending *p = stashed(PEND_SENDTO);
+	struct pt_regs *regs;
 	struct dest d = {};
+	const void *uaddr;
 	struct sock *sk;
 
-	if (!p)
+	if (ctx->ret < 0 || !want_current())
 		return 0;
-	sk = tp_sock(p);
-	if (sk && !read_dest(&d, (const void *)p->uptr, true))
+	regs = syscall_regs();
+	/* send() and sends on connected sockets name no destination */
+	uaddr = (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
+	if (!uaddr)
+		return 0;
+	sk = tp_sock(regs);
+	if (sk && !read_dest(&d, uaddr, true))
 		on_send(sk, &d, (int)ctx->ret);
-	unstash();
 	return 0;
 }
 
@@ -379,40 +357,22 @@ static __always_inline int umsg_dest(const struct user_msghdr *m, struct dest *d
 	return read_dest(d, name, true);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int tp_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	const struct user_msghdr *m = (const void *)ctx->args[1];
-	void *name = NULL;
-
-	/* most sendmsg() calls are TCP or connected: skip them cheaply */
-	if (!want_current() ||
-	    bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name)
-		return 0;
-	tp_enter((int)ctx->args[0], m, PEND_SENDMSG);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending *p = stashed(PEND_SENDMSG);
+	struct pt_regs *regs;
 	struct dest d = {};
 	struct sock *sk;
 
-	if (!p)
+	if (ctx->ret < 0 || !want_current())
 		return 0;
-	sk = tp_sock(p);
-	if (sk && !umsg_dest((const void *)p->uptr, &d))
+	regs = syscall_regs();
+	/* most sendmsg() calls are TCP or connected: the name says it first */
+	if (umsg_dest((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), &d))
+		return 0;
+	sk = tp_sock(regs);
+	if (sk)
 		on_send(sk, &d, (int)ctx->ret);
-	unstash();
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int tp_sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	tp_enter((int)ctx->args[0], (const void *)ctx->args[1], PEND_SENDMMSG);
 	return 0;
 }
 
@@ -420,22 +380,22 @@ int tp_sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int tp_sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending *p = stashed(PEND_SENDMMSG);
 	const struct mmsghdr *v;
+	struct pt_regs *regs;
 	struct sock *sk;
 	struct dest d;
 	int i;
 
-	if (!p)
+	if (ctx->ret <= 0 || !want_current())
 		return 0;
-	v = (const void *)p->uptr;
-	sk = tp_sock(p);
+	regs = syscall_regs();
+	v = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	sk = tp_sock(regs);
 	for (i = 0; sk && i < UDP_MMSG_MAX && i < ctx->ret; i++) {
 		__builtin_memset(&d, 0, sizeof(d));
 		if (!umsg_dest(&v[i].msg_hdr, &d))
 			on_send(sk, &d, 0);
 	}
-	unstash();
 	return 0;
 }
 

@@ -19,18 +19,12 @@
 #include "sock.bpf.h"
 #include "follow.bpf.h"
 
-/* A call in progress, by thread id: the socket (kprobe) or the fd. */
-struct pending {
-	__u64 sock;		/* struct socket * */
-	__s32 fd;
-	__u32 pad;
-};
-
+/* kprobe backend: the struct socket * of a call in progress, by thread id */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, struct pending);
+	__type(value, __u64);
 } pending SEC(".maps");
 
 static __always_inline struct sock *unix_peer_of(struct sock *sk)
@@ -120,29 +114,27 @@ static __always_inline void on_accept(struct sock *sk)
 }
 
 /* Only for tasks the filters keep: the others cost no map update. */
-static __always_inline void stash(struct socket *sock, int fd)
+static __always_inline void stash(struct socket *sock)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending p = { .sock = (__u64)sock, .fd = fd };
+	__u64 v = (__u64)sock;
 
 	if (want_current())
-		bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+		bpf_map_update_elem(&pending, &tid, &v, BPF_ANY);
 }
 
 /* The stashed socket's sk, removing the stash; NULL if none. */
 static __always_inline struct sock *unstash(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	__u64 *p = bpf_map_lookup_elem(&pending, &tid);
 	struct socket *sock;
-	struct sock *sk;
 
 	if (!p)
 		return NULL;
-	sock = (struct socket *)p->sock;	/* outside BPF_CORE_READ: ours */
-	sk = sock ? BPF_CORE_READ(sock, sk) : sock_from_fd(p->fd);
+	sock = (struct socket *)*p;	/* outside BPF_CORE_READ: ours */
 	bpf_map_delete_elem(&pending, &tid);
-	return sk;
+	return BPF_CORE_READ(sock, sk);
 }
 
 /* ---- fentry backend ---- */
@@ -186,7 +178,7 @@ int BPF_PROG(fexit_unix_accept, struct socket *sock, struct socket *newsock)
 SEC("kprobe/unix_stream_connect")
 int BPF_KPROBE(kprobe_unix_stream_connect, struct socket *sock)
 {
-	stash(sock, -1);
+	stash(sock);
 	return 0;
 }
 
@@ -203,7 +195,7 @@ int BPF_KRETPROBE(kretprobe_unix_stream_connect, int ret)
 SEC("kprobe/unix_dgram_connect")
 int BPF_KPROBE(kprobe_unix_dgram_connect, struct socket *sock)
 {
-	stash(sock, -1);
+	stash(sock);
 	return 0;
 }
 
@@ -220,7 +212,7 @@ int BPF_KRETPROBE(kretprobe_unix_dgram_connect, int ret)
 SEC("kprobe/unix_accept")
 int BPF_KPROBE(kprobe_unix_accept, struct socket *sock, struct socket *newsock)
 {
-	stash(newsock, -1);
+	stash(newsock);
 	return 0;
 }
 
@@ -234,22 +226,13 @@ int BPF_KRETPROBE(kretprobe_unix_accept, int ret)
 	return 0;
 }
 
-/* ---- tracepoint backend ---- */
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	stash(NULL, (int)ctx->args[0]);
-	return 0;
-}
+/* ---- tracepoint backend: sys_exit alone (see syscall_regs()) ---- */
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	struct sock *sk = unstash();
-
-	if (!ctx->ret)
-		on_connect(sk);
+	if (!ctx->ret && want_current())
+		on_connect(sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs())));
 	return 0;
 }
 

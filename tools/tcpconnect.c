@@ -34,7 +34,6 @@ static const struct st_prog progs[] = {
 	{ "connect", ST_BACKEND_KPROBE, "kretprobe_tcp_v4_connect", "tcp_v4_connect", 4 },
 	{ "connect", ST_BACKEND_KPROBE, "kprobe_tcp_v6_connect", "tcp_v6_connect", 6 },
 	{ "connect", ST_BACKEND_KPROBE, "kretprobe_tcp_v6_connect", "tcp_v6_connect", 6 },
-	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_enter_connect", NULL, 0 },
 	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_exit_connect", NULL, 0 },
 	{ "state", ST_BACKEND_FENTRY, "fentry_tcp_set_state", "tcp_set_state", 0 },
 	{ "state", ST_BACKEND_KPROBE, "kprobe_tcp_set_state", "tcp_set_state", 0 },

@@ -14,7 +14,6 @@
 #include "udpconnect.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NCONNECT_PROGS 5	/* the "connect" entries lead the table */
 
 enum { OPT_CONNECT_ONLY = 0x200 };
 
@@ -27,7 +26,6 @@ static const struct st_prog progs[] = {
 	{ "connect", ST_BACKEND_FENTRY, "fexit_inet_dgram_connect", "inet_dgram_connect", 0 },
 	{ "connect", ST_BACKEND_KPROBE, "kprobe_inet_dgram_connect", "inet_dgram_connect", 0 },
 	{ "connect", ST_BACKEND_KPROBE, "kretprobe_inet_dgram_connect", "inet_dgram_connect", 0 },
-	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_enter_connect", NULL, 0 },
 	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_exit_connect", NULL, 0 },
 	{ "send", ST_BACKEND_FENTRY, "fexit_udp_sendmsg", "udp_sendmsg", 0 },
 	{ "send", ST_BACKEND_FENTRY, "fexit_udpv6_sendmsg", "udpv6_sendmsg", 0 },
@@ -35,11 +33,8 @@ static const struct st_prog progs[] = {
 	{ "send", ST_BACKEND_KPROBE, "kretprobe_udp_sendmsg", "udp_sendmsg", 0 },
 	{ "send", ST_BACKEND_KPROBE, "kprobe_udpv6_sendmsg", "udpv6_sendmsg", 0 },
 	{ "send", ST_BACKEND_KPROBE, "kretprobe_udpv6_sendmsg", "udpv6_sendmsg", 0 },
-	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_enter_sendto", NULL, 0 },
 	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_exit_sendto", NULL, 0 },
-	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_enter_sendmsg", NULL, 0 },
 	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_exit_sendmsg", NULL, 0 },
-	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_enter_sendmmsg", NULL, 0 },
 	{ "send", ST_BACKEND_TRACEPOINT, "tp_sys_exit_sendmmsg", NULL, 0 },
 };
 
@@ -148,8 +143,12 @@ static const struct st_column cols[] = {
 /* --connect-only: the send programs are neither chosen nor loaded. */
 static int prepare(struct st_session *s, struct udpconnect_bpf *skel)
 {
-	size_t i, n = opts.connect_only ? NCONNECT_PROGS : ARRAY_SIZE(progs);
+	size_t i, n = ARRAY_SIZE(progs);
 	int err;
+
+	if (opts.connect_only)	/* the "connect" rows lead the table */
+		for (n = 0; n < ARRAY_SIZE(progs) && !strcmp(progs[n].hook, "connect"); n++)
+			;
 
 	err = st_session_prepare(s, skel->obj, &skel->rodata->st_cfg, &opts.common,
 				 progs, n, opts.connect_only ? "UDP connects" :

@@ -29,7 +29,6 @@ static const struct st_prog progs[] = {
 	{ "connect", ST_BACKEND_KPROBE, "kretprobe_unix_stream_connect", "unix_stream_connect", 0 },
 	{ "connect", ST_BACKEND_KPROBE, "kprobe_unix_dgram_connect", "unix_dgram_connect", 0 },
 	{ "connect", ST_BACKEND_KPROBE, "kretprobe_unix_dgram_connect", "unix_dgram_connect", 0 },
-	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_enter_connect", NULL, 0 },
 	{ "connect", ST_BACKEND_TRACEPOINT, "tp_sys_exit_connect", NULL, 0 },
 	{ "accept", ST_BACKEND_FENTRY, "fexit_unix_accept", "unix_accept", 0 },
 	{ "accept", ST_BACKEND_KPROBE, "kprobe_unix_accept", "unix_accept", 0 },
