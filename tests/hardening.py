@@ -11,6 +11,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,14 +34,26 @@ def check(cond, why):
         raise Fail(why)
 
 
+def read_all(f):
+    """What the tool wrote to f so far. pread: seek() would move the offset the
+    tool shares and writes at, and its next line would overwrite the first."""
+    data = b""
+    while True:
+        chunk = os.pread(f.fileno(), 1 << 16, len(data))
+        if not chunk:
+            return data
+        data += chunk
+
+
 class Tool:
     """A running tool: stdout and stderr to files, ready when stderr says so."""
 
-    def __init__(self, build, tool, args, stdout=None):
+    def __init__(self, build, tool, args, stdout=None, env=None):
         self.err = tempfile.TemporaryFile()
         self.out = stdout if stdout is not None else tempfile.TemporaryFile()
         self.p = subprocess.Popen([os.path.join(build, tool), *args], stdin=subprocess.DEVNULL,
-                                  stdout=self.out, stderr=self.err, start_new_session=True)
+                                  stdout=self.out, stderr=self.err, start_new_session=True,
+                                  env=env)
         deadline = time.monotonic() + TIMEOUT
         while not any(READY.match(l) for l in self.stderr().splitlines()):
             if self.p.poll() is not None:
@@ -50,12 +63,10 @@ class Tool:
             time.sleep(0.05)
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read().decode("utf-8", "replace")
+        return read_all(self.err).decode("utf-8", "replace")
 
     def stdout(self):
-        self.out.seek(0)
-        return self.out.read().decode("utf-8", "replace")
+        return read_all(self.out).decode("utf-8", "replace")
 
     def stop(self, sig=signal.SIGINT):
         if self.p.poll() is None:
@@ -386,6 +397,152 @@ def case_million_events(build):
           "RSS grew from %d KiB to %d KiB under load" % (warm, max(samples)))
 
 
+# The BTF cache (common/btfcache.c): SOCKTRACE_CACHE_DIR holds btf/, one file
+# per tool, object and kernel; whatever is wrong with it, the tool still traces.
+VMLINUX = "/sys/kernel/btf/vmlinux"
+BTF_NAME = re.compile(r"tcpconnect-[0-9a-f]{8}-[0-9a-f]{16,}\.btf")
+
+
+def cache_env(root):
+    return dict(os.environ, SOCKTRACE_CACHE_DIR=root)
+
+
+def btf_files(root):
+    d = os.path.join(root, "btf")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def traced_connect(build, root, debug=True):
+    """tcpconnect -j with the cache at root: one loopback connect from this
+    process must come out right. Returns the tool's stderr lines."""
+    args = ["-j", "--debug"] if debug else ["-j"]
+    t = Tool(build, "tcpconnect", args, env=cache_env(root))
+    srv = socket.socket()
+    try:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        dport = srv.getsockname()[1]
+        c = socket.create_connection(("127.0.0.1", dport))
+        sport = c.getsockname()[1]
+        srv.accept()[0].close()
+        c.close()
+        deadline = time.monotonic() + 5
+        while ('"sport":%d,' % sport) not in t.stdout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        srv.close()
+        rc = t.stop()
+    check(rc == 0, "tcpconnect exited %s: %r" % (rc, t.stderr()))
+    mine = [e for e in map(json.loads, t.stdout().splitlines())
+            if e.get("sport") == sport and e.get("dport") == dport]
+    check(len(mine) == 1, "want one event for 127.0.0.1:%d -> 127.0.0.1:%d, got %r" % (
+        sport, dport, mine))
+    e = mine[0]
+    check((e["pid"], e["saddr"], e["daddr"]) == (os.getpid(), "127.0.0.1", "127.0.0.1"),
+          "wrong event for our connect: %r (our PID is %d)" % (e, os.getpid()))
+    return t.stderr().splitlines()
+
+
+def btf_said(lines):
+    return [l.split(": BTF: ", 1)[1] for l in lines if ": BTF: " in l]
+
+
+def with_cache_root(fn):
+    root = tempfile.mkdtemp(prefix="socktrace-cache-")
+    try:
+        fn(root)
+    finally:
+        shutil.rmtree(root)
+
+
+def case_btf_cache_reuse(root, build):
+    said = btf_said(traced_connect(build, root))
+    files = btf_files(root)
+    check(len(files) == 1 and BTF_NAME.fullmatch(files[0]),
+          "want one tcpconnect-OBJKEY-KERNELKEY.btf in %s/btf, got %r" % (root, files))
+    path = os.path.join(root, "btf", files[0])
+    check(len(said) == 1 and said[0].startswith("using %s, generated now with /" % path),
+          "first run, want 'using %s, generated now with ...', got %r" % (path, said))
+    said = btf_said(traced_connect(build, root))
+    check(said == ["using cached %s" % path], "second run, want 'using cached %s', got %r" % (
+        path, said))
+    check(btf_files(root) == files, "files changed: %r -> %r" % (files, btf_files(root)))
+
+
+def case_btf_cache_unusable(root, build, how):
+    d = os.path.join(root, "btf")
+    if how == "file":
+        open(d, "w").close()
+        why = "cannot open %s: Not a directory" % d
+    else:
+        os.mkdir(d)
+        os.chmod(d, 0o775 if how == "group_writable" else 0o755)
+        if how == "foreign_owner":
+            os.chown(d, 65534, 65534)
+        why = "%s is %s" % (d, "writable by group or others (mode 0775)"
+                            if how == "group_writable" else "owned by uid 65534, not by uid 0")
+    said = btf_said(traced_connect(build, root))
+    check(said == ["using the full %s: %s" % (VMLINUX, why)],
+          "want 'using the full %s: %s', got %r" % (VMLINUX, why, said))
+    if how != "file":
+        check(not os.listdir(d), "wrote into the unusable %s: %r" % (d, os.listdir(d)))
+
+
+def case_btf_cache_corrupt(root, build, how):
+    traced_connect(build, root)
+    files = btf_files(root)
+    check(len(files) == 1, "want one file after the first run, got %r" % files)
+    path = os.path.join(root, "btf", files[0])
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        if how == "garbage":
+            f.write(b"\xa5" * 24)            # the header: magic, lengths, offsets
+        else:
+            f.truncate(size // 2)             # as if a writer had stopped halfway
+    said = btf_said(traced_connect(build, root))
+    check(len(said) == 2 and said[0].startswith("%s: the cached file is not valid BTF: " % path)
+          and said[0].endswith("; making it again")
+          and said[1].startswith("using %s, generated now with /" % path),
+          "want 'not valid BTF ... making it again', then 'generated now', got %r" % said)
+    check(btf_files(root) == files and os.path.getsize(path) == size,
+          "want %r again with %d bytes, got %r" % (files, size, btf_files(root)))
+    said = btf_said(traced_connect(build, root))
+    check(said == ["using cached %s" % path], "third run, want it cached, got %r" % said)
+
+
+def case_btf_cache_off(build):
+    said = btf_said(traced_connect(build, ""))
+    want = "using the full %s: the cache is off (SOCKTRACE_CACHE_DIR is empty)" % VMLINUX
+    check(said == [want], "want %r, got %r" % (want, said))
+
+
+def case_btf_cache_quiet(root, build):
+    """Without --debug the cache says nothing: not when it makes a file, not
+    when it cannot use the directory."""
+    for setup in ("fresh", "cached", "unusable"):
+        if setup == "unusable":
+            shutil.rmtree(os.path.join(root, "btf"))
+            open(os.path.join(root, "btf"), "w").close()
+        lines = traced_connect(build, root, debug=False)
+        extra = [l for l in lines if not READY.match(l)]
+        check(not extra, "%s cache: stderr besides the ready line: %r" % (setup, extra))
+        if setup == "fresh":
+            check(len(btf_files(root)) == 1, "no file made: %r" % btf_files(root))
+
+
+def case_btf_cache_every_tool(root, build):
+    """Each tool makes and uses its own file, side by side in one directory."""
+    for tool in TOOLS:
+        for want in ("using %s/btf/%s-" % (root, tool), "using cached %s/btf/%s-" % (root, tool)):
+            t = Tool(build, tool, ["--debug"], env=cache_env(root))
+            rc = t.stop()
+            said = btf_said(t.stderr().splitlines())
+            check(rc == 0 and len(said) == 1 and said[0].startswith(want),
+                  "%s exited %s; want %r..., got %r" % (tool, rc, want, said))
+    names = sorted(re.sub(r"-.*", "", f) for f in btf_files(root))
+    check(names == sorted(TOOLS), "want one file per tool, got %r" % btf_files(root))
+
+
 def cases(build):
     for tool in TOOLS:
         for args, needle in bad_inputs(build, tool):
@@ -405,6 +562,17 @@ def cases(build):
     yield "pid_namespace", lambda: case_pid_namespace(build, False)
     yield "pid_namespace_pid_filter", lambda: case_pid_namespace(build, True)
     yield "no_program_left_attached", lambda: case_nothing_left(build)
+    yield "btf_cache_reuse", lambda: with_cache_root(lambda r: case_btf_cache_reuse(r, build))
+    for how in ("file", "group_writable", "foreign_owner"):
+        yield "btf_cache_unusable_%s" % how, \
+            lambda h=how: with_cache_root(lambda r: case_btf_cache_unusable(r, build, h))
+    for how in ("garbage", "truncated"):
+        yield "btf_cache_corrupt_%s" % how, \
+            lambda h=how: with_cache_root(lambda r: case_btf_cache_corrupt(r, build, h))
+    yield "btf_cache_off", lambda: case_btf_cache_off(build)
+    yield "btf_cache_quiet", lambda: with_cache_root(lambda r: case_btf_cache_quiet(r, build))
+    yield "btf_cache_every_tool", \
+        lambda: with_cache_root(lambda r: case_btf_cache_every_tool(r, build))
 
 
 def main():
