@@ -87,19 +87,21 @@ static __always_inline void connect_enter(struct sock *sk, const void *addr, boo
 	/* a task the filters drop costs one check, not a map update */
 	if (!want_current())
 		return;
-	p.have_dest = read_dest(&p.dest, addr, user) == 0;
+	if (cfg.report_result)
+		p.have_dest = read_dest(&p.dest, addr, user) == 0;
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
 
 static __always_inline void syn_sent(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1 };
 	struct owner o = {};
+	struct pending *p;
 
 	if (!want_current())
 		return;
+	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
@@ -167,6 +169,22 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 	emit(sk, &o, &p->dest, -ret);
 }
 
+/*
+ * cfg.at_return (no -r, on fentry and kprobes): tcp_v4/v6_connect returned
+ * @ret; 0 means the SYN is queued and the source port bound, which is all
+ * the default output needs, as in bcc. No state hook is loaded then.
+ */
+static __always_inline void report_now(struct sock *sk, int ret)
+{
+	struct owner o = {};
+
+	if (ret || !want_current() || !want_family(sk_family(sk)) ||
+	    !want_netns(sk_netns(sk)) || !want_port(sk_dport(sk)))
+		return;
+	owner_of_current(&o);
+	emit(sk, &o, NULL, ST_RESULT_UNKNOWN);
+}
+
 static __always_inline void connect_exit(struct sock *sk, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -177,6 +195,10 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 		return;		/* a task the filters drop, or one we missed */
 	if (!sk)
 		goto out;
+	if (cfg.at_return) {
+		report_now(sk, ret);
+		goto out;
+	}
 	if (!p->syn_sent || p->sk != (__u64)sk) {
 		if (ret < 0)
 			failed_early(sk, p, ret);
@@ -199,8 +221,13 @@ static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 					     bool user, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending *p;
 
+	if (cfg.at_return) {
+		report_now(sk, ret);
+		return;
+	}
+	p = bpf_map_lookup_elem(&pending, &tid);
 	if (ret < 0 && cfg.report_result && (!p || p->sk != (__u64)sk))
 		connect_enter(sk, uaddr, user);
 	connect_exit(sk, ret);

@@ -267,6 +267,29 @@ static void columns(struct st_column *cols, size_t *n)
 		cols[(*n)++] = (struct st_column){ "RESULT", ST_F_RESULT, 6 };
 }
 
+/*
+ * Without -r a connect is printed when tcp_v4/v6_connect returns: fentry and
+ * kprobes see that return, so the state hook, which runs on every state
+ * change of every TCP socket, is not loaded. The tracepoint backend needs it
+ * to learn which socket a connect() sent a SYN from.
+ */
+static void skip_state_hook(const struct st_selection *sel, struct tcpconnect_bpf *skel)
+{
+	size_t i;
+
+	if (opts.result)
+		return;
+	for (i = 0; i < sel->nhooks; i++)
+		if (!strcmp(sel->hooks[i], "connect") &&
+		    sel->chosen[i] == ST_BACKEND_TRACEPOINT)
+			return;
+	for (i = 0; i < ARRAY_SIZE(progs); i++)
+		if (!strcmp(progs[i].hook, "state"))
+			bpf_program__set_autoload(bpf_object__find_program_by_name(
+				skel->obj, progs[i].prog), false);
+	skel->rodata->cfg.at_return = 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct tcpconnect_bpf *skel = NULL;
@@ -292,6 +315,7 @@ int main(int argc, char **argv)
 				 progs, ARRAY_SIZE(progs), "TCP connects");
 	if (err)
 		goto cleanup;
+	skip_state_hook(&s.sel, skel);
 	err = tcpconnect_bpf__load(skel);
 	if (err) {
 		st_err("failed to load BPF programs: %s", strerror(-err));
