@@ -8,9 +8,9 @@
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
+#include "btfscan.h"
 #include "event.h"
 #include "log.h"
 
@@ -67,8 +67,78 @@ int st_ensure_tracefs(void)
 	return 0;
 }
 
-/* Loads and attaches an empty fexit program: the only sure test. */
-static int probe_fentry(struct btf *vmlinux, const char *func, char *why)
+/* Probe results, since programs of one hook share functions. */
+struct probe_cache {
+	struct {
+		enum st_backend backend;
+		const char *func;
+		int err;
+		char why[WHY_LEN];
+	} e[32];
+	size_t n;
+	const struct st_prog *progs;	/* the tool's table, for one BTF scan */
+	size_t nprogs;
+	const char *btf_func[32];
+	int btf_id[32];
+	size_t nbtf;
+	int btf_err;
+	bool btf_scanned;
+	const char *attach_func;	/* the one function fexit was attached to */
+	int attach_err;
+};
+
+/* One pass over the kernel's BTF for every fentry function of the table. */
+static int scan_btf(struct probe_cache *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nprogs; i++) {
+		const char *func = c->progs[i].func;
+
+		if (c->progs[i].backend != ST_BACKEND_FENTRY || !func)
+			continue;
+		for (j = 0; j < c->nbtf && strcmp(c->btf_func[j], func); j++)
+			;
+		if (j < c->nbtf)
+			continue;
+		if (c->nbtf == sizeof(c->btf_func) / sizeof(c->btf_func[0]))
+			return -E2BIG;
+		c->btf_func[c->nbtf++] = func;
+	}
+	return st_btf_find_funcs(NULL, c->btf_func, c->nbtf, 0, c->btf_id);
+}
+
+static int btf_id(struct probe_cache *c, const char *func, char *why)
+{
+	size_t i;
+
+	if (!c->btf_scanned) {
+		c->btf_err = scan_btf(c);
+		c->btf_scanned = true;
+	}
+	if (c->btf_err == -ENOENT) {
+		snprintf(why, WHY_LEN, "the kernel has no BTF (no %s)", ST_BTF_VMLINUX);
+		return -ENOENT;
+	}
+	if (c->btf_err) {
+		snprintf(why, WHY_LEN, "cannot read the kernel's BTF %s: %s",
+			 ST_BTF_VMLINUX, strerror(-c->btf_err));
+		return c->btf_err;
+	}
+	for (i = 0; i < c->nbtf; i++)
+		if (!strcmp(c->btf_func[i], func) && c->btf_id[i] > 0)
+			return c->btf_id[i];
+	snprintf(why, WHY_LEN, "%s is not in the kernel's BTF", func);
+	return -ENOENT;
+}
+
+/*
+ * Loading an empty fexit program is how the kernel checks a target (a FUNC
+ * in its BTF, with an address, not on the verifier's deny list); attaching
+ * is what shows that trampolines work. Attach only once per run: each
+ * attach builds a trampoline and each detach waits for RCU-tasks.
+ */
+static int probe_fentry(struct probe_cache *c, const char *func, char *why)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
@@ -77,15 +147,9 @@ static int probe_fentry(struct btf *vmlinux, const char *func, char *why)
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT);
 	int id, fd, link, err;
 
-	if (!vmlinux) {
-		snprintf(why, WHY_LEN, "the kernel has no BTF");
-		return -ENOENT;
-	}
-	id = btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC);
-	if (id < 0) {
-		snprintf(why, WHY_LEN, "%s is not in the kernel's BTF", func);
-		return -ENOENT;
-	}
+	id = btf_id(c, func, why);
+	if (id < 0)
+		return id;
 	opts.attach_btf_id = id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
 	if (fd < 0) {
@@ -94,15 +158,22 @@ static int probe_fentry(struct btf *vmlinux, const char *func, char *why)
 			 func, strerror(-err));
 		return err;
 	}
-	link = bpf_raw_tracepoint_open(NULL, fd);
-	err = link < 0 ? -errno : 0;
-	if (err)
-		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
-			 strerror(-err));
-	else
-		close(link);
+	if (!c->attach_func) {
+		link = bpf_raw_tracepoint_open(NULL, fd);
+		c->attach_err = link < 0 ? -errno : 0;
+		c->attach_func = func;
+		if (link >= 0)
+			close(link);
+	}
 	close(fd);
-	return err;
+	if (c->attach_err && !strcmp(func, c->attach_func))
+		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
+			 strerror(-c->attach_err));
+	else if (c->attach_err)
+		snprintf(why, WHY_LEN, "fexit loads for %s but cannot attach "
+			 "(tried on %s: %s)", func, c->attach_func,
+			 strerror(-c->attach_err));
+	return c->attach_err;
 }
 
 /* Creates (and drops) a kprobe perf event, as libbpf would attach one. */
@@ -160,19 +231,6 @@ static int probe_tracepoint(const struct bpf_program *prog, char *why)
 	return 0;
 }
 
-/* Probe results, since programs of one hook share functions. */
-struct probe_cache {
-	struct {
-		enum st_backend backend;
-		const char *func;
-		int err;
-		char why[WHY_LEN];
-	} e[32];
-	size_t n;
-	struct btf *vmlinux;
-	bool btf_loaded;
-};
-
 static int probe(struct probe_cache *c, struct bpf_object *obj,
 		 const struct st_prog *p, const char **why)
 {
@@ -195,11 +253,7 @@ static int probe(struct probe_cache *c, struct bpf_object *obj,
 	/* a row without a kernel function is a tracepoint that a fentry or
 	 * kprobe backend uses beside its functions (e.g. sys_exit_accept) */
 	if (p->backend == ST_BACKEND_FENTRY && p->func) {
-		if (!c->btf_loaded) {
-			c->vmlinux = btf__load_vmlinux_btf();
-			c->btf_loaded = true;
-		}
-		c->e[i].err = probe_fentry(c->vmlinux, p->func, c->e[i].why);
+		c->e[i].err = probe_fentry(c, p->func, c->e[i].why);
 	} else if (p->backend == ST_BACKEND_KPROBE && p->func) {
 		c->e[i].err = probe_kprobe(p->func, c->e[i].why);
 	} else {
@@ -323,7 +377,7 @@ int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 		      size_t n, enum st_backend forced, int family,
 		      struct st_selection *sel)
 {
-	struct probe_cache cache = {};
+	struct probe_cache cache = { .progs = progs, .nprogs = n };
 	size_t i;
 	int err = 0;
 
@@ -339,7 +393,6 @@ int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 	}
 	for (i = 0; i < sel->nhooks && !err; i++)
 		err = choose(&cache, obj, progs, n, forced, family, sel, i);
-	btf__free(cache.vmlinux);
 	if (err)
 		return err;
 	set_autoload(obj, progs, n, sel, family);
