@@ -3,10 +3,13 @@
  * TCP state changes on every backend. The including tool defines, before
  * this header,
  *
+ *     static __always_inline bool state_change_wanted(int old, int new);
  *     static __always_inline void on_state(struct sock *sk, int old, int new);
  *
- * It runs in whatever context changed the state: the owner's process for
- * CLOSE->SYN_SENT, often softirq for the rest.
+ * The hook runs on every state change of every socket on the machine:
+ * state_change_wanted() drops the changes the tool ignores before anything
+ * is read from the socket. on_state() runs in whatever context changed the
+ * state: the owner's process for CLOSE->SYN_SENT, often softirq for the rest.
  */
 #ifndef SOCKTRACE_STATE_BPF_H
 #define SOCKTRACE_STATE_BPF_H
@@ -14,14 +17,20 @@
 SEC("fentry/tcp_set_state")
 int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
 {
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	int old = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state_change_wanted(old, state))
+		on_state(sk, old, state);
 	return 0;
 }
 
 SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
 {
-	on_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+	int old = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state_change_wanted(old, state))
+		on_state(sk, old, state);
 	return 0;
 }
 
@@ -34,7 +43,8 @@ int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (sk_protocol(sk) != IPPROTO_TCP)	/* MPTCP subflows are TCP too */
+	/* SCTP and MPTCP sockets report here too; MPTCP subflows are TCP */
+	if (!state_change_wanted(oldstate, newstate) || sk_protocol(sk) != IPPROTO_TCP)
 		return 0;
 	on_state(sk, oldstate, newstate);
 	return 0;

@@ -122,6 +122,11 @@ static __always_inline int connect_error(struct sock *sk)
 	return err ? err : ST_RESULT_CLOSED;
 }
 
+static __always_inline bool state_change_wanted(int old, int new)
+{
+	return (old == TCP_CLOSE && new == TCP_SYN_SENT) || old == TCP_SYN_SENT;
+}
+
 static __always_inline void on_state(struct sock *sk, int old, int new)
 {
 	struct owner *o;

@@ -90,7 +90,7 @@ static __always_inline void connecting(struct sock *sk)
 {
 	struct owner o = {};
 
-	if (!want_sock(sk) || !want_current())
+	if (!want_current() || !want_sock(sk))
 		return;
 	owner_of_current(&o);
 	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
@@ -132,7 +132,7 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
 		 * could not see it (io_uring on tracepoints): filter the closer */
-		if (known || (want_sock(sk) && want_current())) {
+		if (known || (want_current() && want_sock(sk))) {
 			owner_of_current(&o);
 			emit(sk, &o, ST_EV_CLOSE, c, old);
 		}
@@ -141,6 +141,12 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 	}
 	if (c)
 		bpf_map_delete_elem(&conns, &sk);
+}
+
+static __always_inline bool state_change_wanted(int old, int new)
+{
+	return old == TCP_SYN_SENT || new == TCP_SYN_SENT || new == TCP_ESTABLISHED ||
+	       new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE;
 }
 
 static __always_inline void on_state(struct sock *sk, int old, int new)
@@ -154,10 +160,11 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 		closed(sk, old, true);
 	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
 		closed(sk, old, false);
-	if (new == TCP_CLOSE) {
+	/* owners holds SYN_SENT sockets only; established() took its own */
+	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
 		bpf_map_delete_elem(&owners, &sk);
+	if (new == TCP_CLOSE)
 		bpf_map_delete_elem(&conns, &sk);
-	}
 }
 
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
@@ -182,10 +189,13 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0);
 }
 
-/* on_accept() must see every accept, to drop what established() kept */
+/*
+ * The passive connections of other tasks keep their conns entry until they
+ * close, as every connection does when nothing is filtered out.
+ */
 static __always_inline bool accept_task_wanted(void)
 {
-	return true;
+	return want_current();
 }
 
 #include "accept.bpf.h"
