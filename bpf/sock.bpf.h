@@ -39,6 +39,27 @@ static __always_inline __u16 sk_dport(const struct sock *sk)
 	return bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
+/*
+ * The filters on a socket, reading it only for a filter that is set: the
+ * rodata is constant, so the verifier drops the other reads (an argument
+ * such as want_netns(sk_netns(sk)) would be read whatever the filter).
+ */
+static __always_inline bool want_sk_netns(const struct sock *sk)
+{
+	return !st_cfg.netns || want_netns(sk_netns(sk));
+}
+
+/* family and netns of a TCP or UDP socket, which is AF_INET or AF_INET6 */
+static __always_inline bool want_sk(const struct sock *sk)
+{
+	return (!st_cfg.family || want_family(sk_family(sk))) && want_sk_netns(sk);
+}
+
+static __always_inline bool want_sk_dport(const struct sock *sk)
+{
+	return !st_cfg.filter_port || want_port(sk_dport(sk));
+}
+
 /* Fills family, addresses, ports and netns of @e from @sk. */
 static __always_inline void read_sock(const struct sock *sk, struct inet_event *e)
 {

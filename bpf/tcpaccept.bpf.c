@@ -23,8 +23,8 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	struct inet_event *e;
 	struct owner o = {};
 
-	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(BPF_CORE_READ(sk, __sk_common.skc_num)))
+	if (!want_sk(sk) || (st_cfg.filter_port &&
+			     !want_port(BPF_CORE_READ(sk, __sk_common.skc_num))))
 		return;
 	e = reserve_event(sizeof(*e));
 	if (!e)

@@ -108,8 +108,7 @@ static __always_inline void syn_sent(struct sock *sk)
 	} else {
 		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
 	}
-	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(sk_dport(sk)))
+	if (!want_sk(sk) || !want_sk_dport(sk))
 		return;
 	owner_of_current(&o);
 	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
@@ -167,8 +166,7 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 
 	if (!cfg.report_result || in_progress(ret) || !p || !p->have_dest)
 		return;
-	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(p->dest.port) || !want_current())
+	if (!want_sk(sk) || !want_port(p->dest.port) || !want_current())
 		return;
 	owner_of_current(&o);
 	emit(sk, &o, &p->dest, -ret);
@@ -183,8 +181,7 @@ static __always_inline void report_now(struct sock *sk, int ret)
 {
 	struct owner o = {};
 
-	if (ret || !want_current() || !want_family(sk_family(sk)) ||
-	    !want_netns(sk_netns(sk)) || !want_port(sk_dport(sk)))
+	if (ret || !want_current() || !want_sk(sk) || !want_sk_dport(sk))
 		return;
 	owner_of_current(&o);
 	emit(sk, &o, NULL, ST_RESULT_UNKNOWN);

@@ -45,11 +45,6 @@ struct {
 	__type(value, struct conn);
 } conns SEC(".maps");
 
-static __always_inline bool want_sock(struct sock *sk)
-{
-	return want_family(sk_family(sk)) && want_netns(sk_netns(sk));
-}
-
 /* Data bytes only: not the SYN, nor a FIN (which bytes_acked and
  * bytes_received count), nor retransmissions (which bytes_sent counts). */
 static __always_inline void read_bytes(struct sock *sk, int old, struct inet_event *e)
@@ -90,7 +85,7 @@ static __always_inline void connecting(struct sock *sk)
 {
 	struct owner o = {};
 
-	if (!want_current() || !want_sock(sk))
+	if (!want_current() || !want_sk(sk))
 		return;
 	owner_of_current(&o);
 	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
@@ -109,7 +104,7 @@ static __always_inline void established(struct sock *sk, int old)
 		c.has_owner = 1;
 		bpf_map_delete_elem(&owners, &sk);
 		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
-	} else if (!want_sock(sk)) {
+	} else if (!want_sk(sk)) {
 		return;
 	}
 	/* passive: only the time, until on_accept() names the owner */
@@ -132,7 +127,7 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
 		 * could not see it (io_uring on tracepoints): filter the closer */
-		if (known || (want_current() && want_sock(sk))) {
+		if (known || (want_current() && want_sk(sk))) {
 			owner_of_current(&o);
 			emit(sk, &o, ST_EV_CLOSE, c, old);
 		}
@@ -172,7 +167,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
 	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1 };
 
-	if (!want_sock(sk) || !want_current()) {
+	if (!want_sk(sk) || !want_current()) {
 		if (c)
 			bpf_map_delete_elem(&conns, &sk);
 		return;

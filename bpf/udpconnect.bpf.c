@@ -103,8 +103,7 @@ static __always_inline void on_connect(struct sock *sk, int ret)
 	/* AF_UNSPEC "connects" disconnect: the state says which happened */
 	if (ret || !want_current() || !is_udp(sk) || !is_connected(sk))
 		return;
-	if (!want_family(sk_family(sk)) || !want_netns(sk_netns(sk)) ||
-	    !want_port(sk_dport(sk)))
+	if (!want_sk(sk) || !want_sk_dport(sk))
 		return;
 	emit(sk, NULL, ST_EV_CONNECT);
 }
@@ -144,7 +143,7 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 		return;
 	fam = sk_family(sk);
 	map_v4(d, fam);
-	if (d->family != fam || !want_family(fam) || !want_netns(sk_netns(sk)) ||
+	if (d->family != fam || !want_family(fam) || !want_sk_netns(sk) ||
 	    !want_port(d->port))
 		return;
 	k.sk = (__u64)sk;

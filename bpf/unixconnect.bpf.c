@@ -89,8 +89,7 @@ static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
  * the cost of one check, before any read of the socket */
 static __always_inline bool want_sock(struct sock *sk)
 {
-	return want_current() && sk && sk_family(sk) == ST_AF_UNIX &&
-	       want_netns(sk_netns(sk));
+	return want_current() && sk && sk_family(sk) == ST_AF_UNIX && want_sk_netns(sk);
 }
 
 /* After a connect() that returned 0 on @sk. */
