@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,12 +62,15 @@ static void fd_path(char *buf, int fd)
 	snprintf(buf, FD_PATH_LEN, "/proc/self/fd/%d", fd);
 }
 
-/* Root reads and runs what only the effective user can have written. */
+/*
+ * The file decides what the BPF programs read in the kernel: only root's
+ * will do, also for a tool that runs with CAP_BPF as another user.
+ */
 static int check_owner(struct job *j, const struct stat *st, const char *what)
 {
-	if (st->st_uid != geteuid())
-		return say(j, -EPERM, "%s is owned by uid %u, not by uid %u", what,
-			   (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_uid != 0)
+		return say(j, -EPERM, "%s is owned by uid %u, not by uid 0", what,
+			   (unsigned)st->st_uid);
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return say(j, -EPERM, "%s is writable by group or others (mode %04o)",
 			   what, (unsigned)(st->st_mode & 07777));
@@ -86,10 +90,14 @@ static int make_dir(struct job *j, const char *path)
 /* Opens (creating it if need be) $SOCKTRACE_CACHE_DIR/btf into j->dirfd. */
 static int open_dir(struct job *j)
 {
-	const char *root = getenv(ST_CACHE_DIR_ENV);
+	const char *root = secure_getenv(ST_CACHE_DIR_ENV);
 	struct stat st;
 	int err;
 
+	/* a user given capabilities must not choose what the programs read */
+	if (geteuid() != 0 || getauxval(AT_SECURE))
+		return say(j, -EPERM, "the cache is for root only (euid %u)",
+			   (unsigned)geteuid());
 	if (root && !*root)
 		return say(j, -ENOENT, "the cache is off (%s is empty)", ST_CACHE_DIR_ENV);
 	if (!root)
@@ -177,7 +185,8 @@ static int open_cached(struct job *j)
 {
 	int fd, err;
 
-	fd = openat(j->dirfd, j->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put there must not hang the tool */
+	fd = openat(j->dirfd, j->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		if (err != -ENOENT)
@@ -200,7 +209,7 @@ static int find_bpftool(struct job *j)
 	for (i = 0; i < sizeof(bpftool_dirs) / sizeof(bpftool_dirs[0]); i++) {
 		snprintf(j->bpftool, sizeof(j->bpftool), "%s/bpftool", bpftool_dirs[i]);
 		if (stat(j->bpftool, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(j->bpftool, X_OK) == 0 && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+		    access(j->bpftool, X_OK) == 0 && st.st_uid == 0 &&
 		    !(st.st_mode & (S_IWGRP | S_IWOTH)))
 			return 0;
 	}
@@ -320,7 +329,7 @@ static int run_bpftool(struct job *j, int obj, int out)
 	char *argv[] = { "bpftool", "gen", "min_core_btf", VMLINUX_BTF, out_path,
 			 in_path, NULL };
 	int p[2], status = 0, err;
-	pid_t pid;
+	pid_t pid, w;
 
 	fd_path(in_path, obj);
 	fd_path(out_path, out);
@@ -338,8 +347,10 @@ static int run_bpftool(struct job *j, int obj, int out)
 	close(p[0]);
 	if (pid < 0)
 		return say(j, err, "cannot fork: %s", strerror(-err));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (w < 0 && !err)	/* e.g. SIGCHLD ignored: no status to trust */
+		return say(j, -ECHILD, "cannot wait for %s: %s", j->bpftool, strerror(errno));
 	if (err)
 		return say(j, err, "%s took more than %d s", j->bpftool, BPFTOOL_MS / 1000);
 	if (WIFSIGNALED(status))
