@@ -206,7 +206,24 @@ static int probe_kprobe(const char *func, char *why)
 	return 0;
 }
 
-/* "tracepoint/syscalls/sys_enter_connect" must exist in tracefs */
+/*
+ * The sys_exit programs read the call's arguments from the registers it
+ * saved (bpf_task_pt_regs, 5.15): without that helper they cannot load.
+ */
+static int probe_syscall_regs(char *why)
+{
+	static int ok = -1;	/* the kernel's answer does not change */
+
+	if (ok < 0)
+		ok = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					     BPF_FUNC_task_pt_regs, NULL) == 1;
+	if (ok)
+		return 0;
+	snprintf(why, WHY_LEN, "the kernel has no bpf_task_pt_regs helper (5.15 or later)");
+	return -EOPNOTSUPP;
+}
+
+/* "tracepoint/syscalls/sys_exit_connect" must exist in tracefs */
 static int probe_tracepoint(const struct bpf_program *prog, char *why)
 {
 	const char *sec = bpf_program__section_name(prog);
@@ -228,6 +245,8 @@ static int probe_tracepoint(const struct bpf_program *prog, char *why)
 			 strerror(-err));
 		return err;
 	}
+	if (!strncmp(tp + 1, "syscalls/", 9))
+		return probe_syscall_regs(why);
 	return 0;
 }
 
