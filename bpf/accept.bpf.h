@@ -64,7 +64,7 @@ static __always_inline void accept_returned(struct sock *sk, struct sock *listen
  * syscall's saved registers (the first argument). */
 static __always_inline struct sock *syscall_listener(void)
 {
-	return sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs()));
+	return sock_from_fd((int)SYSCALL_EXIT_ARG1(syscall_regs()));
 }
 
 static __always_inline void accept_syscall_exit(long ret)

@@ -115,6 +115,19 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/*
+ * The first argument, at sys_exit: powerpc and riscv return the result in the
+ * register that carried it and keep the argument in orig_gpr3 / orig_a0,
+ * which libbpf 1.1's PT_REGS_PARM1_CORE_SYSCALL does not read there.
+ */
+#if defined(__TARGET_ARCH_powerpc)
+#define SYSCALL_EXIT_ARG1(regs) BPF_CORE_READ(regs, orig_gpr3)
+#elif defined(__TARGET_ARCH_riscv)
+#define SYSCALL_EXIT_ARG1(regs) BPF_CORE_READ(regs, orig_a0)
+#else
+#define SYSCALL_EXIT_ARG1(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
+#endif
+
 static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool user)
 {
 	return user ? bpf_probe_read_user(dst, size, src) :

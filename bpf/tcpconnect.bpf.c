@@ -174,8 +174,9 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 
 /*
  * cfg.at_return (no -r, on fentry and kprobes): tcp_v4/v6_connect returned
- * @ret; 0 means the SYN is queued and the source port bound, which is all
- * the default output needs, as in bcc. No state hook is loaded then.
+ * @ret; 0 means the connect went ahead with its source port bound (the SYN
+ * queued, or held back by TCP_FASTOPEN_CONNECT until the first write), which
+ * is all the default output needs, as in bcc. No state hook is loaded then.
  */
 static __always_inline void report_now(struct sock *sk, int ret)
 {
@@ -308,7 +309,7 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (!want_current())
 		return 0;
 	regs = syscall_regs();
-	sk = sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	sk = sock_from_fd((int)SYSCALL_EXIT_ARG1(regs));
 	if (sk && sk_protocol(sk) == ST_IPPROTO_TCP && sk_type(sk) == ST_SOCK_STREAM)
 		connect_returned(sk, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), true,
 				 (int)ctx->ret);

@@ -308,7 +308,7 @@ int BPF_KRETPROBE(kretprobe_udpv6_sendmsg, int ret)
 /* The UDP socket behind the syscall's fd, its first argument, or NULL. */
 static __always_inline struct sock *tp_sock(struct pt_regs *regs)
 {
-	struct sock *sk = sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	struct sock *sk = sock_from_fd((int)SYSCALL_EXIT_ARG1(regs));
 
 	return is_udp(sk) ? sk : NULL;
 }

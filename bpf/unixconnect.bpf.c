@@ -231,7 +231,7 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	if (!ctx->ret && want_current())
-		on_connect(sock_from_fd((int)PT_REGS_PARM1_CORE_SYSCALL(syscall_regs())));
+		on_connect(sock_from_fd((int)SYSCALL_EXIT_ARG1(syscall_regs())));
 	return 0;
 }
 
