@@ -104,7 +104,10 @@ static __always_inline void established(struct sock *sk, int old)
 		c.has_owner = 1;
 		bpf_map_delete_elem(&owners, &sk);
 		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
-	} else if (!want_sk(sk)) {
+	} else if (st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup ||
+		   !want_sk(sk)) {
+		/* passive, in softirq: a task filter can only judge it at accept,
+		 * and on_accept() records it then (its time from the accept) */
 		return;
 	}
 	/* passive: only the time, until on_accept() names the owner */
@@ -184,10 +187,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0);
 }
 
-/*
- * The passive connections of other tasks keep their conns entry until they
- * close, as every connection does when nothing is filtered out.
- */
+/* established() keeps no passive connection under a task filter */
 static __always_inline bool accept_task_wanted(void)
 {
 	return want_current();
