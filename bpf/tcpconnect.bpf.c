@@ -244,7 +244,7 @@ int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr,
 {
 
 	/* a v4-mapped connect runs inside tcp_v6_connect, which reports it */
-	if (sk_family(sk) == ST_AF_INET6)
+	if (!want_current() || sk_family(sk) == ST_AF_INET6)
 		return 0;
 	connect_returned(sk, uaddr, false, ret);
 	return 0;
@@ -263,7 +263,7 @@ int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr,
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
 {
-	if (sk_family(sk) != ST_AF_INET6)
+	if (want_current() && sk_family(sk) != ST_AF_INET6)
 		connect_enter(sk, uaddr, false);
 	return 0;
 }

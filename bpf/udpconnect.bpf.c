@@ -205,7 +205,7 @@ int BPF_PROG(fexit_udp_sendmsg, struct sock *sk, struct msghdr *msg, size_t len,
 	struct dest d = {};
 
 	/* a v4-mapped send runs inside udpv6_sendmsg, which reports it */
-	if (sk_family(sk) == ST_AF_INET6 || kmsg_dest(msg, &d))
+	if (!want_current() || sk_family(sk) == ST_AF_INET6 || kmsg_dest(msg, &d))
 		return 0;
 	on_send(sk, &d, ret);
 	return 0;
@@ -216,7 +216,7 @@ int BPF_PROG(fexit_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, size_t le
 {
 	struct dest d = {};
 
-	if (kmsg_dest(msg, &d))
+	if (!want_current() || kmsg_dest(msg, &d))
 		return 0;
 	on_send(sk, &d, ret);
 	return 0;
@@ -273,7 +273,7 @@ static __always_inline void ksend_exit(int ret, bool v6)
 SEC("kprobe/udp_sendmsg")
 int BPF_KPROBE(kprobe_udp_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	if (sk_family(sk) != ST_AF_INET6)
+	if (want_current() && sk_family(sk) != ST_AF_INET6)
 		ksend_enter(sk, msg);
 	return 0;
 }
