@@ -176,7 +176,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		return;
 	}
 	if (!c) {
-		/* established before we started */
+		/* established before we started, or under a task filter */
 		owner_of_current(&fresh.o);
 		bpf_map_update_elem(&conns, &sk, &fresh, BPF_ANY);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
