@@ -139,7 +139,8 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	__u16 fam;
 	__u8 one = 1;
 
-	if (ret < 0 || !want_current() || !is_udp(sk) || is_connected(sk))
+	/* every caller has asked want_current(), before reading anything */
+	if (ret < 0 || !is_udp(sk) || is_connected(sk))
 		return;
 	fam = sk_family(sk);
 	map_v4(d, fam);
@@ -157,13 +158,12 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	emit(sk, d, ST_EV_SEND);
 }
 
-/* Only for tasks the filters keep: the others cost no map update. */
+/* Only for tasks the filters keep (the callers ask): no map update for others. */
 static __always_inline void stash(const struct pending *p)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (want_current())
-		bpf_map_update_elem(&pending, &tid, p, BPF_ANY);
+	bpf_map_update_elem(&pending, &tid, p, BPF_ANY);
 }
 
 static __always_inline struct pending *stashed(__u8 kind)
@@ -229,7 +229,8 @@ int BPF_KPROBE(kprobe_inet_dgram_connect, struct socket *sock)
 {
 	struct pending p = { .sk = (__u64)sock, .kind = PEND_CONNECT };
 
-	stash(&p);
+	if (want_current())
+		stash(&p);
 	return 0;
 }
 
@@ -247,11 +248,13 @@ int BPF_KRETPROBE(kretprobe_inet_dgram_connect, int ret)
 	return 0;
 }
 
-static __always_inline void ksend_enter(struct sock *sk, struct msghdr *msg)
+/* a v4-mapped send runs udp_sendmsg inside udpv6_sendmsg, which reports it */
+static __always_inline void ksend_enter(struct sock *sk, struct msghdr *msg, bool v6)
 {
 	struct pending p = { .sk = (__u64)sk, .kind = PEND_KSEND };
 
-	if (want_current() && !kmsg_dest(msg, &p.dest))
+	if (want_current() && (v6 || sk_family(sk) != ST_AF_INET6) &&
+	    !kmsg_dest(msg, &p.dest))
 		stash(&p);
 }
 
@@ -273,8 +276,7 @@ static __always_inline void ksend_exit(int ret, bool v6)
 SEC("kprobe/udp_sendmsg")
 int BPF_KPROBE(kprobe_udp_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	if (want_current() && sk_family(sk) != ST_AF_INET6)
-		ksend_enter(sk, msg);
+	ksend_enter(sk, msg, false);
 	return 0;
 }
 
@@ -288,7 +290,7 @@ int BPF_KRETPROBE(kretprobe_udp_sendmsg, int ret)
 SEC("kprobe/udpv6_sendmsg")
 int BPF_KPROBE(kprobe_udpv6_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	ksend_enter(sk, msg);
+	ksend_enter(sk, msg, true);
 	return 0;
 }
 
