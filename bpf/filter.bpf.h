@@ -75,6 +75,12 @@ static __always_inline bool current_ids(__u32 *tgid, __u32 *tid)
 	return true;
 }
 
+/* A filter on the task is set (-p or COMMAND, -u, --cgroup). */
+static __always_inline bool task_filter_on(void)
+{
+	return st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup;
+}
+
 /* Filters on the current task; call only in the owner's process context. */
 static __always_inline bool want_current(void)
 {

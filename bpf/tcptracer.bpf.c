@@ -104,8 +104,7 @@ static __always_inline void established(struct sock *sk, int old)
 		c.has_owner = 1;
 		bpf_map_delete_elem(&owners, &sk);
 		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
-	} else if (st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup ||
-		   !want_sk(sk)) {
+	} else if (task_filter_on() || !want_sk(sk)) {
 		/* passive, in softirq: a task filter can only judge it at accept,
 		 * and on_accept() records it then (its time from the accept) */
 		return;
@@ -170,7 +169,8 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
 	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1 };
 
-	if (!want_sk(sk) || !want_current()) {
+	/* the task filters were asked first (accept_task_wanted) */
+	if (!want_sk(sk)) {
 		if (c)
 			bpf_map_delete_elem(&conns, &sk);
 		return;
