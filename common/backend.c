@@ -87,6 +87,39 @@ struct probe_cache {
 	int attach_err;
 };
 
+/*
+ * Attach targets of fentry/fexit programs, found by the probe below and
+ * given to the kernel at load by prepare_fentry_load().
+ */
+static struct {
+	const char *func;	/* st_prog.func: the tool's static table */
+	int id;
+} fentry_targets[16];
+static size_t nfentry_targets;
+
+static void remember_target(const char *func, int id)
+{
+	size_t i;
+
+	for (i = 0; i < nfentry_targets; i++)
+		if (!strcmp(fentry_targets[i].func, func))
+			return;
+	if (nfentry_targets < sizeof(fentry_targets) / sizeof(fentry_targets[0]))
+		fentry_targets[nfentry_targets++] = (typeof(fentry_targets[0])){ func, id };
+}
+
+static int target_id(const char *func)
+{
+	size_t i;
+	int id, err;
+
+	for (i = 0; i < nfentry_targets; i++)
+		if (!strcmp(fentry_targets[i].func, func))
+			return fentry_targets[i].id;
+	err = st_btf_find_funcs(NULL, &func, 1, 0, &id);
+	return err ? err : id;
+}
+
 /* One pass over the kernel's BTF for every fentry function of the table. */
 static int scan_btf(struct probe_cache *c)
 {
@@ -166,6 +199,7 @@ static int probe_fentry(struct probe_cache *c, const char *func, char *why)
 			close(link);
 	}
 	close(fd);
+	remember_target(func, id);
 	if (c->attach_err && !strcmp(func, c->attach_func))
 		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
 			 strerror(-c->attach_err));
@@ -416,6 +450,60 @@ int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 		return err;
 	set_autoload(obj, progs, n, sel, family);
 	return 0;
+}
+
+/*
+ * fentry/fexit without libbpf's copy of the kernel's BTF.
+ *
+ * For any tracing program libbpf 1.1 reads all of /sys/kernel/btf/vmlinux
+ * (5.5 MB on 6.x, held twice while it parses) only to find the attach
+ * target's type id, even when CO-RE is given a minimized BTF (btfcache.c);
+ * that doubles the tools' peak RSS. The probe above already found the ids.
+ * So fentry and fexit sections open as raw tracepoint programs, which need
+ * no kernel BTF, and turn back into tracing programs right before their load
+ * with the probe's id. libbpf_register_prog_handler() is how libbpf lets a
+ * caller take over a section prefix; it must run before bpf_object__open(),
+ * hence the constructor. If it fails, libbpf's own handler stays: the same
+ * programs, more memory.
+ */
+static int prepare_fentry_load(struct bpf_program *prog,
+			       struct bpf_prog_load_opts *opts, long cookie)
+{
+	const char *func = strchr(bpf_program__section_name(prog), '/');
+	int id;
+
+	(void)cookie;
+	if (!func)
+		return -EINVAL;
+	id = target_id(func + 1);
+	if (id < 0)
+		return id;
+	opts->attach_btf_obj_fd = 0;
+	opts->attach_btf_id = id;
+	return bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);
+}
+
+__attribute__((constructor)) static void register_fentry_handlers(void)
+{
+	LIBBPF_OPTS(libbpf_prog_handler_opts, o,
+		    .prog_prepare_load_fn = prepare_fentry_load);
+
+	libbpf_register_prog_handler("fentry+", BPF_PROG_TYPE_RAW_TRACEPOINT,
+				     BPF_TRACE_FENTRY, &o);
+	libbpf_register_prog_handler("fexit+", BPF_PROG_TYPE_RAW_TRACEPOINT,
+				     BPF_TRACE_FEXIT, &o);
+}
+
+/*
+ * bpf_program__attach() goes by the section handler, which the type change
+ * above may drop (libbpf 1.2 and later reset it), so tracing programs are
+ * attached by their type.
+ */
+struct bpf_link *st_backend_attach(const struct bpf_program *prog)
+{
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING)
+		return bpf_program__attach_trace(prog);
+	return bpf_program__attach(prog);
 }
 
 void st_selection_describe(const struct st_selection *sel, char *buf, size_t len)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 struct bpf_object;
+struct bpf_program;
+struct bpf_link;
 
 enum st_backend {
 	ST_BACKEND_AUTO,
@@ -52,6 +54,9 @@ int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 
 /* "fentry" or "fentry+tracepoint", for the ready line */
 void st_selection_describe(const struct st_selection *sel, char *buf, size_t len);
+
+/* Attaches a loaded program of any backend; NULL and errno on failure. */
+struct bpf_link *st_backend_attach(const struct bpf_program *prog);
 
 /* Mounts tracefs when nothing provides it: libbpf needs it for tracepoints. */
 int st_ensure_tracefs(void);

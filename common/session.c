@@ -205,7 +205,7 @@ static int attach_all(struct st_session *s)
 			continue;
 		if (s->nlinks == sizeof(s->links) / sizeof(s->links[0]))
 			return -E2BIG;
-		link = bpf_program__attach(prog);
+		link = st_backend_attach(prog);
 		if (!link) {
 			err = -errno;
 			st_err("failed to attach %s: %s", bpf_program__name(prog),
