@@ -6,7 +6,8 @@
 #   BENCH_ARGS=...      more options for bench/bench, e.g.
 #                       BENCH_ARGS="--vm 6.12 --backend fentry" (qemu guest, slow)
 #
-# Needs from the main Makefile: OUTPUT, TOOLS, PYTHON, CC, CFLAGS, Q, msg, all.
+# Needs from the main Makefile: OUTPUT, TOOLS, PYTHON, CC, CFLAGS, ALL_CFLAGS,
+# ALL_LDFLAGS, LDLIBS, CLANG, BPF_CFLAGS, Q, msg, all.
 
 # libbpf-tools: Debian's tcpconnect/tcptracer, the reference in guest runs
 BENCH_DEB_PACKAGES := libbpf-tools
@@ -24,10 +25,22 @@ $(OUTPUT)/loadgen: bench/loadgen.c
 	$(Q)$(CC) $(CFLAGS) $(BENCH_WARNINGS) -std=gnu11 $(EXTRA_CFLAGS) $(LDFLAGS) \
 		$(EXTRA_LDFLAGS) $< -o $@
 
-bench: all $(OUTPUT)/loadgen
+# the "floor" case: empty programs on the tracepoint backend's hooks
+$(OUTPUT)/floor.bpf.o: bench/floor.bpf.c $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/floorhold: bench/floorhold.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LDLIBS) -o $@
+
+BENCH_DEPS := all $(OUTPUT)/loadgen $(OUTPUT)/floor.bpf.o $(OUTPUT)/floorhold
+
+bench: $(BENCH_DEPS)
 	$(Q)$(PYTHON) bench/bench --build-dir $(OUTPUT) --tools "$(TOOLS)" $(BENCH_ARGS)
 
-bench-smoke: all $(OUTPUT)/loadgen
+bench-smoke: $(BENCH_DEPS)
 	$(Q)$(PYTHON) bench/bench --quick --build-dir $(OUTPUT) --tools "$(TOOLS)"
 
 .DEFAULT_GOAL := $(bench_saved_goal)
