@@ -78,91 +78,75 @@ struct probe_cache {
 	size_t n;
 	const struct st_prog *progs;	/* the tool's table, for one BTF scan */
 	size_t nprogs;
-	const char *btf_func[32];
-	int btf_id[32];
-	size_t nbtf;
-	int btf_err;
-	bool btf_scanned;
 	const char *attach_func;	/* the one function fexit was attached to */
 	int attach_err;
 };
 
 /*
- * Attach targets of fentry/fexit programs, found by the probe below and
- * given to the kernel at load by prepare_fentry_load().
+ * Kernel function ids, from one scan of the BTF for every fentry function
+ * of the tool's table: the probe's, then the attach targets that
+ * prepare_fentry_load() gives the kernel.
  */
 static struct {
-	const char *func;	/* st_prog.func: the tool's static table */
-	int id;
-} fentry_targets[16];
-static size_t nfentry_targets;
+	const char *func[32];	/* st_prog.func: the tool's static table */
+	int id[32];
+	size_t n;
+	int err;
+	bool done;
+} scan;
 
-static void remember_target(const char *func, int id)
-{
-	size_t i;
-
-	for (i = 0; i < nfentry_targets; i++)
-		if (!strcmp(fentry_targets[i].func, func))
-			return;
-	if (nfentry_targets < sizeof(fentry_targets) / sizeof(fentry_targets[0]))
-		fentry_targets[nfentry_targets++] = (typeof(fentry_targets[0])){ func, id };
-}
-
-static int target_id(const char *func)
-{
-	size_t i;
-	int id, err;
-
-	for (i = 0; i < nfentry_targets; i++)
-		if (!strcmp(fentry_targets[i].func, func))
-			return fentry_targets[i].id;
-	err = st_btf_find_funcs(NULL, &func, 1, 0, &id);
-	return err ? err : id;
-}
-
-/* One pass over the kernel's BTF for every fentry function of the table. */
-static int scan_btf(struct probe_cache *c)
+static int scan_btf(const struct st_prog *progs, size_t nprogs)
 {
 	size_t i, j;
 
-	for (i = 0; i < c->nprogs; i++) {
-		const char *func = c->progs[i].func;
+	for (i = 0; i < nprogs; i++) {
+		const char *func = progs[i].func;
 
-		if (c->progs[i].backend != ST_BACKEND_FENTRY || !func)
+		if (progs[i].backend != ST_BACKEND_FENTRY || !func)
 			continue;
-		for (j = 0; j < c->nbtf && strcmp(c->btf_func[j], func); j++)
+		for (j = 0; j < scan.n && strcmp(scan.func[j], func); j++)
 			;
-		if (j < c->nbtf)
+		if (j < scan.n)
 			continue;
-		if (c->nbtf == sizeof(c->btf_func) / sizeof(c->btf_func[0]))
+		if (scan.n == sizeof(scan.func) / sizeof(scan.func[0]))
 			return -E2BIG;
-		c->btf_func[c->nbtf++] = func;
+		scan.func[scan.n++] = func;
 	}
-	return st_btf_find_funcs(NULL, c->btf_func, c->nbtf, 0, c->btf_id);
+	return st_btf_find_funcs(NULL, scan.func, scan.n, 0, scan.id);
+}
+
+/* @func's id from the scan, or -ENOENT */
+static int scanned_id(const char *func)
+{
+	size_t i;
+
+	for (i = 0; i < scan.n; i++)
+		if (!strcmp(scan.func[i], func) && scan.id[i] > 0)
+			return scan.id[i];
+	return -ENOENT;
 }
 
 static int btf_id(struct probe_cache *c, const char *func, char *why)
 {
-	size_t i;
+	int id;
 
-	if (!c->btf_scanned) {
-		c->btf_err = scan_btf(c);
-		c->btf_scanned = true;
+	if (!scan.done) {
+		scan.err = scan_btf(c->progs, c->nprogs);
+		scan.done = true;
 	}
-	if (c->btf_err == -ENOENT) {
+	if (scan.err == -ENOENT) {
 		snprintf(why, WHY_LEN, "the kernel has no BTF (no %s)", ST_BTF_VMLINUX);
 		return -ENOENT;
 	}
-	if (c->btf_err) {
+	if (scan.err) {
 		snprintf(why, WHY_LEN, "cannot read the kernel's BTF %s: %s",
-			 ST_BTF_VMLINUX, strerror(-c->btf_err));
-		return c->btf_err;
+			 ST_BTF_VMLINUX, strerror(-scan.err));
+		return scan.err;
 	}
-	for (i = 0; i < c->nbtf; i++)
-		if (!strcmp(c->btf_func[i], func) && c->btf_id[i] > 0)
-			return c->btf_id[i];
-	snprintf(why, WHY_LEN, "%s is not in the kernel's BTF", func);
-	return -ENOENT;
+	id = scanned_id(func);
+	if (id < 0)
+		snprintf(why, WHY_LEN, "%s is not in the kernel's BTF", func);
+	return id;
 }
 
 /*
@@ -199,7 +183,6 @@ static int probe_fentry(struct probe_cache *c, const char *func, char *why)
 			close(link);
 	}
 	close(fd);
-	remember_target(func, id);
 	if (c->attach_err && !strcmp(func, c->attach_func))
 		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
 			 strerror(-c->attach_err));
@@ -470,14 +453,21 @@ static int prepare_fentry_load(struct bpf_program *prog,
 			       struct bpf_prog_load_opts *opts, long cookie)
 {
 	const char *func = strchr(bpf_program__section_name(prog), '/');
-	int id;
+	int id, err;
 
 	(void)cookie;
 	if (!func)
 		return -EINVAL;
-	id = target_id(func + 1);
-	if (id < 0)
-		return id;
+	func++;
+	/* the probe scanned for every fentry function of the tool's table */
+	id = scanned_id(func);
+	if (id < 0) {
+		err = st_btf_find_funcs(NULL, &func, 1, 0, &id);
+		if (err)
+			return err;
+		if (id < 0)
+			return id;
+	}
 	opts->attach_btf_obj_fd = 0;
 	opts->attach_btf_id = id;
 	return bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);
