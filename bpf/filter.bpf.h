@@ -75,6 +75,24 @@ static __always_inline bool current_ids(__u32 *tgid, __u32 *tid)
 	return true;
 }
 
+/*
+ * -p: a short list is compared in place. The syscall hooks ask this of
+ * every task's calls, and st_cfg is in cache already; a hash lookup there
+ * costs several cache misses, most of a rejecting hook's time.
+ */
+static __always_inline bool want_tgid(__u32 tgid)
+{
+	__u32 i;
+
+	if (st_cfg.filter_pid == ST_PIDS_MAP)
+		return bpf_map_lookup_elem(&pids, &tgid);
+#pragma unroll
+	for (i = 0; i < ST_CFG_PIDS; i++)
+		if (i < st_cfg.npids && st_cfg.pid_list[i] == tgid)
+			return true;
+	return false;
+}
+
 /* A filter on the task is set (-p or COMMAND, -u, --cgroup). */
 static __always_inline bool task_filter_on(void)
 {
@@ -88,7 +106,7 @@ static __always_inline bool want_current(void)
 
 	if (!current_ids(&tgid, &tid))
 		return false;	/* outside the tool's PID namespace */
-	if (st_cfg.filter_pid && !bpf_map_lookup_elem(&pids, &tgid))
+	if (st_cfg.filter_pid && !want_tgid(tgid))
 		return false;
 	if (st_cfg.filter_uid && (__u32)bpf_get_current_uid_gid() != st_cfg.uid)
 		return false;

@@ -252,10 +252,24 @@ const struct argp st_family_argp = {
 	.parser = parse_family,
 };
 
+bool st_pids_in_map(const struct st_opts *opts)
+{
+	return opts->command || opts->npids > ST_CFG_PIDS;
+}
+
 void st_config_init(struct st_config *cfg, const struct st_opts *opts)
 {
+	size_t i;
+
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->filter_pid = opts->npids || opts->command;
+	if (st_pids_in_map(opts)) {
+		cfg->filter_pid = ST_PIDS_MAP;
+	} else if (opts->npids) {
+		cfg->filter_pid = ST_PIDS_LIST;
+		cfg->npids = opts->npids;
+		for (i = 0; i < opts->npids; i++)
+			cfg->pid_list[i] = opts->pids[i];
+	}
 	cfg->follow_forks = !!opts->command;
 	cfg->filter_uid = opts->has_uid;
 	cfg->uid = opts->uid;

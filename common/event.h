@@ -87,12 +87,21 @@ struct unix_event {
 	char path[ST_UNIX_PATH_MAX];
 };
 
+/* A -p list this short is kept in st_config and compared in place. */
+#define ST_CFG_PIDS	8
+
+enum st_pid_filter {
+	ST_PIDS_OFF,
+	ST_PIDS_MAP,		/* tgids in the pids map: COMMAND, a long -p */
+	ST_PIDS_LIST,		/* tgids in st_config.pid_list */
+};
+
 /*
  * Filters every tool applies in the kernel, as read-only data set before
  * load: a zero field means "filter off", so the verifier drops the branch.
  */
 struct st_config {
-	__u8 filter_pid;	/* keep only tgids in the pids map */
+	__u8 filter_pid;	/* enum st_pid_filter */
 	__u8 follow_forks;	/* add children of kept tgids to the pids map */
 	__u8 filter_uid;
 	__u8 filter_cgroup;	/* keep only tasks under cgroups[0] */
@@ -106,7 +115,8 @@ struct st_config {
 	 * 0 means the initial namespace, where the plain helpers do */
 	__u64 pidns_ino;
 	__u32 wakeup_bytes;	/* wake the reader once this much is queued */
-	__u32 pad3;
+	__u32 npids;		/* ST_PIDS_LIST: entries used in pid_list */
+	__u32 pid_list[ST_CFG_PIDS];
 };
 
 #endif /* SOCKTRACE_EVENT_H */

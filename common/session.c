@@ -185,7 +185,7 @@ static int fill_filters(struct st_session *s)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < o->npids && !err; i++)
+	for (i = 0; st_pids_in_map(o) && i < o->npids && !err; i++)
 		err = update(s, "pids", &o->pids[i], &one);
 	for (i = 0; i < o->nports && !err; i++)
 		err = update(s, "ports", &o->ports[i], &one);

@@ -211,7 +211,24 @@ static void test_config(void)
 	      !cfg.netns, "every filter off by default");
 	opts.command = cmd;
 	st_config_init(&cfg, &opts);
-	CHECK(cfg.filter_pid && cfg.follow_forks, "command mode follows forks");
+	CHECK(cfg.filter_pid == ST_PIDS_MAP && cfg.follow_forks, "command mode follows forks");
+}
+
+static void test_config_pids(void)
+{
+	struct st_opts opts = { .npids = ST_CFG_PIDS };
+	struct st_config cfg;
+	size_t i;
+
+	for (i = 0; i < ST_CFG_PIDS + 1; i++)
+		opts.pids[i] = 100 + i;
+	st_config_init(&cfg, &opts);
+	CHECK(cfg.filter_pid == ST_PIDS_LIST && cfg.npids == ST_CFG_PIDS &&
+	      cfg.pid_list[0] == 100 && cfg.pid_list[ST_CFG_PIDS - 1] == 100 + ST_CFG_PIDS - 1,
+	      "a short -p list is kept in place");
+	opts.npids = ST_CFG_PIDS + 1;
+	st_config_init(&cfg, &opts);
+	CHECK(cfg.filter_pid == ST_PIDS_MAP && !cfg.npids, "a longer one goes to the map");
 }
 
 int main(void)
@@ -223,5 +240,6 @@ int main(void)
 	test_columns();
 	test_json();
 	test_config();
+	test_config_pids();
 	return unit_report();
 }

@@ -336,6 +336,25 @@ def pid_list(ctx, mode):
                      lambda c: ["-p", "%d,%d" % (c["a"].pid, c["c"].pid)], ["a", "c"])
 
 
+def unused_pids(n):
+    """n PIDs no process has, to pad a -p list."""
+    return [p for p in range(4000000, 4001000) if not os.path.exists("/proc/%d" % p)][:n]
+
+
+# A -p list of up to 8 PIDs is compared in place in the kernel, a longer one
+# goes through a map: the last slot of each.
+@suite.case("pid_list_full")
+def pid_list_full(ctx, mode):
+    two_clients_case(ctx, ["a", "b", "c"], lambda c: ["-p", ",".join(
+        map(str, [c["a"].pid] + unused_pids(6) + [c["c"].pid]))], ["a", "c"])
+
+
+@suite.case("pid_list_map")
+def pid_list_map(ctx, mode):
+    two_clients_case(ctx, ["a", "b", "c"], lambda c: ["-p", ",".join(
+        map(str, [c["a"].pid] + unused_pids(7) + [c["c"].pid]))], ["a", "c"])
+
+
 @suite.case("uid_filter", modes=COLS)
 def uid_filter(ctx, mode):
     ns = ctx.netns()
