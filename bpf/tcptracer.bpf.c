@@ -45,6 +45,32 @@ struct {
 	__type(value, struct conn);
 } conns SEC(".maps");
 
+/*
+ * Entries put in owners and conns less those deleted, never below the true
+ * count: raised before an insert, and an LRU eviction is never taken off.
+ * While it is 0 (a task filter that nothing has passed yet) the state hook,
+ * which runs on every state change of every TCP socket, has nothing to look
+ * up, and a delete that finds nothing still takes the bucket's lock.
+ */
+__u64 tracked = 0;
+
+static __always_inline void track(void *map, struct sock **sk, void *v, __u64 flags)
+{
+	__sync_fetch_and_add(&tracked, 1);
+	bpf_map_update_elem(map, sk, v, flags);
+}
+
+static __always_inline void *tracked_elem(void *map, struct sock **sk)
+{
+	return tracked ? bpf_map_lookup_elem(map, sk) : NULL;
+}
+
+static __always_inline void untrack(void *map, struct sock **sk)
+{
+	if (tracked && !bpf_map_delete_elem(map, sk))
+		__sync_fetch_and_add(&tracked, -1);
+}
+
 /* Data bytes only: not the SYN, nor a FIN (which bytes_acked and
  * bytes_received count), nor retransmissions (which bytes_sent counts). */
 static __always_inline void read_bytes(struct sock *sk, int old, struct inet_event *e)
@@ -88,29 +114,29 @@ static __always_inline void connecting(struct sock *sk)
 	if (!want_current() || !want_sk(sk))
 		return;
 	owner_of_current(&o);
-	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
+	track(&owners, &sk, &o, BPF_ANY);
 }
 
 static __always_inline void established(struct sock *sk, int old)
 {
-	struct conn c = { .est_ns = bpf_ktime_get_ns() };
+	struct conn c = {};
 	struct owner *o;
 
 	if (old == TCP_SYN_SENT) {
-		o = bpf_map_lookup_elem(&owners, &sk);
+		o = tracked_elem(&owners, &sk);
 		if (!o)
 			return;
 		c.o = *o;
 		c.has_owner = 1;
-		bpf_map_delete_elem(&owners, &sk);
+		untrack(&owners, &sk);
 		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
-	} else if (task_filter_on() || !want_sk(sk)) {
-		/* passive, in softirq: a task filter can only judge it at accept,
-		 * and on_accept() records it then (its time from the accept) */
+	} else if (!want_sk(sk)) {
 		return;
 	}
-	/* passive: only the time, until on_accept() names the owner */
-	bpf_map_update_elem(&conns, &sk, &c, BPF_ANY);
+	c.est_ns = bpf_ktime_get_ns();
+	/* passive: only the time, until on_accept() names the owner; a fast
+	 * open child may have been accepted already, and keeps its owner */
+	track(&conns, &sk, &c, c.has_owner ? BPF_ANY : BPF_NOEXIST);
 }
 
 /*
@@ -121,7 +147,7 @@ static __always_inline void established(struct sock *sk, int old)
  */
 static __always_inline void closed(struct sock *sk, int old, bool in_task)
 {
-	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
+	struct conn *c = tracked_elem(&conns, &sk);
 	struct owner o = {};
 
 	bool known = c && c->has_owner;
@@ -137,12 +163,15 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 		emit(sk, &c->o, ST_EV_CLOSE, c, old);
 	}
 	if (c)
-		bpf_map_delete_elem(&conns, &sk);
+		untrack(&conns, &sk);
 }
 
+/* A passive connection under a task filter waits for on_accept(): only
+ * the accepting task can be judged. */
 static __always_inline bool state_change_wanted(int old, int new)
 {
-	return old == TCP_SYN_SENT || new == TCP_SYN_SENT || new == TCP_ESTABLISHED ||
+	return old == TCP_SYN_SENT || new == TCP_SYN_SENT ||
+	       (new == TCP_ESTABLISHED && !task_filter_on()) ||
 	       new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE;
 }
 
@@ -159,26 +188,26 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 		closed(sk, old, false);
 	/* owners holds SYN_SENT sockets only; established() took its own */
 	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
-		bpf_map_delete_elem(&owners, &sk);
+		untrack(&owners, &sk);
 	if (new == TCP_CLOSE)
-		bpf_map_delete_elem(&conns, &sk);
+		untrack(&conns, &sk);
 }
 
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
-	struct conn *c = bpf_map_lookup_elem(&conns, &sk);
+	struct conn *c = tracked_elem(&conns, &sk);
 	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk(sk)) {
 		if (c)
-			bpf_map_delete_elem(&conns, &sk);
+			untrack(&conns, &sk);
 		return;
 	}
 	if (!c) {
 		/* established before we started, or under a task filter */
 		owner_of_current(&fresh.o);
-		bpf_map_update_elem(&conns, &sk, &fresh, BPF_ANY);
+		track(&conns, &sk, &fresh, BPF_ANY);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;
 	}
