@@ -134,9 +134,8 @@ static __always_inline void established(struct sock *sk, int old)
 		return;
 	}
 	c.est_ns = bpf_ktime_get_ns();
-	/* passive: only the time, until on_accept() names the owner; a fast
-	 * open child may have been accepted already, and keeps its owner */
-	track(&conns, &sk, &c, c.has_owner ? BPF_ANY : BPF_NOEXIST);
+	/* passive: only the time, until on_accept() names the owner */
+	track(&conns, &sk, &c, BPF_ANY);
 }
 
 /*

@@ -56,9 +56,10 @@ extern const struct argp st_family_argp;
 void st_argp_init_children(struct argp_state *state, struct st_opts *o);
 
 /* The in-kernel filter block for these options (maps are filled later). */
+void st_config_init(struct st_config *cfg, const struct st_opts *opts);
+
 /* -p and COMMAND: the pids map is used, not st_config.pid_list */
 bool st_pids_in_map(const struct st_opts *opts);
-void st_config_init(struct st_config *cfg, const struct st_opts *opts);
 
 /* Runs argp_parse() with the suite's flags and exit status. */
 int st_parse_args(const struct argp *argp, int argc, char **argv, void *input);
