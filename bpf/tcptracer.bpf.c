@@ -54,10 +54,10 @@ struct {
  */
 __u64 tracked = 0;
 
-static __always_inline void track(void *map, struct sock **sk, void *v, __u64 flags)
+static __always_inline void track(void *map, struct sock **sk, void *v)
 {
 	__sync_fetch_and_add(&tracked, 1);
-	bpf_map_update_elem(map, sk, v, flags);
+	bpf_map_update_elem(map, sk, v, BPF_ANY);
 }
 
 static __always_inline void *tracked_elem(void *map, struct sock **sk)
@@ -114,7 +114,7 @@ static __always_inline void connecting(struct sock *sk)
 	if (!want_current() || !want_sk(sk))
 		return;
 	owner_of_current(&o);
-	track(&owners, &sk, &o, BPF_ANY);
+	track(&owners, &sk, &o);
 }
 
 static __always_inline void established(struct sock *sk, int old)
@@ -135,7 +135,7 @@ static __always_inline void established(struct sock *sk, int old)
 	}
 	c.est_ns = bpf_ktime_get_ns();
 	/* passive: only the time, until on_accept() names the owner */
-	track(&conns, &sk, &c, BPF_ANY);
+	track(&conns, &sk, &c);
 }
 
 /*
@@ -206,7 +206,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	if (!c) {
 		/* established before we started, or under a task filter */
 		owner_of_current(&fresh.o);
-		track(&conns, &sk, &fresh, BPF_ANY);
+		track(&conns, &sk, &fresh);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;
 	}

@@ -185,8 +185,10 @@ static int fill_filters(struct st_session *s)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; st_pids_in_map(o) && i < o->npids && !err; i++)
-		err = update(s, "pids", &o->pids[i], &one);
+	/* a short -p list is in st_config; COMMAND's pid is added at its start */
+	if (st_pids_in_map(o))
+		for (i = 0; i < o->npids && !err; i++)
+			err = update(s, "pids", &o->pids[i], &one);
 	for (i = 0; i < o->nports && !err; i++)
 		err = update(s, "ports", &o->ports[i], &one);
 	if (!err && s->cgroup_fd >= 0)
