@@ -204,9 +204,13 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		return;
 	}
 	if (!c) {
-		/* established before we started, or under a task filter */
+		/* established before we started, or under a task filter; or reset
+		 * while it waited to be accepted: its ->CLOSE has passed, and an
+		 * entry for it would stay until a socket reusing its address
+		 * came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
-		track(&conns, &sk, &fresh);
+		if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE)
+			track(&conns, &sk, &fresh);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;
 	}

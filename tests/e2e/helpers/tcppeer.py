@@ -15,7 +15,7 @@ Requests ({"op": ...}); every connection is named by an integer "conn":
   connect  {"family","addr","port"}    -> conn info
   send     {"conn","n"}                send n bytes
   recv     {"conn","n"}                receive exactly n bytes (or until EOF)
-  close    {"conn"}
+  close    {"conn","abort"}            abort: SO_LINGER 0 first, a reset
   fork_serve {"lid","count"}           accept count connections, fork a worker
                                        (comm COMM-wrk) for each that echoes
                                        nothing, reads until EOF, then closes;
@@ -23,12 +23,15 @@ Requests ({"op": ...}); every connection is named by an integer "conn":
                                        -> {"workers": [{"pid","conn":info}]}
   reap     {}                          wait for every worker; -> {"status": [...]}
   exit     {}
-Conn info: {"conn","tid","laddr","lport","raddr","rport"}.
+Conn info: {"conn","tid","laddr","lport","raddr","rport"}; raddr and rport
+are null for a connection the peer reset before it was accepted.
 """
 import ctypes
+import errno
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -56,7 +59,13 @@ def fam(f):
 def info(s):
     cid = len(conns) + 1
     conns[cid] = s
-    la, ra = s.getsockname(), s.getpeername()
+    la = s.getsockname()
+    try:
+        ra = s.getpeername()
+    except OSError as e:
+        if e.errno != errno.ENOTCONN:
+            raise
+        ra = (None, None)
     return {"conn": cid, "tid": threading.get_native_id(), "laddr": la[0], "lport": la[1],
             "raddr": ra[0], "rport": ra[1]}
 
@@ -153,7 +162,10 @@ def handle(req):
             got += len(b)
         return {"got": got}
     if op == "close":
-        conns[int(req["conn"])].close()
+        s = conns[int(req["conn"])]
+        if req.get("abort"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
         return {}
     if op == "fork_serve":
         return do_fork_serve(req)

@@ -1,6 +1,8 @@
 """End-to-end cases for tcptracer (see docs/cli-contract.md)."""
+import json
 import os
 import re
+import subprocess
 import time
 
 from e2elib import READY_RE, Fail, Suite, check, is_int, parse_json, show_lines
@@ -135,6 +137,48 @@ def reset(ctx, mode):
     check_lines(ctx, out, header(), [
         ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a),
         ev(ctx, "close", cli, c), ev(ctx, "close", srv, dict(a, tid=srv.pid))])
+
+
+def map_entries(pid, name):
+    """The entries of the BPF map `name` that process `pid` holds open, from
+    /proc/PID/fdinfo and bpftool (Debian's bpftool lists no owner PIDs)."""
+    ids = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:bpf-map":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                ids += [l.split()[1] for l in f if l.startswith("map_id:")]
+        except FileNotFoundError:
+            continue
+    found = [i for i in ids if json.loads(subprocess.check_output(
+        ["bpftool", "-j", "map", "show", "id", i])).get("name") == name]
+    check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
+        name, len(found), pid))
+    return json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id", found[0]]))
+
+
+@suite.case("reset_before_accept", modes=COLS, matrix=True)
+def reset_before_accept(ctx, mode):
+    """The client aborts (RST) before the server accepts: C and the client's X,
+    then A for the dead socket, which the tool must not keep: no ->CLOSE is
+    left to drop it."""
+    ns = ctx.netns()
+    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    port, lid = srv.listen(4)
+    run = ctx.start_tool(["-N", str(ns.inode)] + ctx.mode_args())
+    c = cli.connect(4, V4, port)
+    cli.call("close", conn=c["conn"], abort=True)
+    a = srv.call("accept", lid=lid)
+    check(a["raddr"] is None, "the server's socket was not reset before accept: %r" % a)
+    a.update(raddr=c["laddr"], rport=c["lport"])
+    run.wait_comm(ctx.prefix + "-", 3)
+    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
+    out = run.finish()
+    check_lines(ctx, out, header(), [
+        ev(ctx, "connect", cli, c), ev(ctx, "close", cli, c), ev(ctx, "accept", srv, a)])
+    check(not any(left.values()), "entries left for closed connections: %r" % {
+        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
 
 
 @suite.case("never_established", modes=COLS, matrix=True)
