@@ -16,9 +16,10 @@
  *    but not one already blocked in accept() when they were attached;
  *  - the sys_exit_accept/accept4 tracepoints see every accept() syscall,
  *    blocked before the start or not, but not io_uring's.
- * The fentry and kprobe backends load both and the syscall side reports only
- * what the function side did not (accept_seen); the tracepoint backend loads
- * the syscall side alone.
+ * The fentry and kprobe backends load both, attach the syscall side only if a
+ * thread is blocked in accept() at the start (session.c's attach_all()), and
+ * the syscall side reports only what the function side did not
+ * (accept_seen); the tracepoint backend has the syscall side alone.
  */
 #ifndef SOCKTRACE_ACCEPT_BPF_H
 #define SOCKTRACE_ACCEPT_BPF_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -129,6 +130,8 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	s->opts = opts;
 	s->obj = obj;
 	s->what = what;
+	s->progs = progs;
+	s->nprogs = nprogs;
 	s->cgroup_fd = -1;
 	s->child = -1;
 	if (opts->command && !command_found(opts->command[0])) {
@@ -146,6 +149,7 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	}
 	st_config_init(cfg, opts);
 	set_pidns(cfg);
+	s->sees_all_tasks = !cfg->pidns_ino;
 	err = size_ring_buffer(obj, cfg, opts);
 	if (err)
 		return err;
@@ -196,25 +200,167 @@ static int fill_filters(struct st_session *s)
 	return err;
 }
 
+/*
+ * A program loaded beside function hooks only for calls already in progress
+ * when they were attached, which fexit and kretprobes miss: its row for the
+ * chosen backend, fentry or kprobe, names no function (sys_exit_accept*, for
+ * an accept() that blocked before the start).
+ */
+static bool catches_up(const struct st_session *s, const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+	size_t i, h;
+
+	for (i = 0; i < s->nprogs; i++) {
+		const struct st_prog *p = &s->progs[i];
+
+		if (strcmp(p->prog, name) || p->func || p->backend == ST_BACKEND_TRACEPOINT)
+			continue;
+		for (h = 0; h < s->sel.nhooks; h++)
+			if (!strcmp(s->sel.hooks[h], p->hook) && s->sel.chosen[h] == p->backend)
+				return true;
+	}
+	return false;
+}
+
+/* The syscall a "tracepoint/syscalls/sys_exit_NAME" program sees, or -1. */
+static long exit_syscall_nr(const struct bpf_program *prog)
+{
+	static const struct { const char *name; long nr; } known[] = {
+#ifdef SYS_accept	/* arm64 and riscv have accept4 alone */
+		{ "accept", SYS_accept },
+#endif
+		{ "accept4", SYS_accept4 },
+	};
+	const char *sec = bpf_program__section_name(prog), *name = strstr(sec, "/sys_exit_");
+	size_t i;
+
+	for (i = 0; name && i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(name + strlen("/sys_exit_"), known[i].name))
+			return known[i].nr;
+	return -1;
+}
+
+/* The syscall a thread is inside, from /proc/PID/task/TID/syscall: its
+ * number while blocked there, "running" or -1 otherwise. */
+static long task_syscall(long pid, long tid)
+{
+	char path[64], buf[32];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/syscall", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	buf[len] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* A /proc entry's PID or TID, or -1 */
+static long id_of(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return len && len < 11 && strspn(d->d_name, "0123456789") == len ?
+	       strtol(d->d_name, NULL, 10) : -1;
+}
+
+/* Is any thread on the machine inside one of the syscalls @nrs? */
+static bool syscall_in_progress(const long *nrs, size_t n)
+{
+	DIR *procs = opendir("/proc"), *tasks;
+	struct dirent *p, *t;
+	char path[64];
+	bool found = false;
+	long pid, tid, nr;
+	size_t i;
+
+	if (!procs)
+		return true;	/* cannot tell: as if there were */
+	while (!found && (p = readdir(procs))) {
+		pid = id_of(p);
+		if (pid < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+		tasks = opendir(path);
+		if (!tasks)
+			continue;	/* gone since */
+		while (!found && (t = readdir(tasks))) {
+			tid = id_of(t);
+			nr = tid < 0 ? -1 : task_syscall(pid, tid);
+			for (i = 0; i < n && nr >= 0 && !found; i++)
+				found = nr == nrs[i];
+			if (found)
+				st_dbg("thread %ld is in syscall %ld", tid, nr);
+		}
+		closedir(tasks);
+	}
+	closedir(procs);
+	return found;
+}
+
+static int attach_one(struct st_session *s, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (s->nlinks == sizeof(s->links) / sizeof(s->links[0]))
+		return -E2BIG;
+	link = st_backend_attach(prog);
+	if (!link) {
+		err = -errno;
+		st_err("failed to attach %s: %s", bpf_program__name(prog), strerror(-err));
+		return err;
+	}
+	s->links[s->nlinks++] = link;
+	return 0;
+}
+
+/*
+ * Function hooks first: a call that begins after them is theirs. Then the
+ * catch-up programs, but only if a thread is inside one of their syscalls
+ * now. A syscall tracepoint with a program sends every syscall of every
+ * task through the kernel's slow path, about 50 ns each: not to be paid for
+ * a call that is not there.
+ */
 static int attach_all(struct st_session *s)
 {
 	struct bpf_program *prog;
-	struct bpf_link *link;
+	long nrs[8];
+	size_t n = 0;
+	bool all = !s->sees_all_tasks;	/* threads /proc does not show */
 	int err;
 
 	bpf_object__for_each_program(prog, s->obj) {
 		if (!bpf_program__autoload(prog))
 			continue;
-		if (s->nlinks == sizeof(s->links) / sizeof(s->links[0]))
-			return -E2BIG;
-		link = st_backend_attach(prog);
-		if (!link) {
-			err = -errno;
-			st_err("failed to attach %s: %s", bpf_program__name(prog),
-			       strerror(-err));
-			return err;
+		if (!catches_up(s, prog)) {
+			err = attach_one(s, prog);
+			if (err)
+				return err;
+		} else if (n < sizeof(nrs) / sizeof(nrs[0]) && exit_syscall_nr(prog) >= 0) {
+			nrs[n++] = exit_syscall_nr(prog);
+		} else {
+			all = true;
 		}
-		s->links[s->nlinks++] = link;
+	}
+	if (!n && !all)
+		return 0;
+	if (!all && !syscall_in_progress(nrs, n)) {
+		st_dbg("no thread inside the catch-up programs' syscalls: not attached");
+		return 0;
+	}
+	bpf_object__for_each_program(prog, s->obj) {
+		if (bpf_program__autoload(prog) && catches_up(s, prog)) {
+			err = attach_one(s, prog);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }

@@ -19,9 +19,10 @@ static struct {
 } opts;
 
 /*
- * The sys_exit_accept* tracepoints are on every backend: they alone see an
- * accept() that was already blocked when the tool started (fexit and
- * kretprobe miss calls in progress at attach time).
+ * The sys_exit_accept* tracepoints are listed on every backend: they alone
+ * see an accept() that was already blocked when the tool started (fexit and
+ * kretprobe miss calls in progress at attach time). Beside function hooks
+ * they are attached only when such a call is there (attach_all()).
  */
 static const struct st_prog progs[] = {
 	{ "accept", ST_BACKEND_FENTRY, "fexit_inet_csk_accept", "inet_csk_accept", 0 },

@@ -19,7 +19,8 @@ static struct {
 	bool lifetime;
 } opts;
 
-/* as in tcpaccept: sys_exit_accept* go along on every backend */
+/* as in tcpaccept: sys_exit_accept* go along on every backend, for an
+ * accept() blocked before the start */
 static const struct st_prog progs[] = {
 	{ "state", ST_BACKEND_FENTRY, "fentry_tcp_set_state", "tcp_set_state", 0 },
 	{ "state", ST_BACKEND_KPROBE, "kprobe_tcp_set_state", "tcp_set_state", 0 },

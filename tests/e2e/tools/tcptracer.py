@@ -1,11 +1,10 @@
 """End-to-end cases for tcptracer (see docs/cli-contract.md)."""
-import json
 import os
 import re
-import subprocess
 import time
 
 from e2elib import READY_RE, Fail, Suite, check, is_int, parse_json, show_lines
+from tools._bpfstate import check_catch_up, map_entries, threads_in_accept
 from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
                          need_ipv6, uring_checked)
 
@@ -139,25 +138,6 @@ def reset(ctx, mode):
         ev(ctx, "close", cli, c), ev(ctx, "close", srv, dict(a, tid=srv.pid))])
 
 
-def map_entries(pid, name):
-    """The entries of the BPF map `name` that process `pid` holds open, from
-    /proc/PID/fdinfo and bpftool (Debian's bpftool lists no owner PIDs)."""
-    ids = []
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:bpf-map":
-                continue
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                ids += [l.split()[1] for l in f if l.startswith("map_id:")]
-        except FileNotFoundError:
-            continue
-    found = [i for i in ids if json.loads(subprocess.check_output(
-        ["bpftool", "-j", "map", "show", "id", i])).get("name") == name]
-    check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
-        name, len(found), pid))
-    return json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id", found[0]]))
-
-
 @suite.case("reset_before_accept", modes=COLS, matrix=True)
 def reset_before_accept(ctx, mode):
     """The client aborts (RST) before the server accepts: C and the client's X,
@@ -207,10 +187,28 @@ def preblocked(ctx, mode):
     ns = ctx.netns()
     srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
     port, lid = srv.listen(4)
-    srv.call("block", lid=lid)
+    blocked = srv.call("block", lid=lid)
     run = ctx.start_tool(ctx.mode_args())
+    check_catch_up(run, "thread %d" % blocked["tid"])
     c = cli.connect(4, V4, port)
     a = srv.call("wait", lid=lid)
+    run.wait_comm(ctx.prefix + "-", 2)
+    out = run.finish()
+    check_lines(ctx, out, header(), [ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a)])
+
+
+@suite.case("syscall_hooks_unblocked", matrix=True)
+def syscall_hooks_unblocked(ctx, mode):
+    """With no thread blocked in accept() at the start, fentry and kprobes
+    leave sys_exit_accept* unattached, and C and A are still printed."""
+    ns = ctx.netns()
+    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    port, lid = srv.listen(4)
+    blocked = threads_in_accept()
+    run = ctx.start_tool(ctx.mode_args())
+    check_catch_up(run, blocked and "threads %s" % blocked)
+    c = cli.connect(4, V4, port)
+    a = srv.call("accept", lid=lid)
     run.wait_comm(ctx.prefix + "-", 2)
     out = run.finish()
     check_lines(ctx, out, header(), [ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a)])

@@ -1,0 +1,84 @@
+"""What a running tool holds in the kernel, read from /proc/PID/fdinfo and
+bpftool: its maps' entries and which of its programs are attached. Debian's
+bpftool lists no owner PIDs, so the tool's own file descriptors lead."""
+import json
+import os
+import platform
+import subprocess
+
+from e2elib import READY_RE, check
+
+
+def _fd_ids(pid, target, key):
+    """`key` ids from the fdinfo of pid's fds that link to anon_inode:`target`."""
+    ids = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:" + target:
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                ids += [l.split()[1] for l in f if l.startswith(key + ":")]
+        except FileNotFoundError:
+            continue
+    return ids
+
+
+def _bpftool(*args):
+    return json.loads(subprocess.check_output(["bpftool", "-j"] + list(args)))
+
+
+def map_entries(pid, name):
+    """The entries of pid's BPF map `name`."""
+    found = [i for i in _fd_ids(pid, "bpf-map", "map_id")
+             if _bpftool("map", "show", "id", i).get("name") == name]
+    check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
+        name, len(found), pid))
+    return _bpftool("map", "dump", "id", found[0])
+
+
+def attached_programs(pid):
+    """Names of pid's programs that a link of pid attaches (whole from BTF,
+    or the kernel's first 15 characters without it)."""
+    return sorted(_bpftool("prog", "show", "id", i)["name"]
+                  for i in _fd_ids(pid, "bpf_link", "prog_id"))
+
+
+# accept() and accept4(); arm64 has accept4 alone
+ACCEPT_NRS = {"x86_64": (43, 288), "aarch64": (242,)}
+CATCH_UP = "tp_sys_exit_acc"    # tp_sys_exit_accept and _accept4, whole or cut
+
+
+def threads_in_accept():
+    """TIDs of the threads now blocked in accept() or accept4()."""
+    nrs, found = ACCEPT_NRS[platform.machine()], []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            tids = os.listdir("/proc/%s/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%s/task/%s/syscall" % (pid, tid)) as f:
+                    first = f.read().split()[0]
+            except (OSError, IndexError):
+                continue
+            if first.isdigit() and int(first) in nrs:
+                found.append(int(tid))
+    return found
+
+
+def check_catch_up(run, blocked):
+    """The sys_exit_accept* programs are attached on tracepoints, where they
+    are the accept hook, and on fentry and kprobes only when a thread was
+    blocked in accept() at the start: fexit and kretprobes miss that call,
+    and a syscall tracepoint costs every syscall on the machine."""
+    backend = READY_RE.match(run.ready_line).group("backend")
+    check("+" not in backend, "mixed backends, cannot tell the accept hook's: %r" %
+          run.ready_line)
+    names = attached_programs(run.p.pid)
+    got = len([n for n in names if n.startswith(CATCH_UP)])
+    want = 2 if backend == "tracepoint" or blocked else 0
+    check(got == want,
+          "backend %s, %s blocked in accept at the start: %d sys_exit_accept* programs "
+          "attached, expected %d (attached: %s)" % (
+              backend, blocked or "no thread", got, want, names))
