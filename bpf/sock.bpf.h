@@ -18,6 +18,11 @@ static __always_inline __u16 sk_family(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_family);
 }
 
+static __always_inline int sk_state(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_state);
+}
+
 static __always_inline __u64 sk_netns(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);

@@ -17,7 +17,7 @@
 SEC("fentry/tcp_set_state")
 int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
 {
-	int old = BPF_CORE_READ(sk, __sk_common.skc_state);
+	int old = sk_state(sk);
 
 	if (state_change_wanted(old, state))
 		on_state(sk, old, state);
@@ -27,7 +27,7 @@ int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
 SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)
 {
-	int old = BPF_CORE_READ(sk, __sk_common.skc_state);
+	int old = sk_state(sk);
 
 	if (state_change_wanted(old, state))
 		on_state(sk, old, state);

@@ -209,7 +209,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		 * entry for it would stay until a socket reusing its address
 		 * came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
-		if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE)
+		if (sk_state(sk) != TCP_CLOSE)
 			track(&conns, &sk, &fresh);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;

@@ -72,7 +72,7 @@ static __always_inline bool is_udp(struct sock *sk)
 
 static __always_inline bool is_connected(struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_ESTABLISHED;
+	return sk_state(sk) == TCP_ESTABLISHED;
 }
 
 static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 type)
