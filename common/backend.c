@@ -379,8 +379,27 @@ static bool row_chosen(const struct st_prog *progs, size_t n, const char *prog,
 	return false;
 }
 
+/* A chosen row beside function hooks, for calls in progress at attach;
+ * with no room left it is attached like any other, as it always was. */
+static void note_catch_up(struct st_selection *sel, const struct st_prog *p)
+{
+	if (!p->func && p->backend != ST_BACKEND_TRACEPOINT &&
+	    sel->ncatch_up < sizeof(sel->catch_up) / sizeof(sel->catch_up[0]))
+		sel->catch_up[sel->ncatch_up++] = p->prog;
+}
+
+bool st_selection_catches_up(const struct st_selection *sel, const struct bpf_program *prog)
+{
+	size_t i;
+
+	for (i = 0; i < sel->ncatch_up; i++)
+		if (!strcmp(sel->catch_up[i], bpf_program__name(prog)))
+			return true;
+	return false;
+}
+
 static void set_autoload(struct bpf_object *obj, const struct st_prog *progs,
-			 size_t n, const struct st_selection *sel, int family)
+			 size_t n, struct st_selection *sel, int family)
 {
 	char list[256];
 	size_t i, h;
@@ -401,6 +420,8 @@ static void set_autoload(struct bpf_object *obj, const struct st_prog *progs,
 					      sel->chosen[h], family))
 				continue;
 			bpf_program__set_autoload(prog, on);
+			if (on)
+				note_catch_up(sel, &progs[i]);
 			if (on && strlen(list) + strlen(progs[i].prog) + 3 < sizeof(list))
 				snprintf(list + strlen(list), sizeof(list) - strlen(list),
 					 "%s%s", list[0] ? ", " : "", progs[i].prog);

@@ -32,11 +32,17 @@ struct st_prog {
 };
 
 #define ST_MAX_HOOKS 8
+#define ST_MAX_CATCH_UP 4
 
 struct st_selection {
 	const char *hooks[ST_MAX_HOOKS];
 	enum st_backend chosen[ST_MAX_HOOKS];
 	size_t nhooks;
+	/* programs loaded beside function hooks only for calls already in
+	 * progress when those were attached: chosen rows that name no function
+	 * on the fentry or kprobe backend (sys_exit_accept*) */
+	const char *catch_up[ST_MAX_CATCH_UP];
+	size_t ncatch_up;
 };
 
 int st_backend_parse(const char *s, enum st_backend *out);
@@ -51,6 +57,9 @@ const char *st_backend_name(enum st_backend b);
 int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 		      size_t n, enum st_backend forced, int family,
 		      struct st_selection *sel);
+
+/* Is @prog one of @sel's catch-up programs? */
+bool st_selection_catches_up(const struct st_selection *sel, const struct bpf_program *prog);
 
 /* "fentry" or "fentry+tracepoint", for the ready line */
 void st_selection_describe(const struct st_selection *sel, char *buf, size_t len);

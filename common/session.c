@@ -130,8 +130,6 @@ int st_session_prepare(struct st_session *s, struct bpf_object *obj,
 	s->opts = opts;
 	s->obj = obj;
 	s->what = what;
-	s->progs = progs;
-	s->nprogs = nprogs;
 	s->cgroup_fd = -1;
 	s->child = -1;
 	if (opts->command && !command_found(opts->command[0])) {
@@ -198,29 +196,6 @@ static int fill_filters(struct st_session *s)
 	if (!err && s->cgroup_fd >= 0)
 		err = update(s, "cgroups", &zero, &s->cgroup_fd);
 	return err;
-}
-
-/*
- * A program loaded beside function hooks only for calls already in progress
- * when they were attached, which fexit and kretprobes miss: its row for the
- * chosen backend, fentry or kprobe, names no function (sys_exit_accept*, for
- * an accept() that blocked before the start).
- */
-static bool catches_up(const struct st_session *s, const struct bpf_program *prog)
-{
-	const char *name = bpf_program__name(prog);
-	size_t i, h;
-
-	for (i = 0; i < s->nprogs; i++) {
-		const struct st_prog *p = &s->progs[i];
-
-		if (strcmp(p->prog, name) || p->func || p->backend == ST_BACKEND_TRACEPOINT)
-			continue;
-		for (h = 0; h < s->sel.nhooks; h++)
-			if (!strcmp(s->sel.hooks[h], p->hook) && s->sel.chosen[h] == p->backend)
-				return true;
-	}
-	return false;
 }
 
 /* The syscall a "tracepoint/syscalls/sys_exit_NAME" program sees, or -1. */
@@ -331,7 +306,7 @@ static int attach_one(struct st_session *s, struct bpf_program *prog)
 static int attach_all(struct st_session *s)
 {
 	struct bpf_program *prog;
-	long nrs[8];
+	long nrs[ST_MAX_CATCH_UP], nr;
 	size_t n = 0;
 	bool all = !s->sees_all_tasks;	/* threads /proc does not show */
 	int err;
@@ -339,15 +314,17 @@ static int attach_all(struct st_session *s)
 	bpf_object__for_each_program(prog, s->obj) {
 		if (!bpf_program__autoload(prog))
 			continue;
-		if (!catches_up(s, prog)) {
+		if (!st_selection_catches_up(&s->sel, prog)) {
 			err = attach_one(s, prog);
 			if (err)
 				return err;
-		} else if (n < sizeof(nrs) / sizeof(nrs[0]) && exit_syscall_nr(prog) >= 0) {
-			nrs[n++] = exit_syscall_nr(prog);
-		} else {
-			all = true;
+			continue;
 		}
+		nr = exit_syscall_nr(prog);
+		if (nr >= 0 && n < sizeof(nrs) / sizeof(nrs[0]))
+			nrs[n++] = nr;
+		else
+			all = true;
 	}
 	if (!n && !all)
 		return 0;
@@ -356,7 +333,7 @@ static int attach_all(struct st_session *s)
 		return 0;
 	}
 	bpf_object__for_each_program(prog, s->obj) {
-		if (bpf_program__autoload(prog) && catches_up(s, prog)) {
+		if (bpf_program__autoload(prog) && st_selection_catches_up(&s->sel, prog)) {
 			err = attach_one(s, prog);
 			if (err)
 				return err;

@@ -21,8 +21,6 @@ struct st_session {
 	const char *what;		/* "TCP connects", for the ready line */
 	struct bpf_object *obj;
 	struct st_selection sel;
-	const struct st_prog *progs;	/* the tool's table, for attach_all() */
-	size_t nprogs;
 	bool sees_all_tasks;		/* in the initial PID namespace */
 	struct bpf_link *links[32];
 	size_t nlinks;
