@@ -67,6 +67,15 @@ def threads_in_accept():
     return found
 
 
+def start_unblocked(ctx):
+    """Starts the tool with none of the case's threads blocked in accept(),
+    and checks its catch-up programs against the threads that are."""
+    blocked = threads_in_accept()
+    run = ctx.start_tool(ctx.mode_args())
+    check_catch_up(run, blocked and "threads %s" % blocked)
+    return run
+
+
 def check_catch_up(run, blocked):
     """The sys_exit_accept* programs are attached on tracepoints, where they
     are the accept hook, and on fentry and kprobes only when a thread was

@@ -5,7 +5,7 @@ import sys
 import time
 
 from e2elib import READY_RE, Fail, Suite, check, parse_json, show_lines
-from tools._bpfstate import check_catch_up, threads_in_accept
+from tools._bpfstate import check_catch_up, start_unblocked
 from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
                          need_ipv6, uring_checked, wait_file)
 
@@ -96,9 +96,7 @@ def syscall_hooks_unblocked(ctx, mode):
     ns = ctx.netns()
     srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
     port, lid = srv.listen(4)
-    blocked = threads_in_accept()
-    run = ctx.start_tool(ctx.mode_args())
-    check_catch_up(run, blocked and "threads %s" % blocked)
+    run = start_unblocked(ctx)
     cli.connect(4, V4, port)
     a = srv.call("accept", lid=lid)
     run.wait_comm(ctx.comm("srv"), 1)
