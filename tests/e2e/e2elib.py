@@ -85,12 +85,15 @@ def sh(cmd, check_rc=True, **kw):
 
 
 class Config:
-    def __init__(self, build_dir, backend="auto", expect_backend=None, unavailable=(),
+    def __init__(self, build_dir, backend="auto", expect_backend=None, offer=None,
                  verbose=False):
+        """offer: {backend: None if the kernel offers it, else why not}
+        (tests/e2e/kernel.py); expect_backend: what auto must choose."""
         self.build_dir = os.path.abspath(build_dir)
         self.backend = backend
         self.expect_backend = expect_backend
-        self.unavailable = list(unavailable)
+        self.offer = dict(offer or {b: None for b in BACKENDS})
+        self.unavailable = [b for b in BACKENDS if self.offer.get(b) is not None]
         self.verbose = verbose
 
     def log(self, *a):
@@ -603,6 +606,36 @@ class Suite:
                 self.cases.append(Case(self, n, func, m, applies, matrix and i == 0))
             return func
         return deco
+
+
+def _some_unavailable(cfg):
+    if cfg.unavailable:
+        return True
+    return "this kernel offers every backend (%s): no refusal to check" % ", ".join(BACKENDS)
+
+
+def _unavailable_backend(ctx, mode):
+    """Each backend the kernel does not offer is refused: one line, exit 1,
+    no ready line, nothing on stdout."""
+    for b in ctx.cfg.unavailable:
+        run = ctx.start_tool([], ready=False, backend=b)
+        rc = run.wait()
+        out = run.output()
+        cmd = "`%s --backend %s`" % (ctx.tool, b)
+        check(not any(READY_RE.match(l) for l in out.stderr),
+              "%s printed a ready line: %s" % (cmd, show_lines(out.stderr)))
+        check(rc == 1, "%s exited %s, expected 1; stderr: %s" % (cmd, rc, show_lines(out.stderr)))
+        pat = r"^%s: backend %s is not available on this kernel: \S.*$" % (ctx.tool, b)
+        check(len(out.stderr) == 1 and re.match(pat, out.stderr[0]),
+              "%s: stderr should be exactly one line '%s: backend %s is not available on this "
+              "kernel: <why>', got: %s" % (cmd, ctx.tool, b, show_lines(out.stderr)))
+        check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
+
+
+def add_shared_cases(suite):
+    """Cases every tool has, written once."""
+    suite.case("unavailable_backend", applies=_some_unavailable, matrix=True)(
+        _unavailable_backend)
 
 
 def b36(n, width):

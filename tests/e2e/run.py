@@ -8,6 +8,10 @@
 Runs as root.  One line per case (PASS/FAIL/SKIP tool/case[: reason]), then
 `N passed, N failed[, N skipped]`.  Exit status 1 if any case failed.
 Each tool's cases live in tests/e2e/tools/<tool>.py (a `suite` object).
+Which backends the running kernel offers is asked of the kernel itself
+(tests/e2e/kernel.py): `auto` must choose the best of them, and only those it
+does not offer must be refused.  --expect-backend and --unavailable override
+that answer, for debugging the suite.
 """
 import argparse
 import importlib
@@ -19,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import e2elib  # noqa: E402
+import kernel  # noqa: E402
 
 
 def tool_names():
@@ -35,10 +40,12 @@ def main():
                     help="only this tool (repeatable); default: every module in tools/")
     ap.add_argument("--only", action="append",
                     help="only cases whose tool/case name contains this (repeatable)")
-    ap.add_argument("--expect-backend",
-                    help="in auto runs, the ready line must say backend: NAME")
-    ap.add_argument("--unavailable", default="",
-                    help="comma list of backends that must be refused on this kernel")
+    ap.add_argument("--expect-backend", choices=kernel.BACKENDS,
+                    help="in auto runs, the ready line must say backend: NAME "
+                    "(default: the best backend the kernel offers)")
+    ap.add_argument("--unavailable",
+                    help="comma list of backends that must be refused on this kernel "
+                    "(default: those the kernel does not offer)")
     ap.add_argument("--matrix", action="store_true",
                     help="only the cases that depend on kernel and backend (the qemu matrix)")
     ap.add_argument("--smoke", action="store_true",
@@ -47,14 +54,25 @@ def main():
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args()
 
-    unavailable = [b for b in a.unavailable.split(",") if b]
-    for b in unavailable:
-        if b not in e2elib.BACKENDS:
-            ap.error("--unavailable: unknown backend %r" % b)
+    if a.unavailable is not None:
+        for b in a.unavailable.split(","):
+            if b and b not in e2elib.BACKENDS:
+                ap.error("--unavailable: unknown backend %r" % b)
     if os.geteuid() != 0 and not a.list:
         print("run.py: must run as root", file=sys.stderr)
         return 2
-    cfg = e2elib.Config(a.build_dir, a.backend, a.expect_backend, unavailable, a.verbose)
+    offer = kernel.offered() if not a.list else {b: None for b in kernel.BACKENDS}
+    if a.unavailable is not None:   # told, not asked: say it was so
+        offer = {b: "listed by --unavailable" if b in a.unavailable.split(",") else None
+                 for b in kernel.BACKENDS}
+    expect = a.expect_backend or kernel.best(offer)
+    cfg = e2elib.Config(a.build_dir, a.backend, expect, offer, a.verbose)
+    if not a.list:
+        print("NOTE kernel %s (%s): %s; auto must choose %s" % (
+            os.uname().release, os.uname().machine,
+            ", ".join("%s %s" % (b, "offered" if offer[b] is None else
+                                 "not offered (%s)" % offer[b]) for b in kernel.BACKENDS),
+            expect), flush=True)
 
     names = a.tool or tool_names()
     cases = []
@@ -78,16 +96,15 @@ def main():
             if c.suite.tool in smoked:
                 continue
             smoked.add(c.suite.tool)
-        if c.applies is not None:
-            why = c.applies(cfg)
-            if why is not True:
-                cfg.log("not applicable: %s: %s" % (full, why))
-                continue
         if a.list:
             print(full)
             continue
-        if cfg.backend in cfg.unavailable and c.name != "unavailable_backend":
-            status, reason = "SKIP", "backend %s is listed as unavailable here" % cfg.backend
+        why = c.applies(cfg) if c.applies is not None else True
+        if why is not True:
+            status, reason = "SKIP", why
+        elif cfg.backend in cfg.unavailable and c.name != "unavailable_backend":
+            status, reason = "SKIP", "backend %s is not offered by this kernel: %s" % (
+                cfg.backend, cfg.offer[cfg.backend])
         else:
             cfg.log("--- %s" % full)
             status, reason = e2elib.run_case(cfg, c)

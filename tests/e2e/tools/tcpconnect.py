@@ -7,8 +7,8 @@ import signal
 import sys
 import time
 
-from e2elib import (EVENT_TIMEOUT, READY_RE, Client, Fail, Skip, Suite, check, is_int, parse_columns,
-                    parse_json, parse_ts, sh, show_lines, tracefs_mounts)
+from e2elib import (Client, EVENT_TIMEOUT, Fail, READY_RE, Skip, Suite, add_shared_cases, check,
+                   is_int, parse_columns, parse_json, parse_ts, sh, show_lines, tracefs_mounts)
 
 TOOL = "tcpconnect"
 
@@ -26,6 +26,7 @@ suite = Suite(TOOL, colmap={
     "LPORT": ("sport", int), "DADDR": ("daddr", str), "DPORT": ("dport", int),
     "RESULT": ("result", str), "UID": ("uid", int), "TIME(s)": ("time_s", str),
     "TIME": ("time", str)}, json_keys=JSON_KEYS)
+add_shared_cases(suite)
 
 COLS = ("col", "json")
 V4 = "127.0.0.1"
@@ -802,7 +803,9 @@ def comm_escaping(ctx, mode):
 
 
 def tracefs_applies(cfg):
-    return True if cfg.backend in ("tracepoint", "auto") else "only for tracepoint/auto"
+    b = cfg.expect_backend if cfg.backend == "auto" else cfg.backend
+    return True if b == "tracepoint" else \
+        "only where the tracepoint backend is in use (here: %s), the one that needs tracefs" % b
 
 
 @suite.case("tracefs_unmounted", applies=tracefs_applies)
@@ -826,27 +829,6 @@ def tracefs_unmounted(ctx, mode):
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
     ctx.check_events(out, header(), [ev(cli, r, 4, V4, V4, port)])
-
-
-def unavailable_applies(cfg):
-    return True if cfg.unavailable else "no --unavailable given"
-
-
-@suite.case("unavailable_backend", applies=unavailable_applies)
-def unavailable_backend(ctx, mode):
-    for b in ctx.cfg.unavailable:
-        run = ctx.start_tool([], ready=False, backend=b)
-        rc = run.wait()
-        out = run.output()
-        cmd = "%s --backend %s" % (TOOL, b)
-        check(not any(READY_RE.match(l) for l in out.stderr),
-              "`%s` printed a ready line: %s" % (cmd, show_lines(out.stderr)))
-        check(rc == 1, "`%s` exited %s, expected 1; stderr: %s" % (cmd, rc, show_lines(out.stderr)))
-        pat = r"^%s: backend %s is not available on this kernel: \S.*$" % (TOOL, b)
-        check(len(out.stderr) == 1 and re.match(pat, out.stderr[0]),
-              "`%s` stderr should be exactly one line '%s: backend %s is not available on this "
-              "kernel: <why>', got: %s" % (cmd, TOOL, b, show_lines(out.stderr)))
-        check(out.stdout == [], "`%s` printed on stdout: %s" % (cmd, show_lines(out.stdout)))
 
 
 @suite.case("bad_option")

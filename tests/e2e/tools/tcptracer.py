@@ -3,7 +3,7 @@ import os
 import re
 import time
 
-from e2elib import READY_RE, Fail, Suite, check, is_int, parse_json, show_lines
+from e2elib import Fail, READY_RE, Suite, add_shared_cases, check, is_int, parse_json, show_lines
 from tools._bpfstate import check_catch_up, map_entries, start_unblocked
 from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
                          need_ipv6, uring_checked)
@@ -23,6 +23,7 @@ suite = Suite(TOOL, colmap={
     "MS": ("ms", str), "TX_KB": ("tx_kb", str), "RX_KB": ("rx_kb", str),
     "UID": ("uid", int), "TIME(s)": ("time_s", str), "TIME": ("time", str)},
     json_keys=JSON_KEYS)
+add_shared_cases(suite)
 COLS = ("col", "json")
 SENT, RECEIVED = 3000, 5000     # by the client
 
@@ -389,21 +390,6 @@ def json_types(ctx, mode):
 
 # ----------------------------------------------------------------------------
 # Errors
-
-def unavailable_applies(cfg):
-    return True if cfg.unavailable else "no --unavailable given"
-
-
-@suite.case("unavailable_backend", applies=unavailable_applies)
-def unavailable_backend(ctx, mode):
-    for b in ctx.cfg.unavailable:
-        run = ctx.start_tool([], ready=False, backend=b)
-        rc = run.wait()
-        out = run.output()
-        pat = r"^%s: backend %s is not available on this kernel: \S.*$" % (TOOL, b)
-        check(rc == 1 and len(out.stderr) == 1 and re.match(pat, out.stderr[0]) and
-              not out.stdout, "`%s --backend %s`: status %s, stderr %s" % (
-                  TOOL, b, rc, show_lines(out.stderr)))
 
 
 @suite.case("bad_option")
