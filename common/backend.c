@@ -60,7 +60,7 @@ int st_ensure_tracefs(void)
 		return 0;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
 		err = -errno;
-		st_err("failed to mount tracefs on %s: %s", TRACEFS, strerror(-err));
+		st_err("failed to mount tracefs on %s: %s", TRACEFS, st_strerror(-err));
 		return err;
 	}
 	st_dbg("mounted tracefs on %s", TRACEFS);
@@ -140,7 +140,7 @@ static int btf_id(struct probe_cache *c, const char *func, char *why)
 	}
 	if (scan.err) {
 		snprintf(why, WHY_LEN, "cannot read the kernel's BTF %s: %s",
-			 ST_BTF_VMLINUX, strerror(-scan.err));
+			 ST_BTF_VMLINUX, st_strerror(-scan.err));
 		return scan.err;
 	}
 	id = scanned_id(func);
@@ -172,7 +172,7 @@ static int probe_fentry(struct probe_cache *c, const char *func, char *why)
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, WHY_LEN, "cannot load an fexit program for %s: %s",
-			 func, strerror(-err));
+			 func, st_strerror(-err));
 		return err;
 	}
 	if (!c->attach_func) {
@@ -185,11 +185,11 @@ static int probe_fentry(struct probe_cache *c, const char *func, char *why)
 	close(fd);
 	if (c->attach_err && !strcmp(func, c->attach_func))
 		snprintf(why, WHY_LEN, "cannot attach fexit to %s: %s", func,
-			 strerror(-c->attach_err));
+			 st_strerror(-c->attach_err));
 	else if (c->attach_err)
 		snprintf(why, WHY_LEN, "fexit loads for %s but cannot attach "
 			 "(tried on %s: %s)", func, c->attach_func,
-			 strerror(-c->attach_err));
+			 st_strerror(-c->attach_err));
 	return c->attach_err;
 }
 
@@ -216,7 +216,7 @@ static int probe_kprobe(const char *func, char *why)
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, WHY_LEN, "cannot create a kprobe on %s: %s", func,
-			 strerror(-err));
+			 st_strerror(-err));
 		return err;
 	}
 	close(fd);
@@ -252,14 +252,14 @@ static int probe_tracepoint(const struct bpf_program *prog, char *why)
 		return 0;	/* raw_tp and tp_btf need no tracefs */
 	err = st_ensure_tracefs();
 	if (err) {
-		snprintf(why, WHY_LEN, "tracefs is not available: %s", strerror(-err));
+		snprintf(why, WHY_LEN, "tracefs is not available: %s", st_strerror(-err));
 		return err;
 	}
 	snprintf(path, sizeof(path), "%s/events/%s", tracing_dir(), tp + 1);
 	if (access(path, F_OK)) {
 		err = -errno;
 		snprintf(why, WHY_LEN, "tracepoint %s not found: %s", tp + 1,
-			 strerror(-err));
+			 st_strerror(-err));
 		return err;
 	}
 	if (!strncmp(tp + 1, "syscalls/", 9))

@@ -7,6 +7,8 @@
 #include "escape.h"
 #include "log.h"
 
+#define ST_ENOTSUPP	524	/* include/linux/errno.h, not in the uapi */
+
 const char *st_tool_name = "socktrace";
 bool st_debug;
 
@@ -75,6 +77,15 @@ void st_dbg(const char *fmt, ...)
 	va_start(ap, fmt);
 	st_verr(fmt, ap);
 	va_end(ap);
+}
+
+const char *st_strerror(int err)
+{
+	/* e.g. fexit where the arch cannot attach trampolines (arm64 6.1):
+	 * libc would print "Unknown error 524" */
+	if (err == ST_ENOTSUPP)
+		return "not supported by this kernel (ENOTSUPP)";
+	return strerror(err);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

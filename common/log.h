@@ -13,6 +13,11 @@ __attribute__((format(printf, 1, 2))) void st_err(const char *fmt, ...);
 /* printed only with --debug */
 __attribute__((format(printf, 1, 2))) void st_dbg(const char *fmt, ...);
 void st_verr(const char *fmt, va_list ap);
+/*
+ * strerror() for errors the kernel returns, which include its internal
+ * codes that libc has no text for (ENOTSUPP, 524): @err is positive.
+ */
+const char *st_strerror(int err);
 /* routes libbpf's messages through st_verr(), shown only with --debug */
 void st_log_init(const char *tool);
 

@@ -289,7 +289,7 @@ static int attach_one(struct st_session *s, struct bpf_program *prog)
 	link = st_backend_attach(prog);
 	if (!link) {
 		err = -errno;
-		st_err("failed to attach %s: %s", bpf_program__name(prog), strerror(-err));
+		st_err("failed to attach %s: %s", bpf_program__name(prog), st_strerror(-err));
 		return err;
 	}
 	s->links[s->nlinks++] = link;

@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	err = tcpaccept_bpf__load(skel);
 	if (err) {
-		st_err("failed to load BPF programs: %s", strerror(-err));
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
 		goto cleanup;
 	}
 	err = st_output_open(&out, &opts.common, "tcpaccept", cols, columns(cols));

@@ -318,7 +318,7 @@ int main(int argc, char **argv)
 	skip_state_hook(&s.sel, skel);
 	err = tcpconnect_bpf__load(skel);
 	if (err) {
-		st_err("failed to load BPF programs: %s", strerror(-err));
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
 		goto cleanup;
 	}
 	if (!opts.count)

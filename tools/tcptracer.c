@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	err = tcptracer_bpf__load(skel);
 	if (err) {
-		st_err("failed to load BPF programs: %s", strerror(-err));
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
 		goto cleanup;
 	}
 	err = st_output_open(&out, &opts.common, "tcptracer", cols, columns(cols));

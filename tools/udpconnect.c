@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	err = udpconnect_bpf__load(skel);
 	if (err) {
-		st_err("failed to load BPF programs: %s", strerror(-err));
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
 		goto cleanup;
 	}
 	app.seen_fd = bpf_map__fd(skel->maps.seen_added);

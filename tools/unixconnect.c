@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	err = unixconnect_bpf__load(skel);
 	if (err) {
-		st_err("failed to load BPF programs: %s", strerror(-err));
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
 		goto cleanup;
 	}
 	err = st_output_open(&out, &opts.common, "unixconnect", cols, ARRAY_SIZE(cols));

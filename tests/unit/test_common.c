@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "args.h"
 #include "escape.h"
+#include "log.h"
 #include "output.h"
 #include "unit.h"
 
@@ -214,6 +215,13 @@ static void test_config(void)
 	CHECK(cfg.filter_pid == ST_PIDS_MAP && cfg.follow_forks, "command mode follows forks");
 }
 
+static void test_strerror(void)
+{
+	CHECK_STR(st_strerror(524), "not supported by this kernel (ENOTSUPP)");
+	CHECK_STR(st_strerror(ENOENT), strerror(ENOENT));
+	CHECK_STR(st_strerror(EOPNOTSUPP), strerror(EOPNOTSUPP));
+}
+
 static void test_config_pids(void)
 {
 	struct st_opts opts = { .npids = ST_CFG_PIDS };
@@ -241,5 +249,6 @@ int main(void)
 	test_json();
 	test_config();
 	test_config_pids();
+	test_strerror();
 	return unit_report();
 }
