@@ -35,7 +35,7 @@ BTF_VMLINUX = "/sys/kernel/btf/vmlinux"
 # syscall numbers: (bpf, perf_event_open)
 NR = {"x86_64": (321, 298), "aarch64": (280, 241)}
 
-BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE = 5, 17, 28
+BPF_PROG_LOAD, BPF_OBJ_GET_INFO_BY_FD, BPF_RAW_TRACEPOINT_OPEN = 5, 15, 17
 PROG_KPROBE, PROG_TRACEPOINT, PROG_TRACING = 2, 5, 26
 PROG_NAMES = {PROG_KPROBE: "kprobe", PROG_TRACEPOINT: "tracepoint", PROG_TRACING: "fexit"}
 BPF_TRACE_FEXIT = 25
@@ -143,38 +143,39 @@ def btf_func_id(name, path=BTF_VMLINUX):
     raise Unavailable("%s is in the kernel's BTF strings but not a FUNC" % name)
 
 
-def probe_fentry():
+def attach_fentry():
+    """An empty fexit program attached on PROBE_FUNC: [prog fd, link fd]."""
     fd = _load(PROG_TRACING, BPF_TRACE_FEXIT, btf_func_id(PROBE_FUNC))
-    try:
-        attr = RawTpOpen(name=0, prog_fd=fd)
-        link = _syscall(_nr()[0], BPF_RAW_TRACEPOINT_OPEN, ctypes.byref(attr),
-                        ctypes.sizeof(attr))
-        if link < 0:
-            raise Unavailable("fexit on %s loads but cannot attach: %s" % (
-                PROBE_FUNC, _errtext(-link)))
-        os.close(link)
-    finally:
+    attr = RawTpOpen(name=0, prog_fd=fd)
+    link = _syscall(_nr()[0], BPF_RAW_TRACEPOINT_OPEN, ctypes.byref(attr), ctypes.sizeof(attr))
+    if link < 0:
         os.close(fd)
+        raise Unavailable("fexit on %s loads but cannot attach: %s" % (
+            PROBE_FUNC, _errtext(-link)))
+    return [fd, link]
 
 
-def _perf_open(attr, what):
-    fd = _syscall(_nr()[1], ctypes.byref(attr), -1, 0, -1, PERF_FLAG_FD_CLOEXEC)
-    if fd < 0:
-        raise Unavailable("cannot create %s: %s" % (what, _errtext(-fd)))
-    return fd
-
-
-def _attach_perf(perf_fd, prog_type, what):
-    prog = _load(prog_type)
+def _perf_attach(attr, prog_type, what):
+    """perf_event_open(attr) with an empty program on it: [prog fd, event fd]."""
+    ev = _syscall(_nr()[1], ctypes.byref(attr), -1, 0, -1, PERF_FLAG_FD_CLOEXEC)
+    if ev < 0:
+        raise Unavailable("cannot create %s: %s" % (what, _errtext(-ev)))
     try:
-        fcntl.ioctl(perf_fd, PERF_EVENT_IOC_SET_BPF, prog)
+        prog = _load(prog_type)
+    except Unavailable:
+        os.close(ev)
+        raise
+    try:
+        fcntl.ioctl(ev, PERF_EVENT_IOC_SET_BPF, prog)
     except OSError as e:
-        raise Unavailable("cannot attach a program to %s: %s" % (what, _errtext(e.errno)))
-    finally:
         os.close(prog)
+        os.close(ev)
+        raise Unavailable("cannot attach a program to %s: %s" % (what, _errtext(e.errno)))
+    return [prog, ev]
 
 
-def probe_kprobe():
+def attach_kprobe():
+    """An empty kprobe program on PROBE_FUNC: [prog fd, event fd]."""
     try:
         with open("/sys/bus/event_source/devices/kprobe/type") as f:
             ptype = int(f.read())
@@ -184,11 +185,7 @@ def probe_kprobe():
     fn = ctypes.create_string_buffer(PROBE_FUNC.encode())
     attr = PerfAttr(type=ptype, size=ctypes.sizeof(PerfAttr), config1=ctypes.addressof(fn),
                     sample_period=1, wakeup_events=1)
-    fd = _perf_open(attr, "a kprobe on %s" % PROBE_FUNC)
-    try:
-        _attach_perf(fd, PROG_KPROBE, "a kprobe on %s" % PROBE_FUNC)
-    finally:
-        os.close(fd)
+    return _perf_attach(attr, PROG_KPROBE, "a kprobe on %s" % PROBE_FUNC)
 
 
 def _tracepoint_id(name):
@@ -216,17 +213,26 @@ def _tracepoint_id(name):
         os.rmdir(mp)
 
 
-def probe_tracepoint():
+def attach_tracepoint():
+    """An empty tracepoint program on PROBE_TP: [prog fd, event fd]."""
     attr = PerfAttr(type=PERF_TYPE_TRACEPOINT, size=ctypes.sizeof(PerfAttr),
                     config=_tracepoint_id(PROBE_TP), sample_period=1, wakeup_events=1)
-    fd = _perf_open(attr, "a perf event on tracepoint %s" % PROBE_TP)
-    try:
-        _attach_perf(fd, PROG_TRACEPOINT, "tracepoint %s" % PROBE_TP)
-    finally:
-        os.close(fd)
+    return _perf_attach(attr, PROG_TRACEPOINT, "tracepoint %s" % PROBE_TP)
 
 
-PROBES = {"fentry": probe_fentry, "kprobe": probe_kprobe, "tracepoint": probe_tracepoint}
+ATTACH = {"fentry": attach_fentry, "kprobe": attach_kprobe, "tracepoint": attach_tracepoint}
+
+
+def prog_id(fd):
+    """The kernel's id of the program behind fd (bpf_prog_info.id)."""
+    info = (ctypes.c_uint32 * 64)()
+    attr = (ctypes.c_uint32 * 4)(fd, ctypes.sizeof(info), 0, 0)
+    attr_p = ctypes.cast(attr, ctypes.c_void_p).value
+    ctypes.c_uint64.from_address(attr_p + 8).value = ctypes.addressof(info)
+    r = _syscall(_nr()[0], BPF_OBJ_GET_INFO_BY_FD, attr_p, 16)
+    if r < 0:
+        raise OSError(-r, "BPF_OBJ_GET_INFO_BY_FD: %s" % os.strerror(-r))
+    return info[1]
 
 
 def offered():
@@ -234,7 +240,8 @@ def offered():
     out = {}
     for b in BACKENDS:
         try:
-            PROBES[b]()
+            for fd in ATTACH[b]():
+                os.close(fd)
             out[b] = None
         except Unavailable as e:
             out[b] = str(e)

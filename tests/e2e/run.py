@@ -50,10 +50,20 @@ def main():
                     help="only the cases that depend on kernel and backend (the qemu matrix)")
     ap.add_argument("--smoke", action="store_true",
                     help="only the first matrix case of each tool")
+    ap.add_argument("--slice", metavar="K/N",
+                    help="only the cases K, K+N, K+2N... of those selected (0 <= K < N)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args()
 
+    sl = None
+    if a.slice:
+        try:
+            sl = tuple(int(x) for x in a.slice.split("/"))
+            if len(sl) != 2 or not 0 <= sl[0] < sl[1]:
+                raise ValueError
+        except ValueError:
+            ap.error("--slice: expected K/N with 0 <= K < N, got %r" % a.slice)
     if a.unavailable is not None:
         for b in a.unavailable.split(","):
             if b and b not in e2elib.BACKENDS:
@@ -86,6 +96,7 @@ def main():
 
     passed = failed = skipped = 0
     smoked = set()
+    nth = -1
     for c in cases:
         full = "%s/%s" % (c.suite.tool, c.name)
         if a.only and not any(s in full for s in a.only):
@@ -96,6 +107,9 @@ def main():
             if c.suite.tool in smoked:
                 continue
             smoked.add(c.suite.tool)
+        nth += 1
+        if sl and not a.smoke and nth % sl[1] != sl[0]:
+            continue
         if a.list:
             print(full)
             continue
@@ -119,6 +133,10 @@ def main():
             print("%s %s: %s" % (status, full, " ".join(reason.split("\n"))), flush=True)
     if a.list:
         return 0
+    if sl and not a.smoke:
+        print("NOTE slice %d/%d: %d of the %d selected cases not run here (other slices run "
+              "them)" % (sl[0], sl[1], nth + 1 - (nth + sl[1] - sl[0]) // sl[1], nth + 1),
+              flush=True)
     if a.matrix or a.smoke:
         # say what this cell leaves out, rather than drop it quietly
         host_only = sum(1 for c in cases if not c.matrix and
