@@ -7,6 +7,7 @@
 #   V=1              show the commands
 
 #   SAN=1            build with ASan and UBSan (into build-san/)
+#   ARCH=arm64       cross-build for arm64 (into build-arm64/; see mk/cross.mk)
 
 ifeq ($(SAN),1)
 OUTPUT ?= build-san
@@ -36,12 +37,16 @@ VERSION := 0.1.0
 DEB_PACKAGES := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	pkg-config python3 iproute2 kmod util-linux procps libclang-rt-dev \
 	liburing-dev
+# The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
+# wants it; another one than this machine's is a cross build (mk/cross.mk).
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+ARCH := $(HOST_ARCH)
+-include mk/cross.mk
 -include tests/vm/vm.mk
 -include bench/bench.mk
 DEB_PACKAGES += $(VM_DEB_PACKAGES) $(BENCH_DEB_PACKAGES)
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
-	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 WARNINGS := -Wall -Wextra -Werror
