@@ -3,7 +3,7 @@
  * uring_accept COMM FAMILY ADDR: listen on ADDR port 0, print {"port":N},
  * accept one connection through io_uring (no accept() syscall), print
  * {"pid","tid","fd","rport"}, then wait for stdin to close. Built by the
- * e2e tests with -luring (Debian's liburing-dev).
+ * Makefile as $(OUTPUT)/tests/uring_accept with liburing (Debian's liburing-dev).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
