@@ -34,7 +34,8 @@
 # Remaking the sysroot remakes everything compiled against it. ARCH equal to
 # this machine's (ARCH=arm64 on arm64) is a native build: nothing here
 # applies. SAN=1 and the targets that run what they build (unit, e2e, fuzz,
-# bench, ...) are native only; arm64 runs belong in an arm64 machine or guest.
+# bench without --vm, ...) are native only; arm64 runs belong in an arm64
+# machine or guest.
 #
 # Needs from the main Makefile, before the include: HOST_ARCH, ARCH, OUTPUT,
 # TOOLS, COMMON, SAN; Q and msg in recipes.
@@ -63,11 +64,12 @@ $(error SAN=1 builds natively only; drop ARCH=$(ARCH))
 endif
 
 # What runs the binaries cannot run here (and under qemu-user, BPF would hit
-# this machine's kernel and prove nothing about an arm64 one).
-cross_run_goals := $(filter run test unit e2e hardening check-man fuzz bench bench-smoke,\
-	$(MAKECMDGOALS))
+# this machine's kernel and prove nothing about an arm64 one); bench --vm
+# runs them in a guest.
+cross_run_goals := $(filter run test unit e2e hardening check-man fuzz bench-smoke \
+	$(if $(filter --vm,$(BENCH_ARGS)),,bench),$(MAKECMDGOALS))
 ifneq ($(cross_run_goals),)
-$(error make $(cross_run_goals) runs what it builds: not with ARCH=$(ARCH) on $(HOST_ARCH))
+$(error make $(cross_run_goals) with ARCH=$(ARCH): $(ARCH) binaries cannot run on this $(HOST_ARCH) machine)
 endif
 
 CROSS_COMPILE ?= aarch64-linux-gnu-
