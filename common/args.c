@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +129,78 @@ static unsigned long long parse_one(struct argp_state *state, const char *opt,
 	return v;
 }
 
+static bool option_end(const struct argp_option *o)
+{
+	return !o->key && !o->name && !o->doc && !o->group;
+}
+
+/*
+ * Does the option named by short @key, or by @name (@len bytes), take a
+ * separate argument? 1 or 0, -1 if @argp and its children have no such
+ * option. @prefix: @name may abbreviate it, as getopt_long allows. An alias
+ * takes what its original takes.
+ */
+static int takes_arg(const struct argp *argp, int key, const char *name, size_t len,
+		     bool prefix)
+{
+	const struct argp_option *o;
+	const struct argp_child *c;
+	bool arg = false;
+	int r;
+
+	for (o = argp->options; o && !option_end(o); o++) {
+		if (!(o->flags & OPTION_ALIAS))
+			arg = o->arg && !(o->flags & OPTION_ARG_OPTIONAL);
+		if (name ? o->name && !strncmp(o->name, name, len) &&
+			   (prefix || !o->name[len]) :
+		    o->key == key && key > 0 && key < 128 && isprint(key))
+			return arg;
+	}
+	for (c = argp->children; c && c->argp; c++) {
+		r = takes_arg(c->argp, key, name, len, prefix);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+static bool long_takes_arg(const struct argp *root, const char *name)
+{
+	size_t len = strlen(name);
+	int r = takes_arg(root, 0, name, len, false);
+
+	return (r < 0 ? takes_arg(root, 0, name, len, true) : r) > 0;
+}
+
+/*
+ * Did a "--" end the options? argp does not say, and `tool --` looks like
+ * `tool -o --` (a file named "--") once parsed, so this walks argv as
+ * getopt did, stepping over option arguments, up to COMMAND.
+ */
+static bool has_dashdash(const struct argp *root, int argc, char **argv)
+{
+	const char *a, *p;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (!strcmp(a, "--"))
+			return true;
+		if (a[0] != '-' || !a[1])
+			return false;		/* COMMAND */
+		if (a[1] == '-') {
+			if (!strchr(a, '=') && long_takes_arg(root, a + 2))
+				i++;
+			continue;
+		}
+		for (p = a + 1; *p && takes_arg(root, (unsigned char)*p, NULL, 0, false) <= 0; p++)
+			;
+		if (*p && !p[1])	/* "-o FILE", not "-oFILE" */
+			i++;
+	}
+	return false;
+}
+
 static const struct argp_option common_options[] = {
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace only these processes", 0 },
 	{ "uid", 'u', "UID", 0, "Trace only this user ID", 0 },
@@ -213,6 +286,8 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
+		if (!o->command && has_dashdash(state->root_argp, state->argc, state->argv))
+			st_usage_error(state, "--: no COMMAND after it (expected -- COMMAND [ARGS...])");
 		if (o->command && o->npids)
 			st_usage_error(state, "-p/--pid: cannot be combined with COMMAND");
 		break;

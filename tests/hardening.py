@@ -97,6 +97,8 @@ def bad_inputs(build, tool):
         (["--ring-buffer", "0"], "--ring-buffer"), (["--ring-buffer", "x"], "--ring-buffer"),
         (["-t", "-T"], "-t"), (["-p", "1", "--", "true"], "-p"),
         (["--", "/nonexistent-command"], "nonexistent-command"),
+        (["--"], "--: no COMMAND"), (["-j", "--"], "--: no COMMAND"),
+        (["-o", "/dev/null", "--"], "--: no COMMAND"),
     ]
     if "--ipv4" in helptext:
         rows.append((["-4", "-6"], "-4"))
@@ -115,6 +117,24 @@ def case_bad_input(build, tool, args, needle):
     check(lines[0].startswith(tool + ": ") and needle in lines[0],
           "the line does not name %r: %r" % (needle, lines[0]))
     check(not p.stdout, "printed on stdout: %r" % p.stdout)
+
+
+def case_dashdash_optarg(build, tool, args):
+    """`-o --` writes to a file named "--": that "--" is not the end of the options."""
+    d = tempfile.mkdtemp()
+    try:
+        p = subprocess.Popen([os.path.abspath(os.path.join(build, tool)), *args], cwd=d, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = p.stderr.readline()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=TIMEOUT)
+        check(READY.match(ready.rstrip("\n")), "no ready line: %r %r" % (ready, err))
+        check(p.returncode == 0 and not out, "exit status %s, stdout %r" % (p.returncode, out))
+        with open(os.path.join(d, "--")) as f:
+            head = f.readline()
+        check("PID" in head.split(), "no header in the file --: %r" % head)
+    finally:
+        shutil.rmtree(d)
 
 
 def loopback_connect(n=1):
@@ -548,6 +568,9 @@ def cases(build):
         for args, needle in bad_inputs(build, tool):
             yield "%s/bad_input %s" % (tool, " ".join(repr(a) for a in args)), \
                 lambda t=tool, a=args, n=needle: case_bad_input(build, t, a, n)
+        for args in (["-o", "--"], ["--output", "--"], ["-To", "--"]):
+            yield "%s/dashdash_as_argument %s" % (tool, " ".join(args)), \
+                lambda t=tool, a=args: case_dashdash_optarg(build, t, a)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             yield "%s/signal_%s" % (tool, sig.name), lambda t=tool, s=sig: case_signal(build, t, s)
         for j in (False, True):
