@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include "args.h"
 #include "log.h"
 
@@ -102,6 +103,36 @@ int st_parse_ports(struct argp_state *state, const char *arg, struct st_opts *o)
 	return 0;
 }
 
+/* /proc/sys/kernel/pid_max: every PID is below it. 0 if unknown. */
+static unsigned long long read_pid_max(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * A PID that no process has would make the filter drop everything, and the
+ * tool would look as if it saw nothing. kill(pid, 0) asks in the tool's own
+ * PID namespace, the one the filter compares in; EPERM means it exists.
+ */
+static void check_pid(struct argp_state *state, unsigned long long pid)
+{
+	unsigned long long max = read_pid_max();
+
+	if (max && pid >= max)
+		st_usage_error(state, "-p/--pid: PID %llu cannot exist: PIDs stay below the kernel's pid_max (%llu)",
+			       pid, max);
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		st_usage_error(state, "-p/--pid: PID %llu: no such process", pid);
+}
+
 static void parse_pids(struct argp_state *state, const char *arg, struct st_opts *o)
 {
 	unsigned long long v[ST_MAX_PID_ARGS];
@@ -112,8 +143,10 @@ static void parse_pids(struct argp_state *state, const char *arg, struct st_opts
 	if (err)
 		list_error(state, "-p/--pid", arg, "PID list", 1, ST_PID_MAX,
 			   ST_MAX_PID_ARGS, err);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		check_pid(state, v[i]);
 		o->pids[i] = v[i];
+	}
 	o->npids = n;
 }
 

@@ -100,12 +100,34 @@ def bad_inputs(build, tool):
         (["--"], "--: no COMMAND"), (["-j", "--"], "--: no COMMAND"),
         (["-o", "/dev/null", "--"], "--: no COMMAND"),
     ]
+    gone, limit = absent_pid(), pid_max()
+    rows += [(["-p", str(gone)], "PID %d: no such process" % gone),
+             (["-p", "%d,%d" % (os.getpid(), gone)], "PID %d: no such process" % gone),
+             (["-p", str(limit)], "PID %d cannot exist: PIDs stay below the kernel's pid_max "
+                                  "(%d)" % (limit, limit))]
     if "--ipv4" in helptext:
         rows.append((["-4", "-6"], "-4"))
     if "--port=" in helptext:
         rows += [(["-P", "0"], "-P"), (["-P", "70000"], "-P"), (["-P", ""], "-P"),
                  (["-P", "80,"], "-P")]
     return rows
+
+
+def pid_max():
+    with open("/proc/sys/kernel/pid_max") as f:
+        return int(f.read())
+
+
+def absent_pid():
+    """A PID below pid_max that no process has (as kill(pid, 0) sees it)."""
+    for pid in range(pid_max() - 1, 300, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+    raise RuntimeError("every PID is taken")
 
 
 def case_bad_input(build, tool, args, needle):

@@ -4,6 +4,7 @@ import errno
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -337,9 +338,13 @@ def pid_list(ctx, mode):
                      lambda c: ["-p", "%d,%d" % (c["a"].pid, c["c"].pid)], ["a", "c"])
 
 
-def unused_pids(n):
-    """n PIDs no process has, to pad a -p list."""
-    return [p for p in range(4000000, 4001000) if not os.path.exists("/proc/%d" % p)][:n]
+def idle_pids(ctx, n):
+    """PIDs of n processes that make no connection, to pad a -p list (a PID no
+    process has is refused)."""
+    procs = [subprocess.Popen(["sleep", "600"]) for _ in range(n)]
+    for p in procs:
+        ctx.defer(lambda p=p: (p.kill(), p.wait()))
+    return [p.pid for p in procs]
 
 
 # A -p list of up to 8 PIDs is compared in place in the kernel, a longer one
@@ -347,13 +352,13 @@ def unused_pids(n):
 @suite.case("pid_list_full")
 def pid_list_full(ctx, mode):
     two_clients_case(ctx, ["a", "b", "c"], lambda c: ["-p", ",".join(
-        map(str, [c["a"].pid] + unused_pids(6) + [c["c"].pid]))], ["a", "c"])
+        map(str, [c["a"].pid] + idle_pids(ctx, 6) + [c["c"].pid]))], ["a", "c"])
 
 
 @suite.case("pid_list_map")
 def pid_list_map(ctx, mode):
     two_clients_case(ctx, ["a", "b", "c"], lambda c: ["-p", ",".join(
-        map(str, [c["a"].pid] + unused_pids(7) + [c["c"].pid]))], ["a", "c"])
+        map(str, [c["a"].pid] + idle_pids(ctx, 7) + [c["c"].pid]))], ["a", "c"])
 
 
 @suite.case("uid_filter", modes=COLS)
