@@ -2,8 +2,9 @@
 #
 #   make             build every tool into $(OUTPUT)
 #   make run         install what is missing, build, trace TCP connects (Ctrl-C ends)
-#   make test        install what is missing, build, run every test
+#   make test        install what the tests miss, build, run every test
 #   make install     install tools and man pages under $(DESTDIR)$(prefix)
+#                    (not over files of Debian packages unless FORCE=1)
 #   V=1              show the commands
 
 #   SAN=1            build with ASan and UBSan (into build-san/)
@@ -33,9 +34,13 @@ RUN_ARGS ?=
 COMMON := log args addr escape output backend btfscan btfcache session
 VERSION := 0.1.0
 
-# Debian packages for building and testing; `make deps` installs the missing.
-DEB_PACKAGES := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	pkg-config python3 iproute2 kmod util-linux procps libclang-rt-dev \
+# Debian packages, installed when missing (apt-get update first) by the
+# target that needs them: building and running (make deps, make run); the
+# tests add theirs (make deps-test, make test: python3, the commands the
+# suites drive, the sanitizer runtime, qemu and the arm64 cross compiler for
+# the kernel matrix); the benchmark its peers (make deps-bench, make bench).
+DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
 	liburing-dev
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
 # wants it; another one than this machine's is a cross build (mk/cross.mk).
@@ -45,7 +50,7 @@ ARCH := $(HOST_ARCH)
 -include mk/cross.mk
 -include tests/vm/vm.mk
 -include bench/bench.mk
-DEB_PACKAGES += $(VM_DEB_PACKAGES) $(BENCH_DEB_PACKAGES)
+TEST_DEB_PACKAGES += $(VM_DEB_PACKAGES) $(CROSS_DEB_PACKAGES)
 
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
@@ -147,8 +152,8 @@ fuzz: $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_TARGETS))
 	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # Installs only what is missing; apt-get update first, as a fresh machine needs.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+define install_missing
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -156,6 +161,15 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: deps-test deps-bench
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+deps-test:
+	$(call install_missing,$(DEB_PACKAGES) $(TEST_DEB_PACKAGES))
+deps-bench:
+	$(call install_missing,$(DEB_PACKAGES) $(TEST_DEB_PACKAGES) $(BENCH_DEB_PACKAGES))
 
 run: deps
 	$(MAKE) all
@@ -173,11 +187,23 @@ hardening: all $(OUTPUT)/loadgen
 check-man: all
 	$(Q)$(PYTHON) tests/check_man.py --build-dir $(OUTPUT) $(TOOLS)
 
-test: deps
+test: deps-test
 	$(MAKE) all
 	$(PYTHON) tests/run_all.py $(MAKE) OUTPUT=$(OUTPUT) SAN=$(SAN)
 
+# Debian's libbpf-tools ships a tcpconnect and a tcptracer in /usr/sbin: a
+# file a package owns is not overwritten (dpkg would put it back, or lose
+# track of it) unless FORCE=1. A DESTDIR stages a package: no such check.
+INSTALLED := $(patsubst %,$(sbindir)/%,$(TOOLS)) $(patsubst %,$(mandir)/man8/%.8,$(TOOLS))
 install: all
+	$(Q)if [ -z "$(DESTDIR)" ] && [ "$(FORCE)" != 1 ] && command -v dpkg >/dev/null; then \
+		owned=$$(for f in $(INSTALLED); do dpkg -S "$$f" 2>/dev/null; done); \
+		if [ -n "$$owned" ]; then \
+			echo "error: these files belong to Debian packages; not overwriting" \
+				"them (install elsewhere with prefix=/usr/local, or FORCE=1):" >&2; \
+			echo "$$owned" | sed 's/^/  /' >&2; exit 1; \
+		fi; \
+	fi
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8
 	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(sbindir)
 	$(INSTALL) -m 0644 $(patsubst %,man/man8/%.8,$(TOOLS)) $(DESTDIR)$(mandir)/man8

@@ -37,7 +37,7 @@ $(OUTPUT)/floorhold: bench/floorhold.c
 
 BENCH_DEPS := all $(OUTPUT)/loadgen $(OUTPUT)/floor.bpf.o $(OUTPUT)/floorhold
 
-bench: $(BENCH_DEPS)
+bench: deps-bench $(BENCH_DEPS)
 	$(Q)$(PYTHON) bench/bench --build-dir $(OUTPUT) --tools "$(TOOLS)" $(BENCH_ARGS)
 
 bench-smoke: $(BENCH_DEPS)
