@@ -17,6 +17,7 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
+#include "escape.h"
 #include "log.h"
 #include "session.h"
 
@@ -435,10 +436,34 @@ cleanup:
 	return err;
 }
 
+/*
+ * The ready line on stderr. In command mode the tool ends with COMMAND, so
+ * it names COMMAND (escaped: it is the user's text, maybe a hostile file
+ * name) instead of saying Ctrl-C; "(backend: NAME)" stays where scripts
+ * look for it.
+ */
+static void print_ready(const struct st_session *s)
+{
+	const char *cmd = s->opts->command ? s->opts->command[0] : NULL;
+	size_t len = cmd ? strlen(cmd) : 0;
+	char backends[64], *shown = NULL;
+
+	st_selection_describe(&s->sel, backends, sizeof(backends));
+	if (!cmd) {
+		fprintf(stderr, "Tracing %s (backend: %s). Ctrl-C to end.\n", s->what, backends);
+		return;
+	}
+	shown = malloc(ST_ESCAPED_LEN(len));
+	if (shown)
+		st_escape(cmd, len, 0, shown, ST_ESCAPED_LEN(len));
+	fprintf(stderr, "Tracing %s by %s and its descendants (backend: %s).\n", s->what,
+		shown ? shown : "COMMAND", backends);
+	free(shown);
+}
+
 int st_session_start(struct st_session *s, struct st_output *out,
 		     ring_buffer_sample_fn handle, void *ctx)
 {
-	char backends[64];
 	int err;
 
 	err = fill_filters(s);
@@ -454,8 +479,7 @@ int st_session_start(struct st_session *s, struct st_output *out,
 	if (err)
 		return err;
 	set_signals();
-	st_selection_describe(&s->sel, backends, sizeof(backends));
-	fprintf(stderr, "Tracing %s (backend: %s). Ctrl-C to end.\n", s->what, backends);
+	print_ready(s);
 	st_output_header(out);
 	err = flush(s, out);
 	if (err)

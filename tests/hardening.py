@@ -20,7 +20,8 @@ import tempfile
 import time
 
 TOOLS = ["tcpconnect", "tcpaccept", "tcptracer", "udpconnect", "unixconnect"]
-READY = re.compile(r"^Tracing .*Ctrl-C to end\.$")
+# the ready line; in command mode it names COMMAND instead of saying Ctrl-C
+READY = re.compile(r"^Tracing .* \(backend: [a-z_+]+\)\.( Ctrl-C to end\.)?$")
 HOSTILE = b"\x1b[31mx\n\"\\\xff"  # ESC sequence, newline, quote, backslash, bad UTF-8
 TIMEOUT = 30
 

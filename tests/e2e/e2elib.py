@@ -45,8 +45,11 @@ EVENT_TIMEOUT = 10.0
 EXIT_TIMEOUT = 30.0
 GRACE = 0.3
 
+# "Tracing WHAT (backend: B). Ctrl-C to end." or, in command mode, where the
+# tool ends with COMMAND: "Tracing WHAT by COMMAND and its descendants (backend: B)."
 READY_RE = re.compile(
-    r"^Tracing (?P<what>.+) \(backend: (?P<backend>[a-z_]+(?:\+[a-z_]+)*)\)\. Ctrl-C to end\.$")
+    r"^Tracing (?P<what>.+?)(?: by (?P<command>.+) and its descendants)? "
+    r"\(backend: (?P<backend>[a-z_]+(?:\+[a-z_]+)*)\)\.(?P<ctrl_c> Ctrl-C to end\.)?$")
 LOST_RE = re.compile(r"^(\S+: )?lost \d+ events?\b")
 BACKENDS = ("fentry", "kprobe", "tracepoint")
 
@@ -414,7 +417,13 @@ class ToolRun:
             raise Fail("tool exited with status %s before the ready line; stderr: %s" % (
                 self.p.returncode, show_lines(self.stderr_lines())))
         self.ready_at = time.monotonic()
-        b = READY_RE.match(self.ready_line).group("backend")
+        m = READY_RE.match(self.ready_line)
+        check(bool(m.group("command")) == self.command_mode and
+              bool(m.group("ctrl_c")) != self.command_mode,
+              "ready line %r: %s" % (self.ready_line, "in command mode it names COMMAND and "
+                                     "does not say Ctrl-C" if self.command_mode else
+                                     "without COMMAND it says Ctrl-C to end"))
+        b = m.group("backend")
         if self.backend == "auto":
             if self.cfg.expect_backend:
                 check(b == self.cfg.expect_backend,

@@ -745,6 +745,27 @@ def command_exit_status(ctx, mode):
             TOOL, " ".join(cmd), out.rc, rc, show_lines(out.stderr)))
 
 
+@suite.case("command_ready_line")
+def command_ready_line(ctx, mode):
+    """In command mode the tool ends with COMMAND: the ready line names it,
+    escaped like any foreign string, and does not say Ctrl-C."""
+    d = ctx.tmp("bin")
+    os.mkdir(d)
+    path = os.path.join(d, "ok\t\x1b[31m")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(path, 0o755)
+    for cmd, shown in ((["true"], "true"), ([path], d + "/ok\\x09\\x1b[31m")):
+        run = ctx.start_tool([], command=cmd)
+        out = run.finish()
+        b = READY_RE.match(run.ready_line).group("backend")
+        want = "Tracing TCP connects by %s and its descendants (backend: %s)." % (shown, b)
+        check(run.ready_line == want, "`%s -- %s`: ready line %r, expected %r" % (
+            TOOL, cmd[0], run.ready_line, want))
+        check(out.trace and out.trace[0].split() == header(),
+              "no header after the ready line: %s" % show_lines(out.trace))
+
+
 @suite.case("pipe_prompt", modes=COLS)
 def pipe_prompt(ctx, mode):
     """The event line reaches a pipe while the tool keeps running (no block buffering)."""
