@@ -15,6 +15,7 @@ enum {
 	OPT_CGROUP = 0x100,
 	OPT_BACKEND,
 	OPT_DEBUG,
+	OPT_DEBUG_LIBBPF,
 	OPT_RINGBUF,
 };
 
@@ -251,7 +252,9 @@ static const struct argp_option common_options[] = {
 	{ "ring-buffer", OPT_RINGBUF, "KIB", 0,
 	  "Ring buffer size in KiB, a power of two from 4 (default 1024)", 0 },
 	{ "debug", OPT_DEBUG, NULL, 0,
-	  "Say which hook each program uses; show libbpf's messages", 0 },
+	  "Say which hook each program uses and why, and which BTF was used", 0 },
+	{ "debug-libbpf", OPT_DEBUG_LIBBPF, NULL, 0,
+	  "Also show libbpf's own messages, section by section (implies --debug)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Same as --help", 0 },
 	{},
 };
@@ -307,6 +310,9 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error(state, "--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
 				       arg);
 		break;
+	case OPT_DEBUG_LIBBPF:
+		st_debug_libbpf = true;
+		/* fall through */
 	case OPT_DEBUG:
 		st_debug = true;
 		break;

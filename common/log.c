@@ -11,6 +11,7 @@
 
 const char *st_tool_name = "socktrace";
 bool st_debug;
+bool st_debug_libbpf;
 
 /*
  * Messages quote paths and commands that are not ours: escape them, and
@@ -91,7 +92,8 @@ const char *st_strerror(int err)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
-	if (st_debug)
+	/* thousands of lines per object: only when asked for by name */
+	if (st_debug_libbpf)
 		vlog(true, fmt, ap);
 	return 0;
 }

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 
 extern const char *st_tool_name;
-extern bool st_debug;
+extern bool st_debug;		/* --debug: socktrace's own decisions */
+extern bool st_debug_libbpf;	/* --debug-libbpf: libbpf's messages too */
 
 __attribute__((format(printf, 1, 2))) void st_err(const char *fmt, ...);
 /* printed only with --debug */
@@ -18,7 +19,7 @@ void st_verr(const char *fmt, va_list ap);
  * codes that libc has no text for (ENOTSUPP, 524): @err is positive.
  */
 const char *st_strerror(int err);
-/* routes libbpf's messages through st_verr(), shown only with --debug */
+/* routes libbpf's messages through st_verr(), shown only with --debug-libbpf */
 void st_log_init(const char *tool);
 
 #endif

@@ -257,6 +257,26 @@ def case_tool_killed(build):
         time.sleep(0.05)
 
 
+def case_debug(build, tool):
+    """--debug: socktrace's decisions (hooks, backends, why), no libbpf line;
+    --debug-libbpf: those and libbpf's own messages."""
+    said = {}
+    for opt in ("--debug", "--debug-libbpf"):
+        t = Tool(build, tool, [opt])
+        rc = t.stop()
+        lines = [l for l in t.stderr().splitlines() if not READY.match(l)]
+        check(rc == 0 and lines and all(l.startswith(tool + ": ") for l in lines),
+              "%s: exit status %s, stderr %r" % (opt, rc, lines[:5]))
+        said[opt] = ([l for l in lines if re.match(r"^%s: hook \w+: [a-z]+ \(" % tool, l)],
+                     [l for l in lines if l.startswith(tool + ": libbpf: ")])
+    hooks, libbpf = said["--debug"]
+    check(hooks, "--debug names no hook")
+    check(not libbpf, "--debug shows libbpf's messages: %r" % libbpf[:3])
+    hooks2, libbpf2 = said["--debug-libbpf"]
+    check(hooks2 == hooks, "--debug-libbpf: hooks %r, --debug said %r" % (hooks2, hooks))
+    check(len(libbpf2) > 10, "--debug-libbpf shows no libbpf messages")
+
+
 def our_program_names(build):
     names = set()
     for f in os.listdir(build):
@@ -594,6 +614,7 @@ def cases(build):
         for args in (["-o", "--"], ["--output", "--"], ["-To", "--"]):
             yield "%s/dashdash_as_argument %s" % (tool, " ".join(args)), \
                 lambda t=tool, a=args: case_dashdash_optarg(build, t, a)
+        yield "%s/debug_and_debug_libbpf" % tool, lambda t=tool: case_debug(build, t)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             yield "%s/signal_%s" % (tool, sig.name), lambda t=tool, s=sig: case_signal(build, t, s)
         for j in (False, True):
