@@ -59,26 +59,40 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 	return 0;
 }
 
-void st_column_print(FILE *f, const char *value, int *width, bool last)
+/* Terminal columns of an escaped value: its UTF-8 characters, not bytes */
+static int text_width(const char *s)
 {
-	int len = strlen(value);
+	int n = 0;
 
-	if (len > *width)
-		*width = len;	/* later lines line up with the widest so far */
-	if (last)
-		fprintf(f, "%s\n", value);
-	else
-		fprintf(f, "%-*s ", *width, value);
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+void st_column_print(FILE *f, const char *value, int width, int *over, bool last)
+{
+	/* the spaces that bring the next cell to its header's offset */
+	int pad = width - text_width(value) - *over + 1;
+
+	fputs(value, f);
+	if (last) {
+		fputc('\n', f);
+		*over = 0;
+		return;
+	}
+	*over = pad < 1 ? 1 - pad : 0;
+	fprintf(f, "%*s", pad < 1 ? 1 : pad, "");
 }
 
 void st_output_header(struct st_output *o)
 {
 	size_t i;
+	int over = 0;
 
 	if (o->json)
 		return;
 	for (i = 0; i < o->ncols; i++)
-		st_column_print(o->f, o->cols[i].header, &o->cols[i].width,
+		st_column_print(o->f, o->cols[i].header, o->cols[i].width, &over,
 				i + 1 == o->ncols);
 }
 
@@ -169,10 +183,11 @@ static void columns(struct st_output *o, const struct inet_event *e)
 {
 	char buf[ST_ESCAPED_LEN(ST_COMM_LEN) + ST_ADDR_STRLEN];
 	size_t i;
+	int over = 0;
 
 	for (i = 0; i < o->ncols; i++) {
 		field(o, e, o->cols[i].field, buf, sizeof(buf));
-		st_column_print(o->f, buf, &o->cols[i].width, i + 1 == o->ncols);
+		st_column_print(o->f, buf, o->cols[i].width, &over, i + 1 == o->ncols);
 	}
 }
 
@@ -319,6 +334,7 @@ void st_output_unix_event(struct st_output *o, const struct unix_event *e)
 {
 	char buf[ST_UNIX_PATH_STRLEN];
 	size_t i;
+	int over = 0;
 
 	if (o->json) {
 		json_unix_event(o, e);
@@ -326,7 +342,7 @@ void st_output_unix_event(struct st_output *o, const struct unix_event *e)
 	}
 	for (i = 0; i < o->ncols; i++) {
 		unix_field(o, e, o->cols[i].field, buf, sizeof(buf));
-		st_column_print(o->f, buf, &o->cols[i].width, i + 1 == o->ncols);
+		st_column_print(o->f, buf, o->cols[i].width, &over, i + 1 == o->ncols);
 	}
 }
 

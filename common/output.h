@@ -38,7 +38,8 @@ enum st_field {
 struct st_column {
 	const char *header;
 	enum st_field field;
-	int width;		/* starting width; widens, never truncates */
+	int width;		/* as the header sets it: a wider value is never
+				 * truncated, it pushes the rest of its own line */
 };
 
 #define ST_MAX_COLUMNS 20
@@ -75,6 +76,12 @@ void st_output_close(struct st_output *o);
 
 /* Shared pieces for tools with their own tables (tcpconnect -c). */
 const char *st_result_name(int result, char *buf, size_t len);
-void st_column_print(FILE *f, const char *value, int *width, bool last);
+/*
+ * Prints one cell of a line, @width wide, then at least one space, or the
+ * newline if @last. A wider value shifts the cells after it; *@over (0 at
+ * the start of each line) carries that shift, and the next cells' padding
+ * takes it up, so the line is back under its header as soon as it can be.
+ */
+void st_column_print(FILE *f, const char *value, int width, int *over, bool last);
 
 #endif

@@ -180,9 +180,10 @@ static int by_count(const void *a, const void *b)
 	return count_cmp(x, y);
 }
 
-static void print_row(struct st_output *out, const struct count *r, int *w)
+static void print_row(struct st_output *out, const struct count *r, const int *w)
 {
 	char sa[ST_ADDR_STRLEN], da[ST_ADDR_STRLEN], port[8], n[24];
+	int over = 0;
 
 	st_addr_format(r->family, r->saddr, sa, sizeof(sa));
 	st_addr_format(r->family, r->daddr, da, sizeof(da));
@@ -194,16 +195,16 @@ static void print_row(struct st_output *out, const struct count *r, int *w)
 			r->family == ST_AF_INET6 ? 6 : 4, sa, da, port, n);
 		return;
 	}
-	st_column_print(out->f, sa, &w[0], false);
-	st_column_print(out->f, da, &w[1], false);
-	st_column_print(out->f, port, &w[2], false);
-	st_column_print(out->f, n, &w[3], true);
+	st_column_print(out->f, sa, w[0], &over, false);
+	st_column_print(out->f, da, w[1], &over, false);
+	st_column_print(out->f, port, w[2], &over, false);
+	st_column_print(out->f, n, w[3], &over, true);
 }
 
 /* The table at exit, biggest first; frees the rows. */
 static void print_counts(struct counts *c, struct st_output *out)
 {
-	int w[4] = { 15, 15, 5, 8 };
+	int w[4] = { 15, 15, 5, 8 }, over = 0;
 	size_t i, n = c->nrows;
 	char sa[ST_ADDR_STRLEN];
 
@@ -219,10 +220,10 @@ static void print_counts(struct counts *c, struct st_output *out)
 				c->rows[i]->daddr, sa, sizeof(sa))));
 	}
 	if (!out->json) {
-		st_column_print(out->f, "LADDR", &w[0], false);
-		st_column_print(out->f, "RADDR", &w[1], false);
-		st_column_print(out->f, "RPORT", &w[2], false);
-		st_column_print(out->f, "CONNECTS", &w[3], true);
+		st_column_print(out->f, "LADDR", w[0], &over, false);
+		st_column_print(out->f, "RADDR", w[1], &over, false);
+		st_column_print(out->f, "RPORT", w[2], &over, false);
+		st_column_print(out->f, "CONNECTS", w[3], &over, true);
 	}
 	for (i = 0; i < c->nrows; i++)
 		print_row(out, c->rows[i], w);

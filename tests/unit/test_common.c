@@ -178,6 +178,68 @@ static void test_columns(void)
 		  "0.250     1000   1234    cu\"rl\\x1b        6  ::1             2001::9         443   ok\n");
 }
 
+/* Offsets where the cells of @line start (after runs of spaces) */
+static size_t cell_starts(const char *line, size_t *at, size_t max)
+{
+	size_t n = 0, i;
+
+	for (i = 0; line[i] && line[i] != '\n' && n < max; i++)
+		if (line[i] != ' ' && (i == 0 || line[i - 1] == ' '))
+			at[n++] = i;
+	return n;
+}
+
+static void test_column_overflow(void)
+{
+	struct st_opts opts = {};
+	struct inet_event e[3] = { sample(), sample(), sample() };
+	size_t head[8], row[8], n, i;
+	char *out, *last;
+
+	/* a v4-mapped destination (16 characters), a long escaped COMM, then
+	 * a plain IPv4 line, which must be back under the header */
+	e[0].family = ST_AF_INET6;
+	memset(e[0].saddr, 0, 16);
+	memset(e[0].daddr, 0, 16);
+	e[0].saddr[15] = 1;
+	e[0].daddr[10] = e[0].daddr[11] = 0xff;
+	memcpy(e[0].daddr + 12, (__u8[]){ 192, 0, 2, 7 }, 4);
+	memset(e[1].comm, 0x01, 15);
+	out = render(&opts, e, 3);
+	CHECK_STR(out,
+		  "PID     COMM             IP SADDR           DADDR           DPORT RESULT\n"
+		  "1234    cu\"rl\\x1b        6  ::1             ::ffff:192.0.2.7 443  ECONNREFUSED\n"
+		  "1234    \\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01 4 10.0.0.1 192.0.2.7 443 ECONNREFUSED\n"
+		  "1234    cu\"rl\\x1b        4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n");
+	last = strrchr(out, '\n');
+	while (last > out && last[-1] != '\n')
+		last--;
+	n = cell_starts(out, head, 8);
+	CHECK(cell_starts(last, row, 8) == n, "cells %zu", n);
+	for (i = 0; i < n; i++)
+		CHECK(row[i] == head[i], "cell %zu at %zu, header at %zu", i, row[i], head[i]);
+}
+
+/* The overflow is taken up by the next cells' padding, not all at once */
+static void test_column_print(void)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	int over = 0;
+
+	st_column_print(f, "abcdef", 3, &over, false);	/* 3 over */
+	st_column_print(f, "x", 3, &over, false);	/* takes 2: 1 over */
+	st_column_print(f, "y", 3, &over, false);	/* takes the last */
+	st_column_print(f, "z", 1, &over, true);	/* at 12, as 3+1+3+1+3+1 */
+	CHECK(over == 0, "over %d at the end of a line", over);
+	st_column_print(f, "\xc3\xa9", 2, &over, false);	/* one character */
+	st_column_print(f, "w", 1, &over, true);
+	fclose(f);
+	CHECK_STR(buf, "abcdef x y  z\n\xc3\xa9  w\n");
+	free(buf);
+}
+
 static void test_json(void)
 {
 	struct st_opts opts = { .json = true };
@@ -246,6 +308,8 @@ int main(void)
 	test_escape();
 	test_json_string();
 	test_columns();
+	test_column_overflow();
+	test_column_print();
 	test_json();
 	test_config();
 	test_config_pids();

@@ -136,6 +136,38 @@ def v4mapped(ctx, mode):
     ctx.check_events(out, header(), [ev(cli, r, 6, MAPPED, MAPPED, port)])
 
 
+def cell_starts(line):
+    return [m.start() for m in re.finditer(r"\S+", line)]
+
+
+@suite.case("columns_realign")
+def columns_realign(ctx, mode):
+    """A v4-mapped address (16 characters) overflows SADDR and DADDR: it pushes
+    the rest of its own line only; the IPv4 line after it is under the header."""
+    if not os.path.exists("/proc/net/if_inet6"):
+        raise Skip("no IPv6 on this machine")
+    ns = ctx.netns()
+    srv = ctx.client("srv", ns)
+    port = srv.listen(4)
+    c6 = ctx.client("v6", ns)
+    c4 = ctx.client("v4", ns)
+    run = ctx.start_tool(["-L"])
+    r6 = want(c6.connect(6, MAPPED, port))
+    run.wait_comm(ctx.comm("v6"))
+    r4 = want(c4.connect(4, V4, port))
+    run.wait_comm(ctx.comm("v4"))
+    out = run.finish()
+    mine = ctx.check_events(out, header(lport=True), [ev(c6, r6, 6, MAPPED, MAPPED, port),
+                                                      ev(c4, r4, 4, V4, V4, port)])
+    lines = [e["_line"] for e in mine]
+    check(lines[0].split()[1] == ctx.comm("v6"), "the v4-mapped line is not first: %s"
+          % show_lines(lines))
+    head = [l for l in out.trace if l.split() == header(lport=True)][0]
+    check(cell_starts(lines[1]) == cell_starts(head),
+          "IPv4 line after a v4-mapped one: cells at %s, header's at %s: %s" % (
+              cell_starts(lines[1]), cell_starts(head), show_lines([head] + lines)))
+
+
 @suite.case("lport", matrix=True)
 def lport(ctx, mode):
     _lport(ctx, "-L")
