@@ -229,7 +229,7 @@ def prog_id(fd):
     attr = (ctypes.c_uint32 * 4)(fd, ctypes.sizeof(info), 0, 0)
     attr_p = ctypes.cast(attr, ctypes.c_void_p).value
     ctypes.c_uint64.from_address(attr_p + 8).value = ctypes.addressof(info)
-    r = _syscall(_nr()[0], BPF_OBJ_GET_INFO_BY_FD, attr_p, 16)
+    r = _syscall(_nr()[0], BPF_OBJ_GET_INFO_BY_FD, ctypes.c_void_p(attr_p), 16)
     if r < 0:
         raise OSError(-r, "BPF_OBJ_GET_INFO_BY_FD: %s" % os.strerror(-r))
     return info[1]
