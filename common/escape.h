@@ -20,7 +20,17 @@
  */
 size_t st_escape(const char *in, size_t len, int keep_nul, char *out, size_t outsz);
 
-/* Writes @s as a JSON string literal, quotes included. */
-void st_json_string(FILE *f, const char *s);
+/*
+ * Writes @len bytes of @in as a JSON string literal, quotes included: the
+ * suite's one JSON string writer, for every string of every JSON line.
+ * The text is the real text, not the columns' escapes: printable ASCII and
+ * valid UTF-8 as they are; '"' and '\\' escaped; C0 controls, DEL and C1
+ * controls (U+0080..U+009F) as \u00XX, so that no control sequence reaches
+ * a terminal even when the JSON is printed; each byte that is not part of
+ * valid UTF-8 as the lone surrogate \udcXX (PEP 383 "surrogateescape"),
+ * which valid UTF-8 never holds, so the bytes can be had back exactly: in
+ * Python, s.encode("utf-8", "surrogateescape"). NULs are bytes like others.
+ */
+void st_json_string(FILE *f, const void *in, size_t len);
 
 #endif

@@ -191,39 +191,50 @@ static void columns(struct st_output *o, const struct inet_event *e)
 	}
 }
 
-static void json_time(struct st_output *o, __u64 time_ns)
+void st_json_str(FILE *f, char sep, const char *key, const char *value)
+{
+	fprintf(f, "%c\"%s\":", sep, key);
+	if (value)
+		st_json_string(f, value, strlen(value));
+	else
+		fputs("null", f);
+}
+
+/* The members every event starts with, up to "comm" */
+static void json_head(struct st_output *o, __u64 time_ns, __u8 type, __u32 pid, __u32 tid,
+		      const char *comm)
 {
 	__u64 real = time_ns + o->mono_to_real_ns;
 	time_t secs = real / 1000000000ULL;
-	char buf[32];
+	char buf[32], ts[48];
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(o->f, "{\"ts\":\"%s.%06lluZ\",\"time_ns\":%llu", buf,
-		(unsigned long long)(real % 1000000000ULL) / 1000,
-		(unsigned long long)time_ns);
+	snprintf(ts, sizeof(ts), "%s.%06lluZ", buf,
+		 (unsigned long long)(real % 1000000000ULL) / 1000);
+	st_json_str(o->f, '{', "ts", ts);
+	fprintf(o->f, ",\"time_ns\":%llu", (unsigned long long)time_ns);
+	st_json_str(o->f, ',', "tool", o->tool);
+	st_json_str(o->f, ',', "event", type_long[type < 5 ? type : 0]);
+	fprintf(o->f, ",\"pid\":%u,\"tid\":%u,\"comm\":", pid, tid);
+	st_json_string(o->f, comm, strnlen(comm, ST_COMM_LEN));
 }
 
 static void json_event(struct st_output *o, const struct inet_event *e)
 {
-	char comm[ST_ESCAPED_LEN(ST_COMM_LEN)], addr[ST_ADDR_STRLEN], tmp[32];
-	__u8 t = e->type < 5 ? e->type : 0;
+	char addr[ST_ADDR_STRLEN], tmp[32];
 
-	json_time(o, e->time_ns);
-	fprintf(o->f, ",\"tool\":\"%s\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
-		o->tool, type_long[t], e->pid, e->tid);
-	st_escape(e->comm, sizeof(e->comm), 0, comm, sizeof(comm));
-	st_json_string(o->f, comm);
-	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu,\"proto\":\"%s\",\"ip\":%d",
-		e->uid, (unsigned long long)e->netns, e->proto == 17 ? "udp" : "tcp",
-		e->family == ST_AF_INET6 ? 6 : 4);
-	fprintf(o->f, ",\"saddr\":\"%s\",\"sport\":%u",
-		st_addr_format(e->family, e->saddr, addr, sizeof(addr)), e->sport);
-	fprintf(o->f, ",\"daddr\":\"%s\",\"dport\":%u",
-		st_addr_format(e->family, e->daddr, addr, sizeof(addr)), e->dport);
+	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm);
+	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu", e->uid, (unsigned long long)e->netns);
+	st_json_str(o->f, ',', "proto", e->proto == 17 ? "udp" : "tcp");
+	fprintf(o->f, ",\"ip\":%d", e->family == ST_AF_INET6 ? 6 : 4);
+	st_json_str(o->f, ',', "saddr", st_addr_format(e->family, e->saddr, addr, sizeof(addr)));
+	fprintf(o->f, ",\"sport\":%u", e->sport);
+	st_json_str(o->f, ',', "daddr", st_addr_format(e->family, e->daddr, addr, sizeof(addr)));
+	fprintf(o->f, ",\"dport\":%u", e->dport);
 	if (e->result != ST_RESULT_UNKNOWN)
-		fprintf(o->f, ",\"result\":\"%s\"", st_result_name(e->result, tmp, sizeof(tmp)));
+		st_json_str(o->f, ',', "result", st_result_name(e->result, tmp, sizeof(tmp)));
 	if (e->type == ST_EV_CLOSE)
 		fprintf(o->f, ",\"duration_ns\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu",
 			(unsigned long long)e->duration_ns,
@@ -307,23 +318,31 @@ static void unix_field(struct st_output *o, const struct unix_event *e,
 	buf[0] = '\0';
 }
 
+/* PATH's bytes, not its escaped text: "@" and all of an abstract name */
+static void json_unix_path(FILE *f, const struct unix_event *e)
+{
+	size_t n = e->path_len < ST_UNIX_PATH_MAX ? e->path_len : ST_UNIX_PATH_MAX;
+	char raw[ST_UNIX_PATH_MAX];
+
+	if (!n) {
+		fputs("null", f);	/* not "(unnamed)": a file may have that name */
+	} else if (e->path[0]) {
+		st_json_string(f, e->path, strnlen(e->path, n));
+	} else {
+		raw[0] = '@';
+		memcpy(raw + 1, e->path + 1, n - 1);
+		st_json_string(f, raw, n);
+	}
+}
+
 static void json_unix_event(struct st_output *o, const struct unix_event *e)
 {
-	char comm[ST_ESCAPED_LEN(ST_COMM_LEN)], path[ST_UNIX_PATH_STRLEN];
-	__u8 t = e->type < 5 ? e->type : 0;
-
-	json_time(o, e->time_ns);
-	fprintf(o->f, ",\"tool\":\"%s\",\"event\":\"%s\",\"pid\":%u,\"tid\":%u,\"comm\":",
-		o->tool, type_long[t], e->pid, e->tid);
-	st_escape(e->comm, sizeof(e->comm), 0, comm, sizeof(comm));
-	st_json_string(o->f, comm);
-	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu,\"proto\":\"unix\",\"type\":\"%s\",\"path\":",
-		e->uid, (unsigned long long)e->netns, unix_type(e->sock_type, false));
-	/* null, not "(unnamed)": a file may have that name */
-	if (st_unix_path(e, path, sizeof(path)))
-		st_json_string(o->f, path);
-	else
-		fputs("null", o->f);
+	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm);
+	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu", e->uid, (unsigned long long)e->netns);
+	st_json_str(o->f, ',', "proto", "unix");
+	st_json_str(o->f, ',', "type", unix_type(e->sock_type, false));
+	fputs(",\"path\":", o->f);
+	json_unix_path(o->f, e);
 	if (e->peer_pid)
 		fprintf(o->f, ",\"peer_pid\":%u}\n", e->peer_pid);
 	else

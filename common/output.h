@@ -83,5 +83,7 @@ const char *st_result_name(int result, char *buf, size_t len);
  * takes it up, so the line is back under its header as soon as it can be.
  */
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last);
+/* @sep ('{' or ','), then "key":"value" through st_json_string(), or "key":null */
+void st_json_str(FILE *f, char sep, const char *key, const char *value);
 
 #endif

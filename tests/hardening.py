@@ -22,7 +22,10 @@ import time
 TOOLS = ["tcpconnect", "tcpaccept", "tcptracer", "udpconnect", "unixconnect"]
 # the ready line; in command mode it names COMMAND instead of saying Ctrl-C
 READY = re.compile(r"^Tracing .* \(backend: [a-z_+]+\)\.( Ctrl-C to end\.)?$")
-HOSTILE = b"\x1b[31mx\n\"\\\xff"  # ESC sequence, newline, quote, backslash, bad UTF-8
+# ESC sequence, tab, newline, quote, backslash, bad UTF-8, C1 CSI, valid UTF-8 (e acute)
+HOSTILE = b"\x1b[31m\t\n\"\\\xff\xc2\x9b\xc3\xa9"
+# as the columns show it: escaped, the valid UTF-8 kept
+HOSTILE_SHOWN = "\\x1b[31m\\x09\\x0a\"\\\\\\xff\\xc2\\x9b\u00e9"
 TIMEOUT = 30
 
 
@@ -362,14 +365,17 @@ def case_hostile_comm(build, tool, json_mode):
     raw = t.out
     raw.seek(0)
     data = raw.read()
-    check(b"\x1b" not in data and b"\xff" not in data, "a raw control/invalid byte got out")
+    for raw in (b"\x1b", b"\t", b"\xff", b"\xc2\x9b"):
+        check(raw not in data, "the raw byte(s) %r got out: %r" % (raw, data))
     text = data.decode("utf-8")
-    want = "\\x1b[31mx\\x0a\"\\\\\\xff"
     if json_mode:
-        comms = [json.loads(l)["comm"] for l in text.splitlines()]
-        check(want in comms, "no event with the escaped comm %r in %r" % (want, comms))
+        # the real bytes: json.loads, then surrogateescape gives them back
+        comms = [json.loads(l)["comm"].encode("utf-8", "surrogateescape")
+                 for l in text.splitlines()]
+        check(HOSTILE in comms, "no event whose comm decodes to %r in %r" % (HOSTILE, comms))
     else:
-        check(want in text, "no line with the escaped comm %r:\n%s" % (want, text))
+        check(HOSTILE_SHOWN in text, "no line with the escaped comm %r:\n%s" % (
+            HOSTILE_SHOWN, text))
 
 
 PIDNS_DRIVER = r"""

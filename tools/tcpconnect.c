@@ -190,9 +190,12 @@ static void print_row(struct st_output *out, const struct count *r, const int *w
 	snprintf(port, sizeof(port), "%u", r->dport);
 	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n);
 	if (out->json) {
-		fprintf(out->f, "{\"tool\":\"tcpconnect\",\"event\":\"count\",\"ip\":%d,"
-			"\"saddr\":\"%s\",\"daddr\":\"%s\",\"dport\":%s,\"count\":%s}\n",
-			r->family == ST_AF_INET6 ? 6 : 4, sa, da, port, n);
+		st_json_str(out->f, '{', "tool", "tcpconnect");
+		st_json_str(out->f, ',', "event", "count");
+		fprintf(out->f, ",\"ip\":%d", r->family == ST_AF_INET6 ? 6 : 4);
+		st_json_str(out->f, ',', "saddr", sa);
+		st_json_str(out->f, ',', "daddr", da);
+		fprintf(out->f, ",\"dport\":%s,\"count\":%s}\n", port, n);
 		return;
 	}
 	st_column_print(out->f, sa, w[0], &over, false);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: arbitrary inet and unix events through both output modes. Every line
- * must be free of control bytes, and a JSON line must stay one line.
+ * must be free of control bytes (C1 included) and end in its only newline; a JSON line
+ * must be one valid JSON object whose comm and path give back the event's exact bytes.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "escape.h"
+#include "json_check.h"
 #include "output.h"
 
 static const struct st_column cols[] = {
@@ -29,13 +31,45 @@ static const struct st_column unix_cols[] = {
 
 static void check_clean(const char *buf, size_t len)
 {
+	const unsigned char *b = (const unsigned char *)buf;
 	size_t i;
 
-	/* exactly one newline, at the end: nothing else below 0x20 or DEL */
+	/* exactly one newline, at the end: nothing else below 0x20, no DEL, no C1 */
 	for (i = 0; i < len; i++)
-		if (((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) &&
-		    !(buf[i] == '\n' && i == len - 1))
+		if (((b[i] < 0x20 || b[i] == 0x7f) && !(b[i] == '\n' && i == len - 1)) ||
+		    (b[i] == 0xc2 && i + 1 < len && b[i + 1] >= 0x80 && b[i + 1] < 0xa0))
 			abort();
+}
+
+/* The JSON line is valid and member @key carries exactly @want (NULL: null) */
+static void check_json(const char *buf, size_t len, const char *key, const void *want,
+		       size_t want_len)
+{
+	unsigned char got[2 * ST_UNIX_PATH_MAX];
+	size_t n = 0;
+	int found;
+
+	if (jc_line(buf, len, key, got, sizeof(got), &n, &found))
+		abort();
+	if (!want ? found != 2 : found != 1 || n != want_len || memcmp(got, want, n))
+		abort();
+}
+
+/* What "path" must decode to: the path, or "@" and the abstract name's bytes */
+static const char *unix_path_bytes(const struct unix_event *u, char *buf, size_t *len)
+{
+	size_t n = u->path_len < ST_UNIX_PATH_MAX ? u->path_len : ST_UNIX_PATH_MAX;
+
+	if (!n)
+		return NULL;
+	if (u->path[0]) {
+		*len = strnlen(u->path, n);
+		return u->path;
+	}
+	buf[0] = '@';
+	memcpy(buf + 1, u->path + 1, n - 1);
+	*len = n;
+	return buf;
 }
 
 /* @inet or @unx through one output mode; the line must come out clean */
@@ -59,6 +93,16 @@ static void render(const struct inet_event *inet, const struct unix_event *unx, 
 		st_output_unix_event(&o, unx);
 	fclose(o.f);
 	check_clean(buf, len);
+	if (json && inet)
+		check_json(buf, len, "comm", inet->comm, strnlen(inet->comm, ST_COMM_LEN));
+	if (json && unx) {
+		char path[ST_UNIX_PATH_MAX];
+		size_t plen = 0;
+		const char *want = unix_path_bytes(unx, path, &plen);
+
+		check_json(buf, len, "comm", unx->comm, strnlen(unx->comm, ST_COMM_LEN));
+		check_json(buf, len, "path", want, plen);
+	}
 	free(buf);
 }
 

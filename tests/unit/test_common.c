@@ -10,6 +10,7 @@
 #include "log.h"
 #include "output.h"
 #include "unit.h"
+#include "../fuzz/json_check.h"
 
 static void check_v6(const char *text, const char *want)
 {
@@ -100,21 +101,90 @@ static void test_escape(void)
 	CHECK_STR(out, "@a\\x00b");
 }
 
-static char *json_of(const char *s)
+static char *json_of(const char *s, size_t len)
 {
-	static char buf[256];
+	static char buf[1024];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
-	st_json_string(f, s);
+	st_json_string(f, s, len);
 	fclose(f);
 	return buf;
 }
 
+#define JSON_OF(lit) json_of(lit, sizeof(lit) - 1)
+
 static void test_json_string(void)
 {
-	CHECK_STR(json_of("plain"), "\"plain\"");
-	CHECK_STR(json_of("q\"b\\"), "\"q\\\"b\\\\\"");
-	CHECK_STR(json_of("\x01\x1f"), "\"\\u0001\\u001f\"");
+	char in[1], want[16];
+	int c;
+
+	CHECK_STR(JSON_OF("plain ASCII ~!"), "\"plain ASCII ~!\"");
+	CHECK_STR(JSON_OF("q\"b\\"), "\"q\\\"b\\\\\"");
+	CHECK_STR(JSON_OF("a\tb"), "\"a\\u0009b\"");
+	CHECK_STR(JSON_OF("a\0b"), "\"a\\u0000b\"");	/* bytes, not a C string */
+	for (c = 0; c < 0x20; c++) {			/* every C0 control */
+		in[0] = c;
+		snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+		CHECK_STR(json_of(in, 1), want);
+	}
+	CHECK_STR(JSON_OF("\x7f"), "\"\\u007f\"");
+	/* C1 controls: valid UTF-8, but 0x9b is CSI to a terminal */
+	CHECK_STR(JSON_OF("\xc2\x80\xc2\x9b\xc2\x9f"), "\"\\u0080\\u009b\\u009f\"");
+	/* valid UTF-8 stays: U+00A0, U+00E9, U+20AC, U+1F600, U+10FFFF */
+	CHECK_STR(JSON_OF("\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"),
+		  "\"\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"");
+	/* each byte of invalid UTF-8 as a lone surrogate, U+DC80..U+DCFF */
+	CHECK_STR(JSON_OF("\xff\x80\xf5"), "\"\\udcff\\udc80\\udcf5\"");
+	CHECK_STR(JSON_OF("\xe2\x82" "A"), "\"\\udce2\\udc82A\"");		/* truncated */
+	CHECK_STR(JSON_OF("\xc3"), "\"\\udcc3\"");				/* at the end */
+	CHECK_STR(JSON_OF("\xc0\x80"), "\"\\udcc0\\udc80\"");			/* overlong */
+	CHECK_STR(JSON_OF("\xe0\x80\xaf"), "\"\\udce0\\udc80\\udcaf\"");	/* overlong */
+	CHECK_STR(JSON_OF("\xed\xa0\x80"), "\"\\udced\\udca0\\udc80\"");	/* surrogate */
+	CHECK_STR(JSON_OF("\xf4\x90\x80\x80"),					/* > U+10FFFF */
+		  "\"\\udcf4\\udc90\\udc80\\udc80\"");
+}
+
+/* Every string of one and two bytes, and some of three, comes back exactly. */
+static void test_json_round_trip(void)
+{
+	static const unsigned char tails[] = { 0x00, 0x22, 0x5c, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xff };
+	unsigned char in[3], back[16];
+	size_t len, n = 0, t, bad = 0, total = 0;
+	char line[1100];
+	int found;
+	unsigned int v;
+
+	for (v = 0; v < 0x10000 + 0x10000 * sizeof(tails); v++, total++) {
+		len = v < 0x100 ? 1 : v < 0x10000 ? 2 : 3;
+		in[0] = v, in[1] = v >> 8;
+		t = v >= 0x10000 ? (v - 0x10000) / 0x10000 : 0;
+		in[2] = tails[t];
+		snprintf(line, sizeof(line), "{\"s\":%s}\n", json_of((char *)in, len));
+		if (jc_line(line, strlen(line), "s", back, sizeof(back), &n, &found) ||
+		    found != 1 || n != len || memcmp(back, in, len))
+			bad++;
+	}
+	CHECK(!bad, "%zu of %zu strings did not come back", bad, total);
+}
+
+/* The reader the fuzz target relies on refuses what the writer must not make */
+static void test_json_check(void)
+{
+	static const char *const bad[] = {
+		"{\"s\":\"a\tb\"}\n", "{\"s\":\"\xc2\x9b\"}\n", "{\"s\":\"\xff\"}\n",
+		"{\"s\":\"\\ud800\"}\n", "{\"s\":\"\\x41\"}\n", "{\"s\":\"a}\n",
+		"{\"s\":1}x\n", "{\"s\":1,}\n", "{\"s\":-}\n", "{\"s\":1}", "{\"s\":nul}\n",
+	};
+	static const char good[] = "{\"a\":-1.5,\"s\":null}\n";
+	unsigned char out[8];
+	size_t i, n = 0;
+	int found;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(jc_line(bad[i], strlen(bad[i]), "s", out, sizeof(out), &n, &found),
+		      "taken: %s", bad[i]);
+	CHECK(!jc_line(good, strlen(good), "s", out, sizeof(out), &n, &found) && found == 2,
+	      "null");
 }
 
 static const struct st_column cols[] = {
@@ -248,7 +318,7 @@ static void test_json(void)
 	CHECK_STR(render(&opts, &e, 1),
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"tcpconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
-		  "\"comm\":\"cu\\\"rl\\\\x1b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"comm\":\"cu\\\"rl\\u001b\",\"uid\":1000,\"netns\":4026531840,"
 		  "\"proto\":\"tcp\",\"ip\":4,\"saddr\":\"10.0.0.1\",\"sport\":51234,"
 		  "\"daddr\":\"192.0.2.7\",\"dport\":443,\"result\":\"ECONNREFUSED\"}\n");
 	e.result = ST_RESULT_UNKNOWN;
@@ -307,6 +377,8 @@ int main(void)
 	test_parse();
 	test_escape();
 	test_json_string();
+	test_json_round_trip();
+	test_json_check();
 	test_columns();
 	test_column_overflow();
 	test_column_print();

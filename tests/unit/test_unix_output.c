@@ -84,12 +84,12 @@ static void test_json(void)
 	CHECK_STR(render(&opts, e, 2),
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"unixconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
-		  "\"comm\":\"dbus\\\\x1b\",\"uid\":1000,\"netns\":4026531840,"
-		  "\"proto\":\"unix\",\"type\":\"stream\",\"path\":\"@a\\\"\\\\x0a\","
+		  "\"comm\":\"dbus\\u001b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"proto\":\"unix\",\"type\":\"stream\",\"path\":\"@a\\\"\\u000a\","
 		  "\"peer_pid\":99}\n"
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"unixconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
-		  "\"comm\":\"dbus\\\\x1b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"comm\":\"dbus\\u001b\",\"uid\":1000,\"netns\":4026531840,"
 		  "\"proto\":\"unix\",\"type\":\"dgram\",\"path\":null,\"peer_pid\":null}\n");
 }
 

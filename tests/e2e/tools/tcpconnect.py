@@ -838,9 +838,10 @@ def sigterm(ctx, mode):
 
 @suite.case("comm_escaping", modes=COLS)
 def comm_escaping(ctx, mode):
-    """COMM bytes: backslash, control bytes, invalid UTF-8 escaped; valid UTF-8 kept."""
-    raw = (ctx.prefix + "-").encode() + b"\\\x01\x7f\xff" + "\u00e9".encode()
-    shown = ctx.prefix + "-" + "\\\\" + "\\x01" + "\\x7f" + "\\xff" + "\u00e9"
+    """COMM bytes: in columns backslash, controls (C1 too) and invalid UTF-8 escaped,
+    valid UTF-8 kept; in JSON the real bytes, given back by surrogateescape."""
+    raw = (ctx.prefix + "-").encode() + b"\\\t\xff\xc2\x9b" + "\u00e9".encode()
+    shown = ctx.prefix + "-" + "\\\\" + "\\x09" + "\\xff" + "\\xc2\\x9b" + "\u00e9"
     ns = ctx.netns()
     srv = ctx.client("srv", ns)
     port = srv.listen(4)
@@ -849,14 +850,17 @@ def comm_escaping(ctx, mode):
     r = want(cli.connect(4, V4, port))
     run.wait_comm(ctx.prefix + "-")
     out = run.finish()
-    evs = ctx.events(out, header())
-    for e in ctx.ours(evs):   # hex digits of \xNN in either case
-        e["comm"] = re.sub(r"\\x([0-9A-Fa-f]{2})", lambda m: "\\x" + m.group(1).lower(),
-                           e["comm"])
-    mine = [e for e in ctx.ours(evs) if e.get("pid") == cli.pid]
-    check(len(mine) == 1 and mine[0]["comm"] == shown,
+    mine = [e for e in ctx.ours(ctx.events(out, header())) if e.get("pid") == cli.pid]
+    for e in mine:
+        if mode == "json":
+            e["comm"] = e["comm"].encode("utf-8", "surrogateescape")
+        else:   # hex digits of \xNN in either case
+            e["comm"] = re.sub(r"\\x([0-9A-Fa-f]{2})", lambda m: "\\x" + m.group(1).lower(),
+                               e["comm"])
+    want_comm = raw if mode == "json" else shown
+    check(len(mine) == 1 and mine[0]["comm"] == want_comm,
           "comm bytes %r should print as %r; got: %s" % (
-              raw, shown, show_lines([e["_line"] for e in mine] or out.trace[-8:])))
+              raw, want_comm, show_lines([e["_line"] for e in mine] or out.trace[-8:])))
     del r
 
 

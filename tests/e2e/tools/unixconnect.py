@@ -139,21 +139,35 @@ def dgram_abstract(ctx, mode):
 
 
 # ----------------------------------------------------------------------------
-# Hostile names: escaped in columns, valid JSON with the same text
+# Hostile names: escaped in columns; in JSON the real bytes, which
+# json.loads() and .encode("utf-8", "surrogateescape") give back exactly
+
+def as_printed(mode, shown, raw):
+    """PATH in this mode: the columns' escaped text, or JSON's decoded string."""
+    return shown if mode == "col" else raw.decode("utf-8", "surrogateescape")
+
 
 @suite.case("hostile_path", modes=COLS)
 def hostile_path(ctx, mode):
     base = ctx.tmp("x")[:-1]
-    raw = base.encode() + b"a\x1b[31m\nb\xff\\c\xc3\xa9.sock"
-    shown = base + "a\\x1b[31m\\x0ab\\xff\\\\c\u00e9.sock"
-    pair_case(ctx, "stream", raw.hex(), shown)
+    raw = base.encode() + b"a\x1b[31m\t\n\"b\xff\\c\xc2\x9b\xc3\xa9.sock"
+    shown = base + "a\\x1b[31m\\x09\\x0a\"b\\xff\\\\c\\xc2\\x9b\u00e9.sock"
+    mine = pair_case(ctx, "stream", raw.hex(), as_printed(mode, shown, raw))
+    if mode == "json":
+        check(all(e["path"].encode("utf-8", "surrogateescape") == raw for e in mine),
+              "JSON path does not give back %r: %s" % (raw, show_lines(
+                  [e["_line"] for e in mine])))
 
 
 @suite.case("hostile_abstract", modes=COLS, matrix=True)
 def hostile_abstract(ctx, mode):
-    n = ctx.prefix.encode() + b"\x00\x07\x7f\xc2\x85\xe2\x82\xacz"
-    shown = "@" + ctx.prefix + "\\x00\\x07\\x7f\\xc2\\x85\u20acz"
-    pair_case(ctx, "seqpacket", (b"\0" + n).hex(), shown)
+    n = ctx.prefix.encode() + b"\x00\x07\t\"\x7f\xc2\x85\xe2\x82\xac\xffz"
+    shown = "@" + ctx.prefix + "\\x00\\x07\\x09\"\\x7f\\xc2\\x85\u20ac\\xffz"
+    mine = pair_case(ctx, "seqpacket", (b"\0" + n).hex(), as_printed(mode, shown, b"@" + n))
+    if mode == "json":
+        check(all(e["path"].encode("utf-8", "surrogateescape") == b"@" + n for e in mine),
+              "JSON path does not give back @%r: %s" % (n, show_lines(
+                  [e["_line"] for e in mine])))
 
 
 # ----------------------------------------------------------------------------
