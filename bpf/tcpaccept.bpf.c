@@ -36,6 +36,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	if (listener) {
 		e->backlog = BPF_CORE_READ(listener, sk_ack_backlog);
 		e->backlog_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+		e->flags |= ST_EVF_BACKLOG;
 	}
 	e->type = ST_EV_ACCEPT;
 	e->proto = IPPROTO_TCP;

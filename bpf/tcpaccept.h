@@ -2,7 +2,8 @@
 /*
  * tcpaccept's own ABI; events are struct inet_event (common/event.h) with
  * type ST_EV_ACCEPT, saddr/sport the local end, daddr/dport the remote end,
- * and backlog/backlog_max the listener's accept queue when it returned.
+ * and backlog/backlog_max the listener's accept queue when it returned
+ * (ST_EVF_BACKLOG: the listener was found).
  */
 #ifndef SOCKTRACE_TCPACCEPT_H
 #define SOCKTRACE_TCPACCEPT_H

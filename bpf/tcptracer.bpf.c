@@ -97,8 +97,10 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 	owner_to_event(o, e);
 	read_sock(sk, e);
 	if (type == ST_EV_CLOSE) {
-		if (c && c->est_ns)
+		if (c && c->est_ns) {
 			e->duration_ns = e->time_ns - c->est_ns;
+			e->flags |= ST_EVF_DURATION;
+		}
 		read_bytes(sk, old, e);
 	}
 	e->type = type;

@@ -2,9 +2,10 @@
 /*
  * tcptracer's own ABI; events are struct inet_event (common/event.h):
  * ST_EV_CONNECT when an active open completes its handshake, ST_EV_ACCEPT,
- * and ST_EV_CLOSE with duration_ns (0: established before the tool started),
- * bytes_sent (data bytes, retransmissions not counted) and bytes_received
- * (data bytes, the peer's FIN not counted). saddr/sport are the local end.
+ * and ST_EV_CLOSE with duration_ns (ST_EVF_DURATION unset: established
+ * before the tool started), bytes_sent (data bytes, retransmissions not
+ * counted) and bytes_received (data bytes, the peer's FIN not counted).
+ * saddr/sport are the local end.
  */
 #ifndef SOCKTRACE_TCPTRACER_H
 #define SOCKTRACE_TCPTRACER_H

@@ -28,6 +28,14 @@ enum st_event_type {
 #define ST_RESULT_UNKNOWN	(-1)	/* outcome not known when emitted */
 #define ST_RESULT_CLOSED	(-2)	/* closed before the handshake ended */
 
+/*
+ * inet_event.flags: which of the fields that may be unknown are known; an
+ * unknown one prints as null in JSON and "-" in columns, never as a 0 that
+ * looks like a value
+ */
+#define ST_EVF_DURATION	0x01	/* duration_ns (not for a connection older than the tool) */
+#define ST_EVF_BACKLOG	0x02	/* backlog and backlog_max (the listener was found) */
+
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
 	ST_LOST_EVENTS,		/* ring buffer full */
@@ -43,7 +51,7 @@ enum st_lost_counter {
 struct inet_event {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 netns;		/* network namespace inode */
-	__u64 duration_ns;	/* close events: time since established */
+	__u64 duration_ns;	/* close events: time since established, if ST_EVF_DURATION */
 	__u64 bytes_sent;	/* close events */
 	__u64 bytes_received;	/* close events */
 	__u32 pid;		/* tgid */
@@ -51,15 +59,15 @@ struct inet_event {
 	__u32 uid;
 	__s32 result;		/* see ST_RESULT_* */
 	__u32 backlog;		/* accept events: queue length ... */
-	__u32 backlog_max;	/* ... and its limit */
+	__u32 backlog_max;	/* ... and its limit, if ST_EVF_BACKLOG */
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u16 sport;
+	__u16 sport;		/* 0: none yet (a connect that failed before one was bound) */
 	__u16 dport;
 	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
 	__u8 type;		/* enum st_event_type */
 	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad;
+	__u8 flags;		/* ST_EVF_* */
 	char comm[ST_COMM_LEN];
 };
 

@@ -12,8 +12,52 @@
 
 static char out_buf[OUT_BUFSZ];
 
-static const char *const type_short[] = { "?", "C", "A", "X", "S" };
-static const char *const type_long[] = { "?", "connect", "accept", "close", "send" };
+/*
+ * A value the event does not know is null in JSON and "-" in a column,
+ * never a 0 or a "?" that reads like a value. These give NULL for it.
+ */
+static const char *const type_short[] = { NULL, "C", "A", "X", "S" };
+static const char *const type_long[] = { NULL, "connect", "accept", "close", "send" };
+
+static const char *event_name(__u8 type, bool long_name)
+{
+	if (type >= sizeof(type_long) / sizeof(type_long[0]))
+		return NULL;
+	return long_name ? type_long[type] : type_short[type];
+}
+
+static const char *proto_name(__u8 proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : NULL;
+}
+
+/* 4 or 6, or 0 if the family is not one of ours */
+static int ip_version(__u8 family)
+{
+	return family == ST_AF_INET ? 4 : family == ST_AF_INET6 ? 6 : 0;
+}
+
+static const char *addr_text(const struct inet_event *e, const __u8 *addr, char *buf,
+			     size_t len)
+{
+	return ip_version(e->family) ? st_addr_format(e->family, addr, buf, len) : NULL;
+}
+
+/* @s into the column buffer, "-" for unknown */
+static void column_text(char *buf, size_t len, const char *s)
+{
+	snprintf(buf, len, "%s", s ? s : "-");
+}
+
+/* @fmt with @v into the column buffer if @known, else "-" */
+static void column_num(char *buf, size_t len, bool known, const char *fmt,
+		       unsigned long long v)
+{
+	if (known)
+		snprintf(buf, len, fmt, v);
+	else
+		snprintf(buf, len, "-");
+}
 
 static __s64 mono_to_real(void)
 {
@@ -131,8 +175,8 @@ static void time_column(struct st_output *o, __u64 time_ns, char *buf, size_t le
 static void field(struct st_output *o, const struct inet_event *e,
 		  enum st_field f, char *buf, size_t len)
 {
-	char tmp[32];
-	__u8 t = e->type < 5 ? e->type : 0;
+	bool closed = e->type == ST_EV_CLOSE;
+	char tmp[ST_ADDR_STRLEN];
 
 	switch (f) {
 	case ST_F_TIME_REL:
@@ -143,34 +187,34 @@ static void field(struct st_output *o, const struct inet_event *e,
 	case ST_F_PID: snprintf(buf, len, "%u", e->pid); return;
 	case ST_F_TID: snprintf(buf, len, "%u", e->tid); return;
 	case ST_F_COMM: st_escape(e->comm, sizeof(e->comm), 0, buf, len); return;
-	case ST_F_IP: snprintf(buf, len, "%d", e->family == ST_AF_INET6 ? 6 : 4); return;
-	case ST_F_SADDR: st_addr_format(e->family, e->saddr, buf, len); return;
-	case ST_F_SPORT: snprintf(buf, len, "%u", e->sport); return;
-	case ST_F_DADDR: st_addr_format(e->family, e->daddr, buf, len); return;
+	case ST_F_IP:
+		column_num(buf, len, ip_version(e->family), "%llu", ip_version(e->family));
+		return;
+	case ST_F_SADDR: column_text(buf, len, addr_text(e, e->saddr, tmp, sizeof(tmp))); return;
+	case ST_F_SPORT: column_num(buf, len, e->sport, "%llu", e->sport); return;
+	case ST_F_DADDR: column_text(buf, len, addr_text(e, e->daddr, tmp, sizeof(tmp))); return;
 	case ST_F_DPORT: snprintf(buf, len, "%u", e->dport); return;
 	case ST_F_RESULT:
-		snprintf(buf, len, "%s", e->result == ST_RESULT_UNKNOWN ? "-" :
-			 st_result_name(e->result, tmp, sizeof(tmp)));
+		column_text(buf, len, e->result == ST_RESULT_UNKNOWN ? NULL :
+			    st_result_name(e->result, tmp, sizeof(tmp)));
 		return;
-	case ST_F_TYPE: snprintf(buf, len, "%s", type_short[t]); return;
-	case ST_F_TYPE_LONG: snprintf(buf, len, "%s", type_long[t]); return;
+	case ST_F_TYPE: column_text(buf, len, event_name(e->type, false)); return;
+	case ST_F_TYPE_LONG: column_text(buf, len, event_name(e->type, true)); return;
 	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)e->netns); return;
-	case ST_F_BACKLOG: snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max); return;
-	case ST_F_DURATION_MS:
-		/* close events only; 0: established before tracing began */
-		if (e->type != ST_EV_CLOSE || !e->duration_ns)
-			snprintf(buf, len, "-");
+	case ST_F_BACKLOG:
+		if (e->flags & ST_EVF_BACKLOG)
+			snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max);
 		else
+			snprintf(buf, len, "-");
+		return;
+	case ST_F_DURATION_MS:	/* close events, when the start was seen */
+		if (closed && (e->flags & ST_EVF_DURATION))
 			snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
+		else
+			snprintf(buf, len, "-");
 		return;
-	case ST_F_TX_KB:
-		snprintf(buf, len, e->type == ST_EV_CLOSE ? "%llu" : "-",
-			 (unsigned long long)e->bytes_sent / 1024);
-		return;
-	case ST_F_RX_KB:
-		snprintf(buf, len, e->type == ST_EV_CLOSE ? "%llu" : "-",
-			 (unsigned long long)e->bytes_received / 1024);
-		return;
+	case ST_F_TX_KB: column_num(buf, len, closed, "%llu", e->bytes_sent / 1024); return;
+	case ST_F_RX_KB: column_num(buf, len, closed, "%llu", e->bytes_received / 1024); return;
 	case ST_F_SOCK_TYPE:
 	case ST_F_PEER_PID:
 	case ST_F_PATH:
@@ -200,9 +244,18 @@ void st_json_str(FILE *f, char sep, const char *key, const char *value)
 		fputs("null", f);
 }
 
-/* The members every event starts with, up to "comm" */
+/* ,"key":@v, or ,"key":null if not @known */
+static void json_num(FILE *f, const char *key, unsigned long long v, bool known)
+{
+	if (known)
+		fprintf(f, ",\"%s\":%llu", key, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
+/* The members every event starts with, up to "netns" */
 static void json_head(struct st_output *o, __u64 time_ns, __u8 type, __u32 pid, __u32 tid,
-		      const char *comm)
+		      const char *comm, __u32 uid, __u64 netns)
 {
 	__u64 real = time_ns + o->mono_to_real_ns;
 	time_t secs = real / 1000000000ULL;
@@ -216,33 +269,34 @@ static void json_head(struct st_output *o, __u64 time_ns, __u8 type, __u32 pid, 
 	st_json_str(o->f, '{', "ts", ts);
 	fprintf(o->f, ",\"time_ns\":%llu", (unsigned long long)time_ns);
 	st_json_str(o->f, ',', "tool", o->tool);
-	st_json_str(o->f, ',', "event", type_long[type < 5 ? type : 0]);
+	st_json_str(o->f, ',', "event", event_name(type, true));
 	fprintf(o->f, ",\"pid\":%u,\"tid\":%u,\"comm\":", pid, tid);
 	st_json_string(o->f, comm, strnlen(comm, ST_COMM_LEN));
+	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu", uid, (unsigned long long)netns);
 }
 
 static void json_event(struct st_output *o, const struct inet_event *e)
 {
 	char addr[ST_ADDR_STRLEN], tmp[32];
 
-	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm);
-	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu", e->uid, (unsigned long long)e->netns);
-	st_json_str(o->f, ',', "proto", e->proto == 17 ? "udp" : "tcp");
-	fprintf(o->f, ",\"ip\":%d", e->family == ST_AF_INET6 ? 6 : 4);
-	st_json_str(o->f, ',', "saddr", st_addr_format(e->family, e->saddr, addr, sizeof(addr)));
-	fprintf(o->f, ",\"sport\":%u", e->sport);
-	st_json_str(o->f, ',', "daddr", st_addr_format(e->family, e->daddr, addr, sizeof(addr)));
-	fprintf(o->f, ",\"dport\":%u", e->dport);
-	if (e->result != ST_RESULT_UNKNOWN)
+	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm, e->uid, e->netns);
+	st_json_str(o->f, ',', "proto", proto_name(e->proto));
+	json_num(o->f, "ip", ip_version(e->family), ip_version(e->family));
+	st_json_str(o->f, ',', "saddr", addr_text(e, e->saddr, addr, sizeof(addr)));
+	json_num(o->f, "sport", e->sport, e->sport);
+	st_json_str(o->f, ',', "daddr", addr_text(e, e->daddr, addr, sizeof(addr)));
+	json_num(o->f, "dport", e->dport, true);
+	if (e->result != ST_RESULT_UNKNOWN)	/* result mode: known by then */
 		st_json_str(o->f, ',', "result", st_result_name(e->result, tmp, sizeof(tmp)));
-	if (e->type == ST_EV_CLOSE)
-		fprintf(o->f, ",\"duration_ns\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu",
-			(unsigned long long)e->duration_ns,
-			(unsigned long long)e->bytes_sent,
-			(unsigned long long)e->bytes_received);
-	if (e->backlog_max)
-		fprintf(o->f, ",\"backlog\":%u,\"backlog_max\":%u", e->backlog,
-			e->backlog_max);
+	if (e->type == ST_EV_CLOSE) {
+		json_num(o->f, "duration_ns", e->duration_ns, e->flags & ST_EVF_DURATION);
+		json_num(o->f, "bytes_sent", e->bytes_sent, true);
+		json_num(o->f, "bytes_received", e->bytes_received, true);
+	}
+	if (o->backlog && e->type == ST_EV_ACCEPT) {
+		json_num(o->f, "backlog", e->backlog, e->flags & ST_EVF_BACKLOG);
+		json_num(o->f, "backlog_max", e->backlog_max, e->flags & ST_EVF_BACKLOG);
+	}
 	fputs("}\n", o->f);
 }
 
@@ -263,7 +317,7 @@ static const char *unix_type(__u8 sock_type, bool upper)
 	case 2: return upper ? "DGRAM" : "dgram";
 	case 5: return upper ? "SEQPACKET" : "seqpacket";
 	}
-	return "?";
+	return NULL;
 }
 
 const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
@@ -285,7 +339,6 @@ const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
 static void unix_field(struct st_output *o, const struct unix_event *e,
 		       enum st_field f, char *buf, size_t len)
 {
-	__u8 t = e->type < 5 ? e->type : 0;
 	const char *path;
 
 	switch (f) {
@@ -297,16 +350,11 @@ static void unix_field(struct st_output *o, const struct unix_event *e,
 	case ST_F_PID: snprintf(buf, len, "%u", e->pid); return;
 	case ST_F_TID: snprintf(buf, len, "%u", e->tid); return;
 	case ST_F_COMM: st_escape(e->comm, sizeof(e->comm), 0, buf, len); return;
-	case ST_F_TYPE: snprintf(buf, len, "%s", type_short[t]); return;
-	case ST_F_TYPE_LONG: snprintf(buf, len, "%s", type_long[t]); return;
+	case ST_F_TYPE: column_text(buf, len, event_name(e->type, false)); return;
+	case ST_F_TYPE_LONG: column_text(buf, len, event_name(e->type, true)); return;
 	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)e->netns); return;
-	case ST_F_SOCK_TYPE: snprintf(buf, len, "%s", unix_type(e->sock_type, true)); return;
-	case ST_F_PEER_PID:
-		if (e->peer_pid)
-			snprintf(buf, len, "%u", e->peer_pid);
-		else
-			snprintf(buf, len, "-");
-		return;
+	case ST_F_SOCK_TYPE: column_text(buf, len, unix_type(e->sock_type, true)); return;
+	case ST_F_PEER_PID: column_num(buf, len, e->peer_pid, "%llu", e->peer_pid); return;
 	case ST_F_PATH:
 		path = st_unix_path(e, buf, len);
 		if (!path)
@@ -337,16 +385,13 @@ static void json_unix_path(FILE *f, const struct unix_event *e)
 
 static void json_unix_event(struct st_output *o, const struct unix_event *e)
 {
-	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm);
-	fprintf(o->f, ",\"uid\":%u,\"netns\":%llu", e->uid, (unsigned long long)e->netns);
+	json_head(o, e->time_ns, e->type, e->pid, e->tid, e->comm, e->uid, e->netns);
 	st_json_str(o->f, ',', "proto", "unix");
 	st_json_str(o->f, ',', "type", unix_type(e->sock_type, false));
 	fputs(",\"path\":", o->f);
 	json_unix_path(o->f, e);
-	if (e->peer_pid)
-		fprintf(o->f, ",\"peer_pid\":%u}\n", e->peer_pid);
-	else
-		fputs(",\"peer_pid\":null}\n", o->f);
+	json_num(o->f, "peer_pid", e->peer_pid, e->peer_pid);	/* 0: unknown */
+	fputs("}\n", o->f);
 }
 
 void st_output_unix_event(struct st_output *o, const struct unix_event *e)

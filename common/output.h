@@ -52,6 +52,7 @@ struct st_output {
 	struct st_column cols[ST_MAX_COLUMNS];	/* time and UID included */
 	size_t ncols;
 	enum st_time_mode time_mode;
+	bool backlog;		/* JSON: accept events carry backlog, backlog_max */
 	__u64 first_ns;
 	__s64 mono_to_real_ns;
 };

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	err = st_output_open(&out, &opts.common, "tcpaccept", cols, columns(cols));
 	if (err)
 		goto cleanup;
+	out.backlog = true;	/* in JSON with or without -b, null if unknown */
 	err = st_session_start(&s, &out, handle_event, &out);
 	if (err)
 		goto cleanup;

@@ -206,6 +206,8 @@ static struct inet_event sample(void)
 	return e;
 }
 
+static bool render_backlog;	/* as tcpaccept sets it */
+
 /* Formats @e with @opts into a string (static buffer). */
 static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev)
 {
@@ -215,6 +217,7 @@ static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev
 
 	free(buf);
 	st_output_open(&o, opts, "tcpconnect", cols, sizeof(cols) / sizeof(cols[0]));
+	o.backlog = render_backlog;
 	o.f = open_memstream(&buf, &len);
 	o.mono_to_real_ns = 1700000000000000000LL;	/* 2023-11-14T22:13:20Z */
 	st_output_header(&o);
@@ -327,6 +330,68 @@ static void test_json(void)
 	CHECK(strstr(render(&opts, &e, 1), "\"result\":\"closed\""), "closed");
 }
 
+/* JSON member @key's text in @json ("null", "12"...), for the checks below */
+static const char *member(const char *json, const char *key)
+{
+	static char val[64];
+	char pat[40];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	if (!p)
+		return "(absent)";
+	p += strlen(pat);
+	n = strcspn(p, ",}");
+	snprintf(val, sizeof(val), "%.*s", (int)n, p);
+	return val;
+}
+
+/* A value the event does not know is null in JSON and "-" in a column */
+static void test_unknown(void)
+{
+	struct st_opts json = { .json = true }, col = {};
+	struct inet_event e = sample();
+	char *out;
+
+	e.type = ST_EV_CLOSE;		/* tcptracer -l: established before the start */
+	e.duration_ns = 0;
+	e.bytes_sent = 4096;
+	out = render(&json, &e, 1);
+	CHECK_STR(member(out, "duration_ns"), "null");
+	CHECK_STR(member(out, "bytes_sent"), "4096");
+	e.flags = ST_EVF_DURATION;
+	e.duration_ns = 1500000;
+	CHECK_STR(member(render(&json, &e, 1), "duration_ns"), "1500000");
+
+	e = sample();			/* tcpaccept, listener not found */
+	e.type = ST_EV_ACCEPT;
+	render_backlog = true;
+	out = render(&json, &e, 1);
+	CHECK_STR(member(out, "backlog"), "null");
+	CHECK_STR(member(out, "backlog_max"), "null");
+	e.flags = ST_EVF_BACKLOG;
+	e.backlog_max = 0;		/* listen(fd, 0): a real limit of 0 */
+	CHECK_STR(member(render(&json, &e, 1), "backlog_max"), "0");
+	render_backlog = false;
+	CHECK_STR(member(render(&json, &e, 1), "backlog"), "(absent)");
+
+	e = sample();			/* a connect that failed before a port was bound */
+	e.sport = 0;
+	CHECK_STR(member(render(&json, &e, 1), "sport"), "null");
+	e.family = 0;			/* and what no real event has */
+	e.type = 9;
+	e.proto = 0;
+	out = render(&json, &e, 1);
+	CHECK(!strcmp(member(out, "ip"), "null") && !strcmp(member(out, "saddr"), "null") &&
+	      !strcmp(member(out, "event"), "null") && !strcmp(member(out, "proto"), "null"),
+	      "unknown family, type and protocol: %s", out);
+	out = render(&col, &e, 1);
+	CHECK(strstr(out, "\n1234    cu\"rl\\x1b        -  -               -               443"),
+	      "columns: %s", out);
+}
+
 static void test_config(void)
 {
 	char *cmd[] = { "true", NULL };
@@ -383,6 +448,7 @@ int main(void)
 	test_column_overflow();
 	test_column_print();
 	test_json();
+	test_unknown();
 	test_config();
 	test_config_pids();
 	test_strerror();

@@ -303,9 +303,12 @@ def result_unreach(ctx, mode):
     r2 = want(b.connect(4, "203.0.113.1", 80), "ENETUNREACH")
     run.wait_comm(ctx.prefix + "-", 2)
     out = run.finish()
-    ctx.check_events(out, header(result=True), [
+    mine = ctx.check_events(out, header(result=True), [
         ev(a, r1, 4, None, "192.0.2.1", 80, result="EHOSTUNREACH", sport=False),
         ev(b, r2, 4, None, "203.0.113.1", 80, result="ENETUNREACH", sport=False)])
+    # no source port was ever bound: null, not a port 0
+    check(mode != "json" or all(e["sport"] is None for e in mine),
+          "sport should be null: %s" % show_lines([e["_line"] for e in mine]))
 
 
 @suite.case("unreach_not_in_default_mode")

@@ -119,6 +119,38 @@ add_full("ipv6", 6, V6, 6, V6, True)
 add_full("v4mapped", 6, "::", 6, MAPPED, True)
 
 
+@suite.case("close_predates_tool", modes=COLS)
+def close_predates_tool(ctx, mode):
+    """A connection established before the tool started: its X lines carry the
+    bytes, and a lifetime the tool cannot know: MS "-", duration_ns null (not 0)."""
+    ns = ctx.netns()
+    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    port, lid = srv.listen(4)
+    c = cli.connect(4, V4, port)
+    a = srv.call("accept", lid=lid)
+    cli.call("send", conn=c["conn"], n=SENT)
+    srv.call("recv", conn=a["conn"], n=SENT)
+    srv.call("send", conn=a["conn"], n=RECEIVED)
+    cli.call("recv", conn=c["conn"], n=RECEIVED)
+    run = ctx.start_tool(["-l"] + ctx.mode_args())
+    cli.call("close", conn=c["conn"])
+    srv.call("recv", conn=a["conn"], n=1)     # the EOF
+    srv.call("close", conn=a["conn"])
+    run.wait_comm(ctx.prefix + "-", 2)
+    out = run.finish()
+    exp = [ev(ctx, "close", cli, dict(c, tid=cli.pid), SENT, RECEIVED),
+           ev(ctx, "close", srv, dict(a, tid=srv.pid), RECEIVED, SENT)]
+    for e in exp:
+        if mode == "json":
+            e["duration_ns"] = None
+        else:
+            e["ms"] = "-"
+    mine = ctx.check_events(out, header(lifetime=True), exp, strict_json_keys=False)
+    if mode == "json":
+        check(all('"duration_ns":null,' in e["_line"] for e in mine),
+              "duration_ns should be null: %s" % show_lines([e["_line"] for e in mine]))
+
+
 @suite.case("reset", modes=COLS, matrix=True)
 def reset(ctx, mode):
     """The server closes with unread data (RST): its X in its own context, the
