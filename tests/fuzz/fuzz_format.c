@@ -86,6 +86,7 @@ static void render(const struct inet_event *inet, const struct unix_event *unx, 
 	else
 		st_output_open(&o, &opts, "fuzz", unix_cols,
 			       sizeof(unix_cols) / sizeof(unix_cols[0]));
+	o.backlog = 1;		/* tcpaccept's accept keys too */
 	o.f = open_memstream(&buf, &len);
 	if (inet)
 		st_output_event(&o, inet);
