@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include "args.h"
 #include "log.h"
 
@@ -123,10 +123,9 @@ static unsigned long long read_pid_max(void)
  * tool would look as if it saw nothing. kill(pid, 0) asks in the tool's own
  * PID namespace, the one the filter compares in; EPERM means it exists.
  */
-static void check_pid(struct argp_state *state, unsigned long long pid)
+static void check_pid(struct argp_state *state, unsigned long long pid,
+		      unsigned long long max)
 {
-	unsigned long long max = read_pid_max();
-
 	if (max && pid >= max)
 		st_usage_error(state, "-p/--pid: PID %llu cannot exist: PIDs stay below the kernel's pid_max (%llu)",
 			       pid, max);
@@ -136,7 +135,7 @@ static void check_pid(struct argp_state *state, unsigned long long pid)
 
 static void parse_pids(struct argp_state *state, const char *arg, struct st_opts *o)
 {
-	unsigned long long v[ST_MAX_PID_ARGS];
+	unsigned long long v[ST_MAX_PID_ARGS], max;
 	size_t i, n;
 	int err;
 
@@ -144,8 +143,9 @@ static void parse_pids(struct argp_state *state, const char *arg, struct st_opts
 	if (err)
 		list_error(state, "-p/--pid", arg, "PID list", 1, ST_PID_MAX,
 			   ST_MAX_PID_ARGS, err);
+	max = read_pid_max();
 	for (i = 0; i < n; i++) {
-		check_pid(state, v[i]);
+		check_pid(state, v[i], max);
 		o->pids[i] = v[i];
 	}
 	o->npids = n;
