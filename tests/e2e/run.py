@@ -92,6 +92,8 @@ def main():
         except ImportError as e:
             print("run.py: no test module for tool %r (%s)" % (n, e), file=sys.stderr)
             return 2
+        # the cases every tool shares come after its own (--smoke takes the first)
+        e2elib.add_shared_cases(mod.suite)
         cases.extend(mod.suite.cases)
 
     passed = failed = skipped = 0

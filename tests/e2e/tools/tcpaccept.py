@@ -4,7 +4,7 @@ import re
 import sys
 import time
 
-from e2elib import Fail, READY_RE, Suite, add_shared_cases, check, parse_json, show_lines
+from e2elib import Fail, READY_RE, Suite, check, parse_json, show_lines
 from tools._bpfstate import check_catch_up, start_unblocked
 from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
                          need_ipv6, uring_checked, wait_file)
@@ -20,7 +20,6 @@ suite = Suite(TOOL, colmap={
     "RPORT": ("dport", int), "LADDR": ("saddr", str), "LPORT": ("sport", int),
     "BL": ("bl", str), "UID": ("uid", int), "TIME(s)": ("time_s", str),
     "TIME": ("time", str)}, json_keys=JSON_KEYS)
-add_shared_cases(suite)
 COLS = ("col", "json")
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from e2elib import (Client, EVENT_TIMEOUT, Fail, READY_RE, Skip, Suite, add_shared_cases, check,
+from e2elib import (Client, EVENT_TIMEOUT, Fail, READY_RE, Skip, Suite, check,
                    is_int, parse_columns, parse_json, parse_ts, sh, show_lines, tracefs_mounts)
 
 TOOL = "tcpconnect"
@@ -27,7 +27,6 @@ suite = Suite(TOOL, colmap={
     "LPORT": ("sport", int), "DADDR": ("daddr", str), "DPORT": ("dport", int),
     "RESULT": ("result", str), "UID": ("uid", int), "TIME(s)": ("time_s", str),
     "TIME": ("time", str)}, json_keys=JSON_KEYS)
-add_shared_cases(suite)
 
 COLS = ("col", "json")
 V4 = "127.0.0.1"

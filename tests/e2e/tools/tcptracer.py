@@ -3,7 +3,7 @@ import os
 import re
 import time
 
-from e2elib import Fail, READY_RE, Suite, add_shared_cases, check, is_int, parse_json, show_lines
+from e2elib import Fail, READY_RE, Suite, check, is_int, parse_json, show_lines
 from tools._bpfstate import check_catch_up, map_entries, start_unblocked
 from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
                          need_ipv6, uring_checked)
@@ -23,7 +23,6 @@ suite = Suite(TOOL, colmap={
     "MS": ("ms", str), "TX_KB": ("tx_kb", str), "RX_KB": ("rx_kb", str),
     "UID": ("uid", int), "TIME(s)": ("time_s", str), "TIME": ("time", str)},
     json_keys=JSON_KEYS)
-add_shared_cases(suite)
 COLS = ("col", "json")
 SENT, RECEIVED = 3000, 5000     # by the client
 

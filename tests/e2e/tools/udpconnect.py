@@ -3,7 +3,7 @@ import os
 import re
 import time
 
-from e2elib import Skip, Suite, add_shared_cases, check, show_lines
+from e2elib import Skip, Suite, check, show_lines
 from tools._sockclient import client
 
 TOOL = "udpconnect"
@@ -26,7 +26,6 @@ suite = Suite(TOOL, colmap={
     "SADDR": ("saddr", str), "SPORT": ("sport", int), "DADDR": ("daddr", str),
     "DPORT": ("dport", int), "UID": ("uid", int), "TIME(s)": ("time_s", str),
     "TIME": ("time", str)}, json_keys=JSON_KEYS)
-add_shared_cases(suite)
 
 COLS = ("col", "json")
 V4 = "127.0.0.1"

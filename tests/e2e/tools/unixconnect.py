@@ -3,7 +3,7 @@ import json
 import re
 import time
 
-from e2elib import Suite, add_shared_cases, check, show_lines
+from e2elib import Suite, check, show_lines
 from tools._sockclient import client
 
 TOOL = "unixconnect"
@@ -40,7 +40,6 @@ suite = Suite(TOOL, colmap={
     "TYPE": ("type", sock_type), "PEER": ("peer_pid", peer), "PATH": ("path", path),
     "UID": ("uid", int), "TIME(s)": ("time_s", str), "TIME": ("time", str)},
     json_keys=JSON_KEYS)
-add_shared_cases(suite)
 
 COLS = ("col", "json")
 
