@@ -123,14 +123,14 @@ int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *sk)
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
-int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_accept(SYSCALL_EXIT_CTX *ctx)
 {
 	accept_syscall_exit(ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
-int tp_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_accept4(SYSCALL_EXIT_CTX *ctx)
 {
 	accept_syscall_exit(ctx->ret);
 	return 0;

@@ -121,6 +121,16 @@ static __always_inline struct pt_regs *syscall_regs(void)
 }
 
 /*
+ * A syscalls:sys_exit_NAME program's context is that tracepoint's record,
+ * struct syscall_trace_exit (trace_entry, nr, ret), not raw_syscalls' struct
+ * trace_event_raw_sys_exit (trace_entry, id, ret). The two put ret at the same
+ * offset only while trace_entry is 8 bytes: PREEMPT_RT kernels (6.1-rt) make
+ * it longer, the other type then reads past the record and the kernel refuses
+ * to attach the program (EACCES). With the real type CO-RE places ret.
+ */
+#define SYSCALL_EXIT_CTX struct syscall_trace_exit
+
+/*
  * The first argument, at sys_exit: powerpc and riscv return the result in the
  * register that carried it and keep the argument in orig_gpr3 / orig_a0,
  * which libbpf 1.1's PT_REGS_PARM1_CORE_SYSCALL does not read there.

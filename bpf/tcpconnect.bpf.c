@@ -301,7 +301,7 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 /* ---- tracepoint backend ---- */
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 {
 	struct pt_regs *regs;
 	struct sock *sk;

@@ -316,7 +316,7 @@ static __always_inline struct sock *tp_sock(struct pt_regs *regs)
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 {
 	struct sock *sk;
 
@@ -329,7 +329,7 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
-int tp_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_sendto(SYSCALL_EXIT_CTX *ctx)
 {
 	struct pt_regs *regs;
 	struct dest d = {};
@@ -359,7 +359,7 @@ static __always_inline int umsg_dest(const struct user_msghdr *m, struct dest *d
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_sendmsg(SYSCALL_EXIT_CTX *ctx)
 {
 	struct pt_regs *regs;
 	struct dest d = {};
@@ -379,7 +379,7 @@ int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 
 /* ret messages went out; each names its own destination */
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int tp_sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_sendmmsg(SYSCALL_EXIT_CTX *ctx)
 {
 	const struct mmsghdr *v;
 	struct pt_regs *regs;

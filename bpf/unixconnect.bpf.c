@@ -228,7 +228,7 @@ int BPF_KRETPROBE(kretprobe_unix_accept, int ret)
 /* ---- tracepoint backend: sys_exit alone (see syscall_regs()) ---- */
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 {
 	if (!ctx->ret && want_current())
 		on_connect(sock_from_fd((int)SYSCALL_EXIT_ARG1(syscall_regs())));
@@ -237,7 +237,7 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 /* the new fd is installed by now: it leads to the accepted socket */
 SEC("tracepoint/syscalls/sys_exit_accept")
-int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_accept(SYSCALL_EXIT_CTX *ctx)
 {
 	if (ctx->ret >= 0 && want_current())
 		on_accept(sock_from_fd((int)ctx->ret));
@@ -245,7 +245,7 @@ int tp_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
-int tp_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+int tp_sys_exit_accept4(SYSCALL_EXIT_CTX *ctx)
 {
 	if (ctx->ret >= 0 && want_current())
 		on_accept(sock_from_fd((int)ctx->ret));
