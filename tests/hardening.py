@@ -19,7 +19,10 @@ import sys
 import tempfile
 import time
 
-TOOLS = ["tcpconnect", "tcpaccept", "tcptracer", "udpconnect", "unixconnect"]
+sys.dont_write_bytecode = True
+import toollist  # noqa: E402  (beside this file)
+
+TOOLS = toollist.tools()
 # the ready line; in command mode it names COMMAND instead of saying Ctrl-C
 READY = re.compile(r"^Tracing .* \(backend: [a-z_+]+\)\.( Ctrl-C to end\.)?$")
 # ESC sequence, tab, newline, quote, backslash, bad UTF-8, C1 CSI, valid UTF-8 (e acute)

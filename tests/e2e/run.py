@@ -7,7 +7,9 @@
 
 Runs as root.  One line per case (PASS/FAIL/SKIP tool/case[: reason]), then
 `N passed, N failed[, N skipped]`.  Exit status 1 if any case failed.
-Each tool's cases live in tests/e2e/tools/<tool>.py (a `suite` object).
+Each tool (tools/*.c, tests/toollist.py) has its cases in
+tests/e2e/tools/<tool>.py (a `suite` object); a tool without a test module is
+an error.
 Which backends the running kernel offers is asked of the kernel itself
 (tests/e2e/kernel.py): `auto` must choose the best of them, and only those it
 does not offer must be refused.  --expect-backend and --unavailable override
@@ -21,15 +23,33 @@ import sys
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))
 
 import e2elib  # noqa: E402
 import kernel  # noqa: E402
+import toollist  # noqa: E402
 
 
-def tool_names():
-    d = os.path.join(HERE, "tools")
-    return sorted(f[:-3] for f in os.listdir(d)
-                  if f.endswith(".py") and not f.startswith("_"))
+def load_suites(names):
+    """The suite of each tool, with the shared cases added; or a complaint:
+    a tool without a test module, a test module without a tool."""
+    tools = toollist.tools()
+    modules = sorted(f[:-3] for f in os.listdir(os.path.join(HERE, "tools"))
+                     if f.endswith(".py") and not f.startswith("_"))
+    wrong = ["%s: no such tool (tools/*.c has %s)" % (n, ", ".join(tools))
+             for n in names if n not in tools]
+    wrong += ["tool %s has no test module tests/e2e/tools/%s.py" % (n, n)
+              for n in tools if n not in modules]
+    wrong += ["tests/e2e/tools/%s.py tests no tool (there is no tools/%s.c)" % (n, n)
+              for n in modules if n not in tools]
+    if wrong:
+        return None, wrong
+    suites = []
+    for n in names:
+        mod = importlib.import_module("tools." + n)
+        e2elib.add_shared_cases(mod.suite)
+        suites.append(mod.suite)
+    return suites, []
 
 
 def main():
@@ -37,7 +57,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--backend", default="auto", choices=["auto", "fentry", "kprobe", "tracepoint"])
     ap.add_argument("--tool", action="append",
-                    help="only this tool (repeatable); default: every module in tools/")
+                    help="only this tool (repeatable); default: every tool (tools/*.c)")
     ap.add_argument("--only", action="append",
                     help="only cases whose tool/case name contains this (repeatable)")
     ap.add_argument("--expect-backend", choices=kernel.BACKENDS,
@@ -84,17 +104,13 @@ def main():
                                  "not offered (%s)" % offer[b]) for b in kernel.BACKENDS),
             expect), flush=True)
 
-    names = a.tool or tool_names()
-    cases = []
-    for n in names:
-        try:
-            mod = importlib.import_module("tools." + n)
-        except ImportError as e:
-            print("run.py: no test module for tool %r (%s)" % (n, e), file=sys.stderr)
-            return 2
-        # the cases every tool shares come after its own (--smoke takes the first)
-        e2elib.add_shared_cases(mod.suite)
-        cases.extend(mod.suite.cases)
+    suites, wrong = load_suites(a.tool or toollist.tools())
+    for w in wrong:
+        print("run.py: %s" % w, file=sys.stderr)
+    if wrong:
+        return 2
+    # each tool's own cases, then the shared ones (--smoke takes the first)
+    cases = [c for s in suites for c in s.cases]
 
     passed = failed = skipped = 0
     smoked = set()
