@@ -6,7 +6,7 @@ A tool module (tests/e2e/tools/<tool>.py) makes a Suite and registers cases:
 
     @suite.case("ipv4", modes=("col", "json"))
     def ipv4(ctx, mode):
-        srv = ctx.client("srv"); port = srv.listen(4, "127.0.0.1")
+        srv = ctx.client("srv"); port = srv.serve(4, "127.0.0.1")
         cli = ctx.client("cli")
         run = ctx.start_tool(["-j"] if mode == "json" else [])
         r = cli.connect(4, "127.0.0.1", port)
@@ -52,6 +52,14 @@ READY_RE = re.compile(
     r"\(backend: (?P<backend>[a-z_]+(?:\+[a-z_]+)*)\)\.(?P<ctrl_c> Ctrl-C to end\.)?$")
 LOST_RE = re.compile(r"^(\S+: )?lost \d+ events?\b")
 BACKENDS = ("fentry", "kprobe", "tracepoint")
+
+V4, V6, MAPPED = "127.0.0.1", "::1", "::ffff:127.0.0.1"
+LOOPBACK = {4: V4, 6: V6}
+
+
+def need_ipv6():
+    if not os.path.exists("/proc/net/if_inet6"):
+        raise Skip("no IPv6 on this machine")
 
 
 class Fail(Exception):
@@ -174,7 +182,8 @@ class Forked:
 
 
 class Client:
-    """A helper process (helpers/client.py) with a known comm, driven by JSON lines."""
+    """The test process (helpers/client.py, see its docstring for the requests)
+    with a known comm, driven by JSON lines: every process a case traces."""
 
     def __init__(self, ctx, comm, netns=None, raw=None):
         """comm: what the tool must print; raw: the comm's bytes if not plain text."""
@@ -190,47 +199,76 @@ class Client:
             self.call("setns", path=netns.path)
         self.netns = netns
 
-    def send(self, op, **kw):
+    # -- the transport: one request, one answer
+
+    def ask(self, op, **kw):
+        """Send a request without waiting for its answer (answer() reads it)."""
         kw["op"] = op
         self.p.stdin.write(json.dumps(kw) + "\n")
         self.p.stdin.flush()
 
-    def recv(self, what="reply"):
+    def answer(self, what="reply"):
         line = self.p.stdout.readline()
         if not line:
             raise RuntimeError("client %s (pid %d) died (%s)" % (self.comm, self.pid, what))
         res = json.loads(line)
         if not res.get("ok"):
-            raise RuntimeError("client %s: %s" % (self.comm, res.get("error")))
+            raise RuntimeError("client %s: %s: %s" % (self.comm, what, res.get("error")))
+        self.ctx.cfg.log("%s pid %d %s -> %s" % (self.comm, self.pid, what, clip(res, 300)))
         return res
 
     def call(self, op, **kw):
-        self.send(op, **kw)
-        return self.recv(op)
+        self.ask(op, **kw)
+        return self.answer(op)
 
-    def listen(self, family=4, addr=None, port=0):
-        addr = addr or ("127.0.0.1" if family == 4 else "::1")
-        return self.call("listen", family=family, addr=addr, port=port)["port"]
-
-    def connect(self, family, addr, port, **kw):
-        """Returns {"sport","saddr","errno",...}; errno None means connected."""
-        r = self.call("connect", family=family, addr=addr, port=port, **kw)
-        self.ctx.cfg.log("%s pid %d connect %s:%s -> %s" % (self.comm, self.pid, addr, port, r))
-        return r
+    # -- requests with a shorter spelling
 
     def setuid(self, uid):
         self.call("setuid", uid=uid)
 
-    def info(self):
-        return self.call("info")
-
     def netns_inode(self):
         return os.stat("/proc/%d/ns/net" % self.pid).st_ino
+
+    def serve(self, family=4, addr=None):
+        """A listener whose connections a thread accepts and holds: a server
+        for connects the case traces.  Returns its port."""
+        return self.call("serve", family=family, addr=addr or LOOPBACK[family])["port"]
+
+    def listen(self, family=4, addr=None, backlog=16):
+        """A listener the case accepts on; returns (port, sid)."""
+        r = self.call("listen", family=family, addr=addr or LOOPBACK[family], backlog=backlog)
+        return r["port"], r["sid"]
+
+    def connect(self, family, addr, port, want=None, **kw):
+        """Returns the conn (see helpers/client.py); raises unless its errno is
+        `want` (None: connected)."""
+        self.ask("connect", family=family, addr=addr, port=port, **kw)
+        return self.connected(want)
+
+    def connected(self, want=None):
+        """The answer to a connect asked before (ask("connect", ...))."""
+        r = self.answer("connect")
+        if r.get("errno") != want:
+            raise RuntimeError("test connect gave %s, the case needs %s: %r" % (
+                r.get("errno"), want, r))
+        return r
+
+    def accept(self, lid):
+        return self.call("accept", sid=lid)
+
+    def send(self, conn, n):
+        self.call("send", sid=conn["sid"], n=n)
+
+    def recv(self, conn, n):
+        return self.call("recv", sid=conn["sid"], n=n)["got"]
+
+    def close(self, conn, abort=False):
+        self.call("close", sid=conn["sid"], abort=abort)
 
     def kill(self):
         if self.p.poll() is None:
             try:
-                self.send("exit")
+                self.ask("exit")
                 self.p.stdin.close()
                 self.p.wait(5)
             except Exception:
@@ -645,6 +683,15 @@ def add_shared_cases(suite):
     """Cases every tool has, written once."""
     suite.case("unavailable_backend", applies=_some_unavailable, matrix=True)(
         _unavailable_backend)
+
+
+def tcp_end(cli, conn, uid=0):
+    """The event keys of one end of a TCP connection, the one `cli` holds
+    (conn: as helpers/client.py answers)."""
+    return {"pid": cli.pid, "tid": conn["tid"], "comm": cli.comm, "uid": uid,
+            "netns": cli.netns_inode(), "proto": "tcp", "ip": 6 if ":" in conn["laddr"] else 4,
+            "saddr": conn["laddr"], "sport": conn["lport"], "daddr": conn["raddr"],
+            "dport": conn["rport"]}
 
 
 def b36(n, width):

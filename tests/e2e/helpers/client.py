@@ -1,21 +1,48 @@
 #!/usr/bin/env python3
-"""Test client/server process for the socktrace end-to-end tests.
+"""The test process of the socktrace end-to-end tests: `client.py COMM`.
 
-Started by e2elib.Client as `python3 client.py COMM`.  It sets its comm with
-prctl(PR_SET_NAME) before doing anything else, then reads one JSON request per
-line on stdin and answers one JSON object per line on stdout.  Every socket it
-makes stays open until a "close" request or exit, so the runner controls what
-the traced process does and when.
+Started by e2elib.Client (in a forked child of the runner).  It sets its comm
+with prctl(PR_SET_NAME) before anything else ("hex:..." for raw bytes), then
+reads one JSON request per line on stdin and answers one JSON object per line
+on stdout: {"ok": true, ...} or {"ok": false, "error": "..."}.  Every socket it
+makes is named by an integer "sid" and stays open until a "close" request or
+exit, so the runner decides what the traced process does and when.
 
-Requests ({"op": ...}):
-  setns      {"path"}                       join a network namespace
-  setuid     {"uid"}                        setgid+setuid (drops root)
-  listen     {"family","addr","port"}       TCP listener; accepted sockets are held
-  connect    {"family","addr","port","nonblock","timeout","thread","close"}
-  info       {}                             pid, uid, netns inode
-  close      {}                             close every socket
+Process:
+  setns      {"path"}                     join a network namespace
+  setuid     {"uid"}                      setgroups([]), setgid, setuid: drops root
   exit       {}
-Answers: {"ok": true, ...} or {"ok": false, "error": "..."}.
+TCP (conn: {"sid","tid","laddr","lport","raddr","rport"}; raddr and rport are
+null for a socket with no peer, e.g. one reset before it was accepted):
+  serve      {"family","addr"}            listener whose connections a thread
+                                          accepts and holds -> {"port","sid"}
+  listen     {"family","addr","backlog"}  listener the runner accepts on -> {"port","sid"}
+  accept     {"sid"}                      accept one now -> conn
+  block      {"sid"}                      a thread blocks in accept() now -> {"tid"}
+  wait       {"sid"}                      that thread's accept -> conn
+  connect    {"family","addr","port","nonblock","timeout","thread","close"}
+             -> conn plus "pid" and "errno" (null: connected; "PENDING": still
+             connecting at the timeout), "immediate" (nonblock: connect()'s own
+             errno), "closed" (close: closed while connecting); the source
+             address is read as early as it can be
+  send       {"sid","n"}                  send n bytes
+  recv       {"sid","n"}                  receive n bytes or until EOF -> {"got"}
+  close      {"sid","abort"}              abort: SO_LINGER 0 first, a reset
+  fork_serve {"sid","count"}              accept count connections, fork a worker
+                                          (comm COMM-wrk) for each that reads until
+                                          EOF and closes; the parent closes its copy
+                                          at once -> {"workers": [{"pid","conn"}]}
+  reap       {}                           wait for every worker -> {"status": [...]}
+UDP:
+  udp_socket {"family","bind"?}           -> {"sid","port"} (port: bound ones only)
+  udp_connect {"sid","addr","port"}       -> {"laddr","lport"}
+  udp_send   {"sid","how","dests":[[addr,port]...]}
+             how: sendto (one call per dest), sendmsg (one per dest), sendmmsg
+             (one call for all) -> {"laddr","lport","sent"}
+Unix (paths are hex strings of the raw bytes; abstract names start with 00):
+  unix_listen {"type","path"}             bind+listen (bind only for dgram) -> {"sid"}
+  unix_connect {"type","path","bind"?}    -> {"sid"}
+  unix_accept {"sid"}                     accept one queued connection
 """
 import ctypes
 import errno
@@ -23,8 +50,10 @@ import json
 import os
 import select
 import socket
+import struct
 import sys
 import threading
+import time
 
 PR_SET_NAME = 15
 CLONE_NEWNET = 0x40000000
@@ -35,7 +64,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 def set_comm(name):
     if isinstance(name, str):
         name = name.encode()
-    if libc.prctl(PR_SET_NAME, name, 0, 0, 0) != 0:
+    if libc.prctl(PR_SET_NAME, name[:15], 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
 
@@ -44,8 +73,21 @@ if COMM.startswith("hex:"):    # raw bytes, for escaping tests
     COMM = bytes.fromhex(COMM[4:])
 set_comm(COMM)
 
-socks = []
+socks = {}
 lock = threading.Lock()
+blocked = {}
+workers = []
+
+
+def keep(s):
+    with lock:
+        sid = len(socks) + 1
+        socks[sid] = s
+    return sid
+
+
+def sock(req):
+    return socks[int(req["sid"])]
 
 
 def fam(f):
@@ -56,139 +98,334 @@ def errname(e):
     return errno.errorcode.get(e, str(e)) if e else None
 
 
-def sockname(s):
+def names(s):
+    """(laddr, lport, raddr, rport) of s, None where there is none (yet)."""
     try:
-        n = s.getsockname()
-        return n[0], n[1]
+        la = s.getsockname()[:2]
     except OSError:
-        return None, None
+        la = (None, None)
+    try:
+        ra = s.getpeername()[:2]
+    except OSError as e:
+        if e.errno not in (errno.ENOTCONN, errno.EBADF):
+            raise
+        ra = (None, None)
+    return la + ra
 
 
-def do_connect(req):
-    """Connect; report the source address/port as early as it can be read."""
+def conn(s, sid=None):
+    la, lp, ra, rp = names(s)
+    return {"sid": sid or keep(s), "tid": threading.get_native_id(), "laddr": la,
+            "lport": lp, "raddr": ra, "rport": rp}
+
+
+# ----------------------------------------------------------------------------
+# TCP
+
+def listener(req):
     s = socket.socket(fam(req["family"]), socket.SOCK_STREAM)
-    with lock:
-        socks.append(s)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((req["addr"], int(req.get("port", 0))))
+    s.listen(int(req.get("backlog", 128)))
+    return s
+
+
+def listen(req):
+    s = listener(req)
+    return {"port": s.getsockname()[1], "sid": keep(s)}
+
+
+def serve(req):
+    s = listener(req)
+    sid = keep(s)
+
+    def acceptor():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            keep(c)
+
+    threading.Thread(target=acceptor, daemon=True).start()
+    return {"port": s.getsockname()[1], "sid": sid}
+
+
+def block(req):
+    """A thread that sleeps in accept() by the time this answers."""
+    ls, res, ready = sock(req), {}, threading.Event()
+
+    def run():
+        res["tid0"] = threading.get_native_id()
+        ready.set()
+        try:
+            res.update(conn(ls.accept()[0]))
+        except OSError as e:
+            res["error"] = repr(e)
+    t = threading.Thread(target=run)
+    t.start()
+    ready.wait()
+    stat = "/proc/self/task/%d/stat" % res["tid0"]
+    for _ in range(200):
+        with open(stat) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                break
+        time.sleep(0.01)
+    blocked[int(req["sid"])] = (t, res)
+    return {"tid": res["tid0"]}
+
+
+def wait(req):
+    t, res = blocked.pop(int(req["sid"]))
+    t.join()
+    if "error" in res:
+        raise RuntimeError(res["error"])
+    del res["tid0"]
+    return res
+
+
+def connect(req):
+    s = socket.socket(fam(req["family"]), socket.SOCK_STREAM)
+    sid = keep(s)
     addr = (req["addr"], int(req["port"]))
-    timeout = float(req.get("timeout", 60))
-    res = {"ok": True, "tid": threading.get_native_id(), "pid": os.getpid()}
+    res = {"pid": os.getpid()}
     if req.get("nonblock"):
         s.setblocking(False)
         rc = s.connect_ex(addr)
-        res["saddr"], res["sport"] = sockname(s)
+        res.update(conn(s, sid))
         res["immediate"] = errname(rc)
-        if rc == errno.EINPROGRESS:
-            if req.get("close"):
-                # closed before the handshake finished
-                s.close()
-                res["errno"] = None
-                res["closed"] = True
-                return res
-            r = select.select([], [s], [], timeout)
-            if not r[1]:
-                res["errno"] = "PENDING"
-            else:
-                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                res["errno"] = errname(err)
-        else:
+        if rc != errno.EINPROGRESS:
             res["errno"] = errname(rc)
+        elif req.get("close"):
+            s.close()             # closed before the handshake finished
+            res["errno"], res["closed"] = None, True
+            return res
+        elif not select.select([], [s], [], float(req.get("timeout", 60)))[1]:
+            res["errno"] = "PENDING"
+        else:
+            res["errno"] = errname(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        res["raddr"], res["rport"] = names(s)[2:]
     else:
-        s.settimeout(None)
         try:
             s.connect(addr)
             res["errno"] = None
         except OSError as e:
             res["errno"] = errname(e.errno)
-        res["saddr"], res["sport"] = sockname(s)
+        res.update(conn(s, sid))
     if req.get("close"):
         s.close()
     return res
 
 
-def handle(req):
-    op = req["op"]
-    if op == "setns":
-        fd = os.open(req["path"], os.O_RDONLY)
+def connect_in_thread(req):
+    out = {}
+
+    def run():
+        set_comm(COMM)
         try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, "setns " + req["path"])
-        finally:
-            os.close(fd)
-        return {"ok": True}
-    if op == "setuid":
-        uid = int(req["uid"])
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-        return {"ok": True}
-    if op == "listen":
-        s = socket.socket(fam(req["family"]), socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((req.get("addr", "127.0.0.1"), int(req.get("port", 0))))
-        s.listen(128)
-        with lock:
-            socks.append(s)
+            out.update(connect(req))
+        except Exception as e:  # reported to the runner
+            out["error"] = repr(e)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise RuntimeError(out["error"])
+    return out
 
-        def acceptor():
-            while True:
-                try:
-                    c, _ = s.accept()
-                except OSError:
-                    return
-                with lock:
-                    socks.append(c)
 
-        threading.Thread(target=acceptor, daemon=True).start()
-        return {"ok": True, "port": s.getsockname()[1]}
-    if op == "connect":
-        if req.get("thread"):
-            out = {}
+def recv(req):
+    s, want, got = sock(req), int(req["n"]), 0
+    while got < want:
+        b = s.recv(want - got)
+        if not b:
+            break
+        got += len(b)
+    return {"got": got}
 
-            def run():
-                set_comm(COMM)
-                try:
-                    out.update(do_connect(req))
-                except Exception as e:  # reported to the runner
-                    out.update({"ok": False, "error": repr(e)})
 
-            t = threading.Thread(target=run)
-            t.start()
-            t.join()
-            return out
-        return do_connect(req)
-    if op == "info":
-        return {"ok": True, "pid": os.getpid(), "uid": os.getuid(),
-                "netns": os.stat("/proc/self/ns/net").st_ino}
-    if op == "close":
-        with lock:
-            for s in socks:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-            socks.clear()
-        return {"ok": True}
-    if op == "exit":
-        return None
-    return {"ok": False, "error": "unknown op " + op}
+def close(req):
+    s = sock(req)
+    if req.get("abort"):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    return {}
+
+
+def fork_serve(req):
+    ls, out = sock(req), []
+    wcomm = (COMM if isinstance(COMM, bytes) else COMM.encode()) + b"-wrk"
+    for _ in range(int(req["count"])):
+        s, _ = ls.accept()
+        i = conn(s)
+        pid = os.fork()
+        if pid == 0:
+            set_comm(wcomm)
+            while s.recv(65536):
+                pass
+            s.close()
+            os._exit(0)
+        s.close()
+        workers.append(pid)
+        out.append({"pid": pid, "conn": i})
+    return {"workers": out}
+
+
+# ----------------------------------------------------------------------------
+# UDP
+
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+
+
+def sockaddr(family, addr, port):
+    """Raw struct sockaddr_in/_in6 bytes."""
+    if family == socket.AF_INET:
+        return (socket.AF_INET.to_bytes(2, "little") + port.to_bytes(2, "big") +
+                socket.inet_pton(socket.AF_INET, addr) + bytes(8))
+    return (socket.AF_INET6.to_bytes(2, "little") + port.to_bytes(2, "big") + bytes(4) +
+            socket.inet_pton(socket.AF_INET6, addr) + bytes(4))
+
+
+def sendmmsg(s, dests):
+    n = len(dests)
+    names_ = [ctypes.create_string_buffer(sockaddr(s.family, a, int(p))) for a, p in dests]
+    data = ctypes.create_string_buffer(b"x")
+    iov = iovec(ctypes.cast(data, ctypes.c_void_p), 1)
+    vec = (mmsghdr * n)()
+    for i in range(n):
+        vec[i].hdr.name = ctypes.cast(names_[i], ctypes.c_void_p)
+        vec[i].hdr.namelen = len(names_[i].raw)
+        vec[i].hdr.iov = ctypes.pointer(iov)
+        vec[i].hdr.iovlen = 1
+    r = libc.sendmmsg(s.fileno(), vec, n, 0)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+def udp_socket(req):
+    s = socket.socket(fam(req["family"]), socket.SOCK_DGRAM)
+    if req.get("bind"):
+        s.bind((req["bind"], 0))
+    return {"sid": keep(s), "port": s.getsockname()[1] if req.get("bind") else None}
+
+
+def udp_connect(req):
+    s = sock(req)
+    s.connect((req["addr"], int(req["port"])))
+    n = s.getsockname()
+    return {"laddr": n[0], "lport": n[1]}
+
+
+def udp_send(req):
+    s = sock(req)
+    dests = [(a, int(p)) for a, p in req["dests"]]
+    sent = 0
+    if req["how"] == "sendmmsg":
+        sent = sendmmsg(s, dests)
+    else:
+        for a, p in dests:
+            if req["how"] == "sendto":
+                s.sendto(b"x", (a, p))
+            else:
+                s.sendmsg([b"x"], [], 0, (a, p))
+            sent += 1
+    n = s.getsockname()
+    return {"laddr": n[0], "lport": n[1], "sent": sent}
+
+
+# ----------------------------------------------------------------------------
+# Unix
+
+TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+         "seqpacket": socket.SOCK_SEQPACKET}
+
+
+def unix_listen(req):
+    s = socket.socket(socket.AF_UNIX, TYPES[req["type"]])
+    s.bind(bytes.fromhex(req["path"]))
+    if req["type"] != "dgram":
+        s.listen(16)
+    return {"sid": keep(s)}
+
+
+def unix_connect(req):
+    s = socket.socket(socket.AF_UNIX, TYPES[req["type"]])
+    if req.get("bind"):
+        s.bind(bytes.fromhex(req["bind"]))
+    s.connect(bytes.fromhex(req["path"]))
+    return {"sid": keep(s)}
+
+
+def unix_accept(req):
+    keep(sock(req).accept()[0])
+    return {}
+
+
+# ----------------------------------------------------------------------------
+
+def setns(req):
+    fd = os.open(req["path"], os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + req["path"])
+    finally:
+        os.close(fd)
+    return {}
+
+
+def setuid(req):
+    uid = int(req["uid"])
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    return {}
+
+
+OPS = {
+    "setns": setns, "setuid": setuid,
+    "serve": serve,
+    "listen": listen,
+    "accept": lambda req: conn(sock(req).accept()[0]),
+    "block": block, "wait": wait,
+    "connect": lambda req: (connect_in_thread if req.get("thread") else connect)(req),
+    "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
+    "recv": recv, "close": close, "fork_serve": fork_serve,
+    "reap": lambda req: {"status": [os.waitpid(p, 0)[1] for p in workers]},
+    "udp_socket": udp_socket, "udp_connect": udp_connect, "udp_send": udp_send,
+    "unix_listen": unix_listen, "unix_connect": unix_connect, "unix_accept": unix_accept,
+}
 
 
 def main():
-    out = sys.stdout
     for line in sys.stdin:
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
         try:
             req = json.loads(line)
-            res = handle(req)
+            if req["op"] == "exit":
+                break
+            if req["op"] not in OPS:
+                raise ValueError("unknown op %r" % req["op"])
+            res = OPS[req["op"]](req)
+            res["ok"] = True
         except Exception as e:
             res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        if res is None:
-            break
-        out.write(json.dumps(res) + "\n")
-        out.flush()
+        sys.stdout.write(json.dumps(res) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

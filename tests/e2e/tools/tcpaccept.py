@@ -4,10 +4,10 @@ import re
 import sys
 import time
 
-from e2elib import Fail, READY_RE, Suite, check, parse_json, show_lines
+from e2elib import (V4, V6, Fail, READY_RE, Suite, check, need_ipv6, parse_json, show_lines,
+                    tcp_end)
+from tools._accept import UringServer, build_uring_helper, uring_checked, wait_file
 from tools._bpfstate import check_catch_up, start_unblocked
-from tools._peer import (MAPPED, V4, V6, Peer, UringServer, build_uring_helper, end,
-                         need_ipv6, uring_checked, wait_file)
 
 TOOL = "tcpaccept"
 COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "IP", "RADDR", "RPORT", "LADDR", "LPORT",
@@ -31,7 +31,7 @@ def header(bl=False, uid=False, ts=None):
 
 
 def acc(srv, info, uid=0):
-    e = end(srv, info, uid)
+    e = tcp_end(srv, info, uid)
     e.update(tool=TOOL, event="accept")
     return e
 
@@ -39,11 +39,11 @@ def acc(srv, info, uid=0):
 def one_accept(ctx, args, lfam, laddr, cfam, caddr, hdr=None):
     """srv listens, the tool starts, cli connects, srv accepts: one A line."""
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(lfam, laddr)
     run = ctx.start_tool(args + ctx.mode_args())
     cli.connect(cfam, caddr, port)
-    a = srv.call("accept", lid=lid)
+    a = srv.accept(lid)
     run.wait_comm(ctx.comm("srv"))
     out = run.finish()
     ctx.check_events(out, hdr or header(), [acc(srv, a)])
@@ -75,15 +75,15 @@ def preblocked(ctx, mode):
     """A server already blocked in accept() when the tool starts (bcc #2165):
     reported once, then a normal accept after it, also once."""
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(4)
-    blocked = srv.call("block", lid=lid)
+    blocked = srv.call("block", sid=lid)
     run = ctx.start_tool(ctx.mode_args())
     check_catch_up(run, "thread %d" % blocked["tid"])
     cli.connect(4, V4, port)
-    a1 = srv.call("wait", lid=lid)
+    a1 = srv.call("wait", sid=lid)
     cli.connect(4, V4, port)
-    a2 = srv.call("accept", lid=lid)
+    a2 = srv.accept(lid)
     run.wait_comm(ctx.comm("srv"), 2)
     out = run.finish()
     ctx.check_events(out, header(), [acc(srv, a1), acc(srv, a2)])
@@ -94,11 +94,11 @@ def syscall_hooks_unblocked(ctx, mode):
     """With no thread blocked in accept() at the start, fentry and kprobes
     leave sys_exit_accept* unattached, and the accept is still printed."""
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(4)
     run = start_unblocked(ctx)
     cli.connect(4, V4, port)
-    a = srv.call("accept", lid=lid)
+    a = srv.accept(lid)
     run.wait_comm(ctx.comm("srv"), 1)
     out = run.finish()
     ctx.check_events(out, header(), [acc(srv, a)])
@@ -108,14 +108,14 @@ def syscall_hooks_unblocked(ctx, mode):
 def fork_worker(ctx, mode):
     """A server that forks a worker per connection: the accepts are the parent's."""
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(4)
     run = ctx.start_tool(ctx.mode_args())
-    srv.send("fork_serve", lid=lid, count=2)
+    srv.ask("fork_serve", sid=lid, count=2)
     c1, c2 = cli.connect(4, V4, port), cli.connect(4, V4, port)
-    ws = srv.recv("fork_serve")["workers"]
-    cli.call("close", conn=c1["conn"])
-    cli.call("close", conn=c2["conn"])
+    ws = srv.answer("fork_serve")["workers"]
+    cli.close(c1)
+    cli.close(c2)
     srv.call("reap")
     run.wait_comm(ctx.comm("srv"), 2)
     out = run.finish()
@@ -128,7 +128,7 @@ def fork_worker(ctx, mode):
 def io_uring(ctx, mode):
     """An accept made through io_uring (no accept() syscall): fentry/kprobe only."""
     binary = build_uring_helper(ctx)
-    cli = Peer(ctx, "cli")
+    cli = ctx.client("cli")
     run = ctx.start_tool(ctx.mode_args())
     srv = UringServer(ctx, binary, ctx.comm("uring"), 4, V4)
     c = cli.connect(4, V4, srv.port)
@@ -148,14 +148,14 @@ def io_uring(ctx, mode):
 def backlog(ctx, mode):
     """-b: two connections queued, then accepted: BL 1/5 then 0/5."""
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(4, backlog=5)
     run = ctx.start_tool(["-b"] + ctx.mode_args())
     cli.connect(4, V4, port)
     cli.connect(4, V4, port)
     time.sleep(0.1)
-    a1 = srv.call("accept", lid=lid)
-    a2 = srv.call("accept", lid=lid)
+    a1 = srv.accept(lid)
+    a2 = srv.accept(lid)
     run.wait_comm(ctx.comm("srv"), 2)
     out = run.finish()
     e1, e2 = acc(srv, a1), acc(srv, a2)
@@ -174,10 +174,10 @@ def two_servers(ctx, args_fn, shown, uids=None, netns_of=None, lfams=(4, 4), hdr
     """Servers a and b each accept one connection; only `shown` may be printed."""
     ns = ctx.netns()
     uids = uids or {}
-    srv = {r: Peer(ctx, r, ns) for r in ("a", "b")}
+    srv = {r: ctx.client(r, ns) for r in ("a", "b")}
     for r, u in uids.items():
         srv[r].call("setuid", uid=u)
-    cli = Peer(ctx, "cli", ns)
+    cli = ctx.client("cli", ns)
     lst = {r: srv[r].listen(f, V4 if f == 4 else V6) for r, f in zip(("a", "b"), lfams)}
     run = ctx.start_tool(args_fn(srv, lst) + ctx.mode_args())
     infos = {}
@@ -185,7 +185,7 @@ def two_servers(ctx, args_fn, shown, uids=None, netns_of=None, lfams=(4, 4), hdr
         port, lid = lst[r]
         cli.connect(lfams[0 if r == "a" else 1], V4 if lfams[0 if r == "a" else 1] == 4 else V6,
                     port)
-        infos[r] = srv[r].call("accept", lid=lid)
+        infos[r] = srv[r].accept(lid)
     run.wait_comm(ctx.prefix + "-", len(shown))
     out = run.finish()
     ctx.check_events(out, hdr or header(), [acc(srv[r], infos[r], uids.get(r, 0))
@@ -234,15 +234,15 @@ def print_uid(ctx, mode):
 @suite.case("netns_filter", modes=COLS)
 def netns_filter(ctx, mode):
     ns = ctx.netns()
-    inside, outside = Peer(ctx, "in", ns), Peer(ctx, "out")
-    cin, cout = Peer(ctx, "cin", ns), Peer(ctx, "cout")
+    inside, outside = ctx.client("in", ns), ctx.client("out")
+    cin, cout = ctx.client("cin", ns), ctx.client("cout")
     pin, lin = inside.listen(4)
     pout, lout = outside.listen(4)
     run = ctx.start_tool(["-N", str(ns.inode)] + ctx.mode_args())
     cout.connect(4, V4, pout)
-    outside.call("accept", lid=lout)
+    outside.accept(lout)
     cin.connect(4, V4, pin)
-    a = inside.call("accept", lid=lin)
+    a = inside.accept(lin)
     run.wait_comm(ctx.comm("in"))
     out = run.finish()
     ctx.check_events(out, header(), [acc(inside, a)])
@@ -270,12 +270,12 @@ def time_T(ctx, mode):
 @suite.case("output_file")
 def output_file(ctx, mode):
     ns = ctx.netns()
-    srv, cli = Peer(ctx, "srv", ns), Peer(ctx, "cli", ns)
+    srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
     port, lid = srv.listen(4)
     path = ctx.tmp("trace.out")
     run = ctx.start_tool(["-o", path], output_file=path)
     cli.connect(4, V4, port)
-    a = srv.call("accept", lid=lid)
+    a = srv.accept(lid)
     time.sleep(0.5)
     out = run.finish()
     check(out.stdout == [], "stdout should be empty with -o, got: %s" % show_lines(out.stdout))
@@ -297,14 +297,14 @@ print(json.dumps({"pid": os.getpid(), "rport": a[1]}), flush=True)
 def command_mode(ctx, mode):
     """-- COMMAND: the command's accept is traced (trace on stderr), another server's not."""
     import json as _json
-    other = Peer(ctx, "other")
-    cli = Peer(ctx, "cli")
+    other = ctx.client("other")
+    cli = ctx.client("cli")
     oport, olid = other.listen(4)
     pfile = ctx.tmp("port")
     run = ctx.start_tool(ctx.mode_args(), command=[sys.executable, "-c", CMD,
                                                    ctx.comm("cmd"), pfile])
     cli.connect(4, V4, oport)
-    other.call("accept", lid=olid)
+    other.accept(olid)
     port = int(wait_file(pfile))
     c = cli.connect(4, V4, port)
     out = run.finish(expect_rc=0)

@@ -4,7 +4,6 @@ import re
 import time
 
 from e2elib import Skip, Suite, check, show_lines
-from tools._sockclient import client
 
 TOOL = "udpconnect"
 
@@ -47,18 +46,18 @@ def need_v6(ip):
 def ev(cli, event, ip, r, daddr, dport, uid=0):
     """The line a connect/first send by `cli` must produce; r is the helper's
     getsockname() after the call, so sport is the port the kernel really used."""
-    check(r.get("sport"), "test error: no source port from getsockname: %r" % r)
+    check(r.get("lport"), "test error: no source port from getsockname: %r" % r)
     return {"tool": TOOL, "event": event, "pid": cli.pid, "tid": cli.pid, "comm": cli.comm,
             "uid": uid, "netns": cli.netns_inode(), "proto": "udp", "ip": ip,
-            "saddr": r["saddr"], "sport": r["sport"], "daddr": daddr, "dport": dport}
+            "saddr": r["laddr"], "sport": r["lport"], "daddr": daddr, "dport": dport}
 
 
 def setup(ctx, ip=4, roles=("cli",)):
     need_v6(ip)
     ns = ctx.netns()
-    srv = client(ctx, "srv", ns)
-    port = srv.call("udp_server", family=ip, addr=V4 if ip == 4 else V6)["port"]
-    return ns, port, [client(ctx, r, ns) for r in roles]
+    srv = ctx.client("srv", ns)
+    port = srv.call("udp_socket", family=ip, bind=V4 if ip == 4 else V6)["port"]
+    return ns, port, [ctx.client(r, ns) for r in roles]
 
 
 def connect(cli, ip, addr, port, bind=None):
@@ -82,7 +81,7 @@ def connect_case(ctx, ip):
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
     ctx.check_events(out, header(), [ev(cli, "connect", ip, r, addr, port)])
-    check(r["saddr"] == addr, "test error: connected socket's source is %r" % r["saddr"])
+    check(r["laddr"] == addr, "test error: connected socket's source is %r" % r["laddr"])
 
 
 @suite.case("connect_ipv4", modes=COLS, matrix=True)
@@ -103,7 +102,7 @@ def send_case(ctx, ip, how):
     other = port + 1 if port < 65535 else port - 1
     run = ctx.start_tool(ctx.mode_args())
     r = send(cli, ip, how, [[addr, port], [addr, port], [addr, other], [addr, port]])
-    check(r["saddr"] == ANY[ip], "test error: unbound socket has source %r" % r["saddr"])
+    check(r["laddr"] == ANY[ip], "test error: unbound socket has source %r" % r["laddr"])
     run.wait_comm(ctx.comm("cli"), 2)
     out = run.finish()
     ctx.check_events(out, header(), [ev(cli, "send", ip, r, addr, port),
@@ -148,7 +147,7 @@ def send_bound_source(ctx, mode):
     r = send(cli, 4, "sendto", [[V4, port]], bind=V4)
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
-    check(r["saddr"] == V4, "test error: bound socket's source is %r" % r["saddr"])
+    check(r["laddr"] == V4, "test error: bound socket's source is %r" % r["laddr"])
     ctx.check_events(out, header(), [ev(cli, "send", 4, r, V4, port)])
 
 
@@ -173,7 +172,7 @@ def send_per_socket(ctx, mode):
     r2 = send(cli, 4, "sendmsg", [[V4, port]])
     run.wait_comm(ctx.comm("cli"), 2)
     out = run.finish()
-    check(r1["sport"] != r2["sport"], "test error: two sockets with one port")
+    check(r1["lport"] != r2["lport"], "test error: two sockets with one port")
     ctx.check_events(out, header(), [ev(cli, "send", 4, r1, V4, port),
                                      ev(cli, "send", 4, r2, V4, port)])
 
@@ -225,10 +224,10 @@ def port_filter(ctx, mode):
 def family_case(ctx, flag, shown):
     need_v6(6)
     ns = ctx.netns()
-    srv = client(ctx, "srv", ns)
-    p4 = srv.call("udp_server", family=4, addr=V4)["port"]
-    p6 = srv.call("udp_server", family=6, addr=V6)["port"]
-    cli = client(ctx, "cli", ns)
+    srv = ctx.client("srv", ns)
+    p4 = srv.call("udp_socket", family=4, bind=V4)["port"]
+    p6 = srv.call("udp_socket", family=6, bind=V6)["port"]
+    cli = ctx.client("cli", ns)
     run = ctx.start_tool([flag] + ctx.mode_args())
     r4 = send(cli, 4, "sendto", [[V4, p4]])
     r6 = send(cli, 6, "sendto", [[V6, p6]])
@@ -279,7 +278,7 @@ def uid_filter(ctx, mode):
 def netns_filter(ctx, mode):
     """-N: the client in another netns (sending to its own loopback) is not shown."""
     ns, port, (a,) = setup(ctx, 4, roles=("a",))
-    b = client(ctx, "b", ctx.netns())
+    b = ctx.client("b", ctx.netns())
     run = ctx.start_tool(["-N", str(ns.inode)] + ctx.mode_args())
     send(b, 4, "sendto", [[V4, port]])
     connect(b, 4, V4, port)

@@ -4,7 +4,6 @@ import re
 import time
 
 from e2elib import Suite, check, show_lines
-from tools._sockclient import client
 
 TOOL = "unixconnect"
 
@@ -71,8 +70,8 @@ def abstract_name(ctx, name):
 def pair_case(ctx, typ, raw, shown, args=(), bind=None):
     """srv listens on raw, cli connects (bound to `bind` if given), srv accepts;
     a C line for cli with srv as PEER, an A line for srv with cli as PEER."""
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     sid = srv.call("unix_listen", type=typ, path=raw)["sid"]
     run = ctx.start_tool(list(args) + ctx.mode_args())
     cli.call("unix_connect", type=typ, path=raw, bind=bind)
@@ -116,8 +115,8 @@ def bound_client(ctx, mode):
 
 
 def dgram_case(ctx, raw, shown):
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw)
     run = ctx.start_tool(ctx.mode_args())
     cli.call("unix_connect", type="dgram", path=raw)
@@ -177,8 +176,8 @@ def path_filter(ctx, mode):
     raw_a, shown_a = fs_name(ctx, "good.sock")
     raw_b, _ = fs_name(ctx, "bad.sock")
     raw_c, _ = abstract_name(ctx, "good")
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw_b)
     srv.call("unix_listen", type="dgram", path=raw_c)
     srv.call("unix_listen", type="dgram", path=raw_a)
@@ -194,8 +193,8 @@ def path_filter(ctx, mode):
 def path_filter_abstract(ctx, mode):
     raw_a, shown_a = abstract_name(ctx, "good")
     raw_b, _ = fs_name(ctx, "good")
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw_a)
     srv.call("unix_listen", type="dgram", path=raw_b)
     run = ctx.start_tool(["--path", "@%s-*" % ctx.prefix])
@@ -209,9 +208,9 @@ def path_filter_abstract(ctx, mode):
 def two_clients(ctx, args_fn, hdr=None, uid=0, netns=None):
     """a and b each connect to one datagram socket; only a's line may show."""
     raw, shown = abstract_name(ctx, "d")
-    srv = client(ctx, "srv", netns)
-    a = client(ctx, "a", netns)
-    b = client(ctx, "b")
+    srv = ctx.client("srv", netns)
+    a = ctx.client("a", netns)
+    b = ctx.client("b")
     if uid:
         a.setuid(uid)
     srv.call("unix_listen", type="dgram", path=raw)
@@ -252,8 +251,8 @@ def cgroup_filter(ctx, mode):
 @suite.case("timestamp_t")
 def timestamp_t(ctx, mode):
     raw, shown = abstract_name(ctx, "d")
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw)
     run = ctx.start_tool(["-t"])
     cli.call("unix_connect", type="dgram", path=raw)
@@ -273,8 +272,8 @@ def timestamp_t(ctx, mode):
 @suite.case("time_T")
 def time_T(ctx, mode):
     raw, shown = abstract_name(ctx, "d")
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw)
     run = ctx.start_tool(["-T"])
     cli.call("unix_connect", type="dgram", path=raw)
@@ -288,8 +287,8 @@ def time_T(ctx, mode):
 def json_null_peer(ctx, mode):
     """JSON says null, not 0, for a PEER the kernel does not know."""
     raw, shown = abstract_name(ctx, "d")
-    srv = client(ctx, "srv")
-    cli = client(ctx, "cli")
+    srv = ctx.client("srv")
+    cli = ctx.client("cli")
     srv.call("unix_listen", type="dgram", path=raw)
     run = ctx.start_tool(["-j"])
     cli.call("unix_connect", type="dgram", path=raw)
