@@ -19,9 +19,12 @@ ctx's cleanup stack, also when the case fails.  Client processes get the comm
 `<ctx.prefix>-<role>` (prefix: 7 characters, unique per runner and case; role up
 to 7 characters); lines whose COMM starts with ctx.prefix belong to the case.
 """
+import collections
 import contextlib
 import ctypes  # noqa: F401  (imported once here for the forked clients)
 import datetime
+import functools
+import itertools
 import json
 import os
 import re
@@ -55,6 +58,25 @@ BACKENDS = ("fentry", "kprobe", "tracepoint")
 
 V4, V6, MAPPED = "127.0.0.1", "::1", "::ffff:127.0.0.1"
 LOOPBACK = {4: V4, 6: V6}
+
+
+class Family(collections.namedtuple("Family", "name sock addr listen ip")):
+    """An address family as the cases use it: a `sock` socket (4 or 6) connects
+    to `addr` on loopback, a listener is bound to `listen` (family, address),
+    and the tools print IP `ip`."""
+
+    def need(self):
+        if self.ip == 6:
+            need_ipv6()
+
+
+FAMILIES = {f.name: f for f in (
+    Family("ipv4", 4, V4, (4, V4), 4),
+    Family("ipv6", 6, V6, (6, V6), 6),
+    # an IPv6 socket connecting to an IPv4 address: IPv4 on the wire, a
+    # dual-stack listener, the v4-mapped address at both ends
+    Family("v4mapped", 6, MAPPED, (6, "::"), 6))}
+IPV4, IPV6 = FAMILIES["ipv4"], FAMILIES["ipv6"]
 
 
 def need_ipv6():
@@ -642,17 +664,34 @@ class Suite:
         self.json_keys = json_keys
         self.cases = []
 
-    def case(self, name, modes=("col",), applies=None, matrix=False):
+    def case(self, name, modes=("col",), applies=None, matrix=False, **params):
         """matrix=True: a case whose outcome depends on the kernel and the
         backend (hooks, softirq attribution, families), run in every cell of
         the qemu matrix in its first mode; output formatting and option
-        handling are the same on every backend and run on the host only."""
+        handling are the same on every backend and run on the host only.
+
+        params: name=values, one case for each combination (in the order
+        given, the last one varying fastest), named name.format(**values),
+        which func gets as keyword arguments; fam= takes names of FAMILIES and
+        passes the Family (skipped where it needs IPv6 and there is none)."""
         def deco(func):
-            for i, m in enumerate(modes):
-                n = name if m == "col" else "%s_%s" % (name, m)
-                self.cases.append(Case(self, n, func, m, applies, matrix and i == 0))
+            keys = list(params)
+            for combo in itertools.product(*(params[k] for k in keys)):
+                kw = dict(zip(keys, combo))
+                n = name.format(**kw)
+                f = functools.partial(_with_params, func, kw) if kw else func
+                for i, m in enumerate(modes):
+                    mn = n if m == "col" else "%s_%s" % (n, m)
+                    self.cases.append(Case(self, mn, f, m, applies, matrix and i == 0))
             return func
         return deco
+
+
+def _with_params(func, kw, ctx, mode):
+    if "fam" in kw:
+        kw = dict(kw, fam=FAMILIES[kw["fam"]])
+        kw["fam"].need()
+    return func(ctx, mode, **kw)
 
 
 def _some_unavailable(cfg):

@@ -50,24 +50,12 @@ def one_accept(ctx, args, lfam, laddr, cfam, caddr, hdr=None):
     return out, run
 
 
-@suite.case("ipv4", modes=COLS, matrix=True)
-def ipv4(ctx, mode):
-    out, run = one_accept(ctx, [], 4, V4, 4, V4)
+# v4mapped: a dual-stack listener accepting an IPv4 connection: IP 6, ::ffff:127.0.0.1
+@suite.case("{fam}", modes=COLS, matrix=True, fam=("ipv4", "ipv6", "v4mapped"))
+def family(ctx, mode, fam):
+    out, run = one_accept(ctx, [], fam.listen[0], fam.listen[1], fam.sock, fam.addr)
     check(out.stderr == [run.ready_line],
           "stderr should hold only the ready line, got: %s" % show_lines(out.stderr))
-
-
-@suite.case("ipv6", modes=COLS, matrix=True)
-def ipv6(ctx, mode):
-    need_ipv6()
-    one_accept(ctx, [], 6, V6, 6, V6)
-
-
-@suite.case("v4mapped", modes=COLS, matrix=True)
-def v4mapped(ctx, mode):
-    """A dual-stack listener accepting an IPv4 client: IP 6, ::ffff:127.0.0.1."""
-    need_ipv6()
-    one_accept(ctx, [], 6, "::", 4, V4)
 
 
 @suite.case("preblocked", modes=COLS, matrix=True)
@@ -207,16 +195,10 @@ def port_list(ctx, mode):
     two_servers(ctx, lambda s, l: ["-P", "%d,%d" % (l["a"][0], l["b"][0])], ["a", "b"])
 
 
-@suite.case("family_ipv4_only")
-def family4(ctx, mode):
+@suite.case("family_{fam}_only", fam=("ipv4", "ipv6"))
+def family_only(ctx, mode, fam):
     need_ipv6()
-    two_servers(ctx, lambda s, l: ["-4"], ["b"], lfams=(6, 4))
-
-
-@suite.case("family_ipv6_only")
-def family6(ctx, mode):
-    need_ipv6()
-    two_servers(ctx, lambda s, l: ["-6"], ["a"], lfams=(6, 4))
+    two_servers(ctx, lambda s, l: ["-%d" % fam.ip], ["b" if fam.ip == 4 else "a"], lfams=(6, 4))
 
 
 @suite.case("uid_filter", modes=COLS)

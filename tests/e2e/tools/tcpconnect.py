@@ -83,49 +83,19 @@ def simple(ctx, args, clients_connects, hdr, expected_fn, wait_n=None, netns=Tru
 # ----------------------------------------------------------------------------
 # Families and addresses
 
-@suite.case("ipv4", modes=COLS, matrix=True)
-def ipv4(ctx, mode):
+@suite.case("{fam}", modes=COLS, matrix=True, fam=("ipv4", "ipv6", "v4mapped"))
+def family(ctx, mode, fam):
     ns = ctx.netns()
     srv = ctx.client("srv", ns)
-    port = srv.serve(4)
+    port = srv.serve(*fam.listen)
     cli = ctx.client("cli", ns)
     run = ctx.start_tool(ctx.mode_args())
-    r = cli.connect(4, V4, port)
+    r = cli.connect(fam.sock, fam.addr, port)
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
-    ctx.check_events(out, header(), [ev(cli, r, 4, V4, V4, port)])
+    ctx.check_events(out, header(), [ev(cli, r, fam.ip, fam.addr, fam.addr, port)])
     check(out.stderr == [run.ready_line],
           "stderr should hold only the ready line, got: %s" % show_lines(out.stderr))
-
-
-@suite.case("ipv6", modes=COLS, matrix=True)
-def ipv6(ctx, mode):
-    if not os.path.exists("/proc/net/if_inet6"):
-        raise Skip("no IPv6 on this machine")
-    ns = ctx.netns()
-    srv = ctx.client("srv", ns)
-    port = srv.serve(6)
-    cli = ctx.client("cli", ns)
-    run = ctx.start_tool(ctx.mode_args())
-    r = cli.connect(6, V6, port)
-    run.wait_comm(ctx.comm("cli"))
-    out = run.finish()
-    ctx.check_events(out, header(), [ev(cli, r, 6, V6, V6, port)])
-
-
-@suite.case("v4mapped", modes=COLS, matrix=True)
-def v4mapped(ctx, mode):
-    if not os.path.exists("/proc/net/if_inet6"):
-        raise Skip("no IPv6 on this machine")
-    ns = ctx.netns()
-    srv = ctx.client("srv", ns)
-    port = srv.serve(4)
-    cli = ctx.client("cli", ns)
-    run = ctx.start_tool(ctx.mode_args())
-    r = cli.connect(6, MAPPED, port)
-    run.wait_comm(ctx.comm("cli"))
-    out = run.finish()
-    ctx.check_events(out, header(), [ev(cli, r, 6, MAPPED, MAPPED, port)])
 
 
 def cell_starts(line):
@@ -480,14 +450,9 @@ def family_case(ctx, flag, shown):
     ctx.check_events(out, header(), [e])
 
 
-@suite.case("family_ipv4_only")
-def family4(ctx, mode):
-    family_case(ctx, "-4", 4)
-
-
-@suite.case("family_ipv6_only")
-def family6(ctx, mode):
-    family_case(ctx, "-6", 6)
+@suite.case("family_{fam}_only", fam=("ipv4", "ipv6"))
+def family_only(ctx, mode, fam):
+    family_case(ctx, "-%d" % fam.ip, fam.ip)
 
 
 def port_case(ctx, nports, pick):

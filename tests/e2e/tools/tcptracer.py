@@ -3,7 +3,7 @@ import os
 import re
 import time
 
-from e2elib import (MAPPED, V4, V6, Fail, READY_RE, Suite, check, is_int, need_ipv6, parse_json,
+from e2elib import (IPV4, V4, V6, Fail, READY_RE, Suite, check, is_int, need_ipv6, parse_json,
                     show_lines, tcp_end)
 from tools._accept import UringServer, build_uring_helper, uring_checked
 from tools._bpfstate import check_catch_up, map_entries, start_unblocked
@@ -88,34 +88,21 @@ def session(ctx, cli, srv, lid, port, cfam, caddr, first="client", data=True):
     return c, a
 
 
-def full_case(ctx, lfam, laddr, cfam, caddr, first):
+# v4mapped: a dual-stack listener and a v4-mapped connect: IP 6 on both ends
+@suite.case("{fam}_{first}_closes_first", modes=COLS, matrix=True,
+            fam=("ipv4", "ipv6", "v4mapped"), first=("client", "server"))
+def full_case(ctx, mode, fam, first):
     ns = ctx.netns()
     srv, cli = ctx.client("srv", ns), ctx.client("cli", ns)
-    port, lid = srv.listen(lfam, laddr)
+    port, lid = srv.listen(*fam.listen)
     run = ctx.start_tool(["-l"] + ctx.mode_args())
-    c, a = session(ctx, cli, srv, lid, port, cfam, caddr, first)
+    c, a = session(ctx, cli, srv, lid, port, fam.sock, fam.addr, first)
     run.wait_comm(ctx.prefix + "-", 4)
     out = run.finish()
     check_lines(ctx, out, header(lifetime=True), [
         ev(ctx, "connect", cli, c, SENT, RECEIVED), ev(ctx, "accept", srv, a, RECEIVED, SENT),
         ev(ctx, "close", cli, dict(c, tid=cli.pid), SENT, RECEIVED),
         ev(ctx, "close", srv, dict(a, tid=srv.pid), RECEIVED, SENT)])
-
-
-def add_full(name, lfam, laddr, cfam, caddr, six):
-    for first in ("client", "server"):
-        def case(ctx, mode, first=first):
-            if six:
-                need_ipv6()
-            full_case(ctx, lfam, laddr, cfam, caddr, first)
-        suite.case("%s_%s_closes_first" % (name, first), modes=COLS,
-                   matrix=True)(case)
-
-
-add_full("ipv4", 4, V4, 4, V4, False)
-add_full("ipv6", 6, V6, 6, V6, True)
-# a dual-stack listener and a v4-mapped connect: IP 6 on both ends
-add_full("v4mapped", 6, "::", 6, MAPPED, True)
 
 
 @suite.case("close_predates_tool", modes=COLS)
@@ -325,14 +312,11 @@ def filtered(ctx, args_fn, shown, setup=None, hdr=None):
     check_lines(ctx, out, hdr or header(), want)
 
 
-@suite.case("pid_filter_client", modes=COLS, matrix=True)
-def pid_filter_client(ctx, mode):
-    filtered(ctx, lambda s, c: ["-p", str(c.pid)], ["cli"])
-
-
-@suite.case("pid_filter_server", modes=COLS, matrix=True)
-def pid_filter_server(ctx, mode):
-    filtered(ctx, lambda s, c: ["-p", str(s.pid)], ["srv"])
+@suite.case("pid_filter_{end}", modes=COLS, matrix=True, end=("client", "server"))
+def pid_filter_end(ctx, mode, end):
+    """-p PID of one end of a connection: the lines of that end only."""
+    filtered(ctx, lambda s, c: ["-p", str((c if end == "client" else s).pid)],
+             ["cli" if end == "client" else "srv"])
 
 
 def as_nobody(srv, cli):
@@ -371,14 +355,9 @@ def family_case(ctx, flag, shown):
     check_lines(ctx, out, header(), [ev(ctx, "connect", cli, c), ev(ctx, "accept", srv, a)])
 
 
-@suite.case("family_ipv4_only")
-def family4(ctx, mode):
-    family_case(ctx, "-4", 4)
-
-
-@suite.case("family_ipv6_only")
-def family6(ctx, mode):
-    family_case(ctx, "-6", 6)
+@suite.case("family_{fam}_only", fam=("ipv4", "ipv6"))
+def family_only(ctx, mode, fam):
+    family_case(ctx, "-%d" % fam.ip, fam.ip)
 
 
 @suite.case("netns_filter", modes=COLS)
@@ -411,7 +390,7 @@ def time_T(ctx, mode):
 @suite.case("json_types")
 def json_types(ctx, mode):
     ctx.mode = "json"
-    full_case(ctx, 4, V4, 4, V4, "client")
+    full_case(ctx, mode, IPV4, "client")
 
 
 # ----------------------------------------------------------------------------

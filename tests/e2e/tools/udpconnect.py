@@ -84,14 +84,9 @@ def connect_case(ctx, ip):
     check(r["laddr"] == addr, "test error: connected socket's source is %r" % r["laddr"])
 
 
-@suite.case("connect_ipv4", modes=COLS, matrix=True)
-def connect_ipv4(ctx, mode):
-    connect_case(ctx, 4)
-
-
-@suite.case("connect_ipv6", modes=COLS, matrix=True)
-def connect_ipv6(ctx, mode):
-    connect_case(ctx, 6)
+@suite.case("connect_{fam}", modes=COLS, matrix=True, fam=("ipv4", "ipv6"))
+def connect_fam(ctx, mode, fam):
+    connect_case(ctx, fam.ip)
 
 
 def send_case(ctx, ip, how):
@@ -109,34 +104,10 @@ def send_case(ctx, ip, how):
                                      ev(cli, "send", ip, r, addr, other)])
 
 
-@suite.case("sendto_ipv4", modes=COLS, matrix=True)
-def sendto_ipv4(ctx, mode):
-    send_case(ctx, 4, "sendto")
-
-
-@suite.case("sendto_ipv6", modes=COLS, matrix=True)
-def sendto_ipv6(ctx, mode):
-    send_case(ctx, 6, "sendto")
-
-
-@suite.case("sendmsg_ipv4", matrix=True)
-def sendmsg_ipv4(ctx, mode):
-    send_case(ctx, 4, "sendmsg")
-
-
-@suite.case("sendmsg_ipv6", matrix=True)
-def sendmsg_ipv6(ctx, mode):
-    send_case(ctx, 6, "sendmsg")
-
-
-@suite.case("sendmmsg_ipv4", modes=COLS, matrix=True)
-def sendmmsg_ipv4(ctx, mode):
-    send_case(ctx, 4, "sendmmsg")
-
-
-@suite.case("sendmmsg_ipv6", matrix=True)
-def sendmmsg_ipv6(ctx, mode):
-    send_case(ctx, 6, "sendmmsg")
+@suite.case("{how}_{fam}", modes=COLS, matrix=True, how=("sendto", "sendmsg", "sendmmsg"),
+            fam=("ipv4", "ipv6"))
+def send_fam(ctx, mode, how, fam):
+    send_case(ctx, fam.ip, how)
 
 
 @suite.case("send_bound_source")
@@ -237,14 +208,9 @@ def family_case(ctx, flag, shown):
     ctx.check_events(out, header(), [e])
 
 
-@suite.case("family_ipv4_only")
-def family4(ctx, mode):
-    family_case(ctx, "-4", 4)
-
-
-@suite.case("family_ipv6_only")
-def family6(ctx, mode):
-    family_case(ctx, "-6", 6)
+@suite.case("family_{fam}_only", fam=("ipv4", "ipv6"))
+def family_only(ctx, mode, fam):
+    family_case(ctx, "-%d" % fam.ip, fam.ip)
 
 
 def two_clients(ctx, args_fn, hdr=None, uid_b=None):

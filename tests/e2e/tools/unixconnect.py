@@ -82,28 +82,13 @@ def pair_case(ctx, typ, raw, shown, args=(), bind=None):
                                             ev(srv, "accept", typ, shown, cli.pid)])
 
 
-@suite.case("stream_path", modes=COLS, matrix=True)
-def stream_path(ctx, mode):
-    raw, shown = fs_name(ctx, "s.sock")
-    pair_case(ctx, "stream", raw, shown)
+NAMES = {"path": fs_name, "abstract": abstract_name}
 
 
-@suite.case("stream_abstract", modes=COLS, matrix=True)
-def stream_abstract(ctx, mode):
-    raw, shown = abstract_name(ctx, "s")
-    pair_case(ctx, "stream", raw, shown)
-
-
-@suite.case("seqpacket_path", modes=COLS, matrix=True)
-def seqpacket_path(ctx, mode):
-    raw, shown = fs_name(ctx, "q.sock")
-    pair_case(ctx, "seqpacket", raw, shown)
-
-
-@suite.case("seqpacket_abstract", matrix=True)
-def seqpacket_abstract(ctx, mode):
-    raw, shown = abstract_name(ctx, "q")
-    pair_case(ctx, "seqpacket", raw, shown)
+@suite.case("{typ}_{where}", modes=COLS, matrix=True, typ=("stream", "seqpacket"),
+            where=("path", "abstract"))
+def pair(ctx, mode, typ, where):
+    pair_case(ctx, typ, *NAMES[where](ctx, "srv.sock"))
 
 
 @suite.case("bound_client", matrix=True)
@@ -126,14 +111,9 @@ def dgram_case(ctx, raw, shown):
     ctx.check_events(out, header(), [ev(cli, "connect", "dgram", shown, None)])
 
 
-@suite.case("dgram_path", modes=COLS, matrix=True)
-def dgram_path(ctx, mode):
-    dgram_case(ctx, *fs_name(ctx, "d.sock"))
-
-
-@suite.case("dgram_abstract", modes=COLS, matrix=True)
-def dgram_abstract(ctx, mode):
-    dgram_case(ctx, *abstract_name(ctx, "d"))
+@suite.case("dgram_{where}", modes=COLS, matrix=True, where=("path", "abstract"))
+def dgram(ctx, mode, where):
+    dgram_case(ctx, *NAMES[where](ctx, "d.sock"))
 
 
 # ----------------------------------------------------------------------------
