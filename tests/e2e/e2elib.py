@@ -1,18 +1,29 @@
 """Small framework for the socktrace end-to-end tests (python3 stdlib only, root).
 
-A tool module (tests/e2e/tools/<tool>.py) makes a Suite and registers cases:
+A tool module (tests/e2e/tools/<tool>.py) makes a Suite, the Actor that the
+cases every tool shares (tests/e2e/shared.py) drive, and its own cases:
 
-    suite = Suite("tcpconnect", colmap={...}, json_keys=[...])
+    suite = Suite("tcpconnect", "TCP connects", columns=[...], colmap={...}, ...)
 
-    @suite.case("ipv4", modes=("col", "json"))
-    def ipv4(ctx, mode):
-        srv = ctx.client("srv"); port = srv.serve(4, "127.0.0.1")
-        cli = ctx.client("cli")
-        run = ctx.start_tool(["-j"] if mode == "json" else [])
-        r = cli.connect(4, "127.0.0.1", port)
-        ...
+    @suite.actor
+    class Actor(e2elib.Actor):              # one process making the tool's events
+        def prepare(self):                  # before the tool starts
+            return self.cli.serve(*self.fam.listen)
+        def act(self, args=()):             # traced; what the tool must print
+            r = self.cli.connect(self.fam.sock, self.fam.addr, self.port)
+            return [{"pid": self.pid, "comm": self.comm, "sport": r["lport"], ...}]
+
+    @suite.case("{fam}", modes=("col", "json"), fam=("ipv4", "ipv6"))
+    def family(ctx, mode, fam):             # cases ipv4, ipv4_json, ipv6, ipv6_json
+        a = Actor(ctx, "cli", ctx.netns(), fam)
+        run = ctx.start_tool(ctx.mode_args())
+        exp = a.act()
+        run.wait_comm(a.comm, len(exp))
         out = run.finish()                  # SIGINT, collect, exit status 0
-        ctx.check_events(out, mode, header, [expected...])
+        ctx.check_events(out, suite.header(), exp)
+
+The processes a case drives are Clients (helpers/client.py), but for the
+io_uring server and the COMMANDs of command mode.
 
 Everything a case creates (processes, netns, cgroups, mounts) is undone by
 ctx's cleanup stack, also when the case fails.  Client processes get the comm
@@ -630,6 +641,26 @@ def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+class Like:
+    """An expected value that is a property, not one value: equal to every
+    value that has it (for Ctx.check_events)."""
+
+    def __init__(self, text, test):
+        self.text = text
+        self.test = test
+
+    def __eq__(self, v):
+        return v is self if isinstance(v, Like) else bool(self.test(v))
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "<%s>" % self.text
+
+
+POSITIVE = Like("a positive integer", lambda v: is_int(v) and v > 0)
+
+
 def parse_ts(ts):
     """ISO-8601 UTC with a Z suffix -> aware datetime (or Fail)."""
     check(isinstance(ts, str) and ts.endswith("Z"), "ts %r is not an ISO-8601 UTC string "
@@ -655,14 +686,68 @@ class Case:
         self.matrix = matrix
 
 
-class Suite:
-    """One per tool.  colmap: column header -> (event key, converter)."""
+NULL = type(None)
+# What every tool prints: column header -> (event key, converter), and the
+# JSON keys every line starts with, in order, with their types
+COLMAP = {"PID": ("pid", int), "COMM": ("comm", str), "UID": ("uid", int), "IP": ("ip", int),
+          "TIME(s)": ("time_s", str), "TIME": ("time", str)}
+JSON = [("ts", str), ("time_ns", int), ("tool", str), ("event", str), ("pid", int),
+        ("tid", int), ("comm", str), ("uid", int), ("netns", int), ("proto", str)]
+# and what the tools of IP sockets print after them
+INET_JSON = [("ip", int), ("saddr", str), ("sport", int), ("daddr", str), ("dport", int)]
 
-    def __init__(self, tool, colmap, json_keys):
+
+class Suite:
+    """One per tool: its own cases, and what the cases every tool shares
+    (tests/e2e/shared.py) need to know of it.  An Actor subclass
+    (@suite.actor) makes the tool's events for those."""
+
+    def __init__(self, tool, what, columns, colmap, json_keys, proto, events, json_extra=None,
+                 options=(), bad_options=(), json_args=(), matrix=(), names=None):
+        """what: the ready line's "Tracing WHAT"; columns: the default header;
+        colmap: the tool's columns beside COLMAP's; json_keys: [(key, type)]
+        after JSON's, in order, a type (int, NULL) for a value that may be
+        null; json_extra: {event: [(key, type)]} for events that add keys;
+        proto, events: the values "proto" and "event" take; options: those of
+        -P, -4, -6 the tool has; bad_options: [(args, pattern)], each refused
+        with one stderr line that matches pattern (a list of patterns: one
+        line each, e.g. shared.unknown_option()); json_args: argument lists
+        the json_schema case runs with besides none; matrix: the shared cases
+        that are in the kernel matrix for this tool; names: {shared case: its
+        name here}."""
         self.tool = tool
-        self.colmap = colmap
-        self.json_keys = json_keys
+        self.what = what
+        self.columns = list(columns)
+        self.colmap = dict(COLMAP, **colmap)
+        self.json = JSON + list(json_keys)
+        self.json_extra = json_extra or {}
+        self.json_types = dict(self.json)
+        for more in self.json_extra.values():
+            self.json_types.update(more)
+        self.json_types["result"] = str     # tcpconnect -r: see Ctx.check_events
+        self.proto = proto
+        self.events = events
+        self.options = options
+        self.bad_options = bad_options
+        self.json_args = json_args
+        self.matrix = set(matrix)
+        self.names = names or {}
+        self.Actor = None
         self.cases = []
+
+    def header(self, cols=None, uid=False, ts=None):
+        """-t adds TIME(s), -T TIME, then -U UID, before the columns
+        (default: the tool's default ones)."""
+        h = {"t": ["TIME(s)"], "T": ["TIME"]}.get(ts, [])
+        return h + (["UID"] if uid else []) + list(self.columns if cols is None else cols)
+
+    def json_keys(self, event, with_result=False):
+        return [k for k, _ in self.json + self.json_extra.get(event, [])] + (
+            ["result"] if with_result else [])
+
+    def actor(self, cls):
+        self.Actor = cls
+        return cls
 
     def case(self, name, modes=("col",), applies=None, matrix=False, **params):
         """matrix=True: a case whose outcome depends on the kernel and the
@@ -694,34 +779,31 @@ def _with_params(func, kw, ctx, mode):
     return func(ctx, mode, **kw)
 
 
-def _some_unavailable(cfg):
-    if cfg.unavailable:
-        return True
-    return "this kernel offers every backend (%s): no refusal to check" % ", ".join(BACKENDS)
+class Actor:
+    """One test process making events of the tool, the way the shared cases
+    need them.  A tool's subclass sets up in prepare() what must exist before
+    the tool starts (a listener, a bound socket: its port, or None), and in
+    act() does what the tool traces, returning the events the tool must print
+    about it (dicts of event keys, as Ctx.check_events takes them)."""
 
+    def __init__(self, ctx, role=None, netns=None, fam=IPV4, uid=0, client=None):
+        fam.need()
+        self.ctx = ctx
+        self.fam = fam
+        self.uid = uid
+        self.cli = client or ctx.client(role, netns)
+        self.pid = self.cli.pid
+        self.comm = self.cli.comm
+        if uid:
+            self.cli.setuid(uid)
+        self.port = self.prepare()
 
-def _unavailable_backend(ctx, mode):
-    """Each backend the kernel does not offer is refused: one line, exit 1,
-    no ready line, nothing on stdout."""
-    for b in ctx.cfg.unavailable:
-        run = ctx.start_tool([], ready=False, backend=b)
-        rc = run.wait()
-        out = run.output()
-        cmd = "`%s --backend %s`" % (ctx.tool, b)
-        check(not any(READY_RE.match(l) for l in out.stderr),
-              "%s printed a ready line: %s" % (cmd, show_lines(out.stderr)))
-        check(rc == 1, "%s exited %s, expected 1; stderr: %s" % (cmd, rc, show_lines(out.stderr)))
-        pat = r"^%s: backend %s is not available on this kernel: \S.*$" % (ctx.tool, b)
-        check(len(out.stderr) == 1 and re.match(pat, out.stderr[0]),
-              "%s: stderr should be exactly one line '%s: backend %s is not available on this "
-              "kernel: <why>', got: %s" % (cmd, ctx.tool, b, show_lines(out.stderr)))
-        check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
+    def prepare(self):
+        return None
 
-
-def add_shared_cases(suite):
-    """Cases every tool has, written once."""
-    suite.case("unavailable_backend", applies=_some_unavailable, matrix=True)(
-        _unavailable_backend)
+    def act(self, args=()):
+        """args: the tool's arguments, where they change what it prints."""
+        raise NotImplementedError
 
 
 def tcp_end(cli, conn, uid=0):
@@ -818,16 +900,21 @@ class Ctx:
     def ours(self, evs):
         return [e for e in evs if str(e.get("comm", "")).startswith(self.prefix + "-")]
 
-    def check_events(self, out, header, expected, strict_json_keys=True):
+    def check_events(self, out, header, expected, normalize=None):
         """Every expected event printed exactly once, no other line of this case.
 
-        expected: list of dicts of event keys (pid, comm, ip, saddr, sport, ...).
-        In column mode only keys that have a column are compared."""
+        expected: list of dicts of event keys (pid, comm, ip, saddr, sport, ...),
+        a value a Like where any value with a property will do.  In column
+        mode only keys that have a column are compared; in JSON mode
+        every line of this case has the tool's keys, in order, of their types.
+        normalize: applied to each of this case's events before comparing."""
         evs = self.events(out, header)
         ours = self.ours(evs)
-        if self.mode == "json" and strict_json_keys:
+        if self.mode == "json":
             for e in ours:
-                self.check_json_keys(e, "result" in expected[0] if expected else False)
+                self.check_json(e, "result" in expected[0] if expected else False)
+        if normalize:
+            ours = [normalize(e) for e in ours]
         used = set()
         problems = []
         groups = []   # (compared subset, how many times expected)
@@ -861,11 +948,18 @@ class Ctx:
             raise Fail(msg)
         return ours
 
-    def check_json_keys(self, e, with_result):
+    def check_json(self, e, with_result):
+        """One JSON line: the tool's keys for its event, in order, each of its type."""
         keys = [k for k in e if k != "_line"]
-        want = list(self.suite.json_keys) + (["result"] if with_result else [])
+        want = self.suite.json_keys(e.get("event"), with_result)
         check(keys == want, "JSON keys %s, expected in this order %s: %r" % (
             keys, want, e["_line"]))
+        for k in keys:
+            t = self.suite.json_types[k]
+            types = t if isinstance(t, tuple) else (t,)
+            check(any(is_int(e[k]) if x is int else isinstance(e[k], x) for x in types),
+                  "JSON %s=%r is not %s: %r" % (k, e[k], " or ".join(
+                      "null" if x is NULL else x.__name__ for x in types), e["_line"]))
 
 
 # ----------------------------------------------------------------------------

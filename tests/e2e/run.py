@@ -7,9 +7,9 @@
 
 Runs as root.  One line per case (PASS/FAIL/SKIP tool/case[: reason]), then
 `N passed, N failed[, N skipped]`.  Exit status 1 if any case failed.
-Each tool (tools/*.c, tests/toollist.py) has its cases in
-tests/e2e/tools/<tool>.py (a `suite` object); a tool without a test module is
-an error.
+Each tool (tools/*.c, tests/toollist.py) has its own cases in
+tests/e2e/tools/<tool>.py (a `suite` object), then the cases every tool shares
+(tests/e2e/shared.py); a tool without a test module is an error.
 Which backends the running kernel offers is asked of the kernel itself
 (tests/e2e/kernel.py): `auto` must choose the best of them, and only those it
 does not offer must be refused.  --expect-backend and --unavailable override
@@ -27,6 +27,7 @@ sys.path.insert(1, os.path.dirname(HERE))
 
 import e2elib  # noqa: E402
 import kernel  # noqa: E402
+import shared  # noqa: E402
 import toollist  # noqa: E402
 
 
@@ -47,7 +48,7 @@ def load_suites(names):
     suites = []
     for n in names:
         mod = importlib.import_module("tools." + n)
-        e2elib.add_shared_cases(mod.suite)
+        shared.add_cases(mod.suite)
         suites.append(mod.suite)
     return suites, []
 

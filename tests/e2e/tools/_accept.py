@@ -1,27 +1,76 @@
-"""The accept side, shared by the tcpaccept and tcptracer cases: an accept
-made through io_uring (helpers/uring_accept.c), which no accept() syscall
-shows; a COMMAND's file, waited for."""
+"""The accept side, shared by the tcpaccept and tcptracer cases: a server and
+a client, a server blocked in accept() before the tool starts, a server that
+forks a worker per connection, an accept through io_uring."""
 import json
 import os
 import subprocess
-import time
 
-from e2elib import EVENT_TIMEOUT, V4, Fail, Skip
+from e2elib import V4, Skip, check
+from tools._bpfstate import check_catch_up
 
 
-def build_uring_helper(ctx):
-    """helpers/uring_accept.c as the Makefile builds it (make e2e), or Skip.
-    Built beforehand, not here: a qemu guest has no compiler."""
-    path = os.path.join(ctx.cfg.build_dir, "tests", "uring_accept")
-    if not os.access(path, os.X_OK):
-        raise Skip("no io_uring helper %s (make e2e builds it; needs liburing-dev)" % path)
-    return path
+class Pair:
+    """Processes srv and cli in a netns of their own, srv listening on
+    `listen` (family, address)."""
+
+    def __init__(self, ctx, listen=(4, V4), backlog=16):
+        ns = self.netns = ctx.netns()
+        self.srv, self.cli = ctx.client("srv", ns), ctx.client("cli", ns)
+        self.port, self.lid = self.srv.listen(*listen, backlog=backlog)
+
+    def connect(self):
+        return self.cli.connect(4, V4, self.port)
+
+    def accept(self):
+        return self.srv.accept(self.lid)
+
+    def start_preblocked(self, ctx):
+        """Starts the tool while a thread of srv sleeps in accept() (bcc
+        #2165), checking the catch-up programs; the thread's accept is
+        self.blocked_accept()."""
+        blocked = self.srv.call("block", sid=self.lid)
+        run = ctx.start_tool(ctx.mode_args())
+        check_catch_up(run, "thread %d" % blocked["tid"])
+        return run
+
+    def blocked_accept(self):
+        return self.srv.call("wait", sid=self.lid)
+
+    def fork_workers(self, n=2):
+        """srv accepts n connects of cli, each in a worker it forks, which
+        reads until cli closes its end; returns (cli's conns, the workers)."""
+        self.srv.ask("fork_serve", sid=self.lid, count=n)
+        conns = [self.connect() for _ in range(n)]
+        workers = self.srv.answer("fork_serve")["workers"]
+        for c in conns:
+            self.cli.close(c)
+        self.srv.call("reap")
+        check(sorted(w["conn"]["rport"] for w in workers) == sorted(c["lport"] for c in conns),
+              "test error: workers' connections are not the client's")
+        return conns, workers
+
+
+def fork_worker_case(ctx, expect):
+    """A server forks a worker per connection (two), each reading until the
+    client closes its end: the tool must print expect(pair, the client's
+    conns, the workers)."""
+    p = Pair(ctx)
+    run = ctx.start_tool(ctx.mode_args())
+    conns, workers = p.fork_workers()
+    exp = expect(p, conns, workers)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    ctx.check_events(out, ctx.suite.header(), exp)
 
 
 class UringServer:
-    """uring_accept: one accept through io_uring, no accept() syscall."""
+    """helpers/uring_accept.c: one accept through io_uring, no accept() syscall."""
 
-    def __init__(self, ctx, binary, comm, family=4, addr=V4):
+    def __init__(self, ctx, comm, family=4, addr=V4):
+        # built by the Makefile (make e2e), not here: a qemu guest has no compiler
+        binary = os.path.join(ctx.cfg.build_dir, "tests", "uring_accept")
+        if not os.access(binary, os.X_OK):
+            raise Skip("no io_uring helper %s (make e2e builds it; needs liburing-dev)" % binary)
         self.comm = comm
         self.p = subprocess.Popen([binary, comm, str(family), addr], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -51,25 +100,19 @@ class UringServer:
                 self.p.wait()
 
 
-def uring_checked(run):
-    """io_uring accepts bypass the syscalls:* tracepoints: only the fentry and
-    kprobe backends can see them. Returns the backend string, or Skip."""
+def uring_accept(ctx):
+    """A client connects, a server accepts through io_uring; only the fentry
+    and kprobe backends can see that (the syscalls:* tracepoints cannot).
+    Returns (run, srv, cli, cli's conn), or Skip."""
+    cli = ctx.client("cli")
+    run = ctx.start_tool(ctx.mode_args())
+    srv = UringServer(ctx, ctx.comm("uring"), 4, V4)
+    c = cli.connect(4, V4, srv.port)
+    check(srv.accepted()["rport"] == c["lport"],
+          "test error: io_uring accepted another connection")
     b = run.ready_line.split("backend: ")[1].split(")")[0]
     if "fentry" not in b and "kprobe" not in b:
         raise Skip("io_uring accepts are asserted on the fentry and kprobe backends "
                    "only; this run has backend %s (tracepoints do not see io_uring)" % b)
-    return b
-
-
-def wait_file(path, timeout=EVENT_TIMEOUT * 3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(path) as f:
-                s = f.read()
-            if s.endswith("\n"):
-                return s
-        except FileNotFoundError:
-            pass
-        time.sleep(0.02)
-    raise Fail("command never wrote %s" % path)
+    ctx.cfg.log("io_uring accept on backend %s" % b)
+    return run, srv, cli, c

@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 
+import shared
 from e2elib import READY_RE, check
 
 
@@ -67,11 +68,11 @@ def threads_in_accept():
     return found
 
 
-def start_unblocked(ctx):
+def start_unblocked(ctx, args):
     """Starts the tool with none of the case's threads blocked in accept(),
     and checks its catch-up programs against the threads that are."""
     blocked = threads_in_accept()
-    run = ctx.start_tool(ctx.mode_args())
+    run = ctx.start_tool(args)
     check_catch_up(run, blocked and "threads %s" % blocked)
     return run
 
@@ -91,3 +92,12 @@ def check_catch_up(run, blocked):
           "backend %s, %s blocked in accept at the start: %d sys_exit_accept* programs "
           "attached, expected %d (attached: %s)" % (
               backend, blocked or "no thread", got, want, names))
+
+
+def add_unblocked_case(suite):
+    """syscall_hooks_unblocked, for the tools that trace accepts."""
+    @suite.case("syscall_hooks_unblocked", matrix=True)
+    def syscall_hooks_unblocked(ctx, mode):
+        """With no thread blocked in accept() at the start, fentry and kprobes
+        leave sys_exit_accept* unattached, and the events are still printed."""
+        shared.one_act(ctx, start=start_unblocked)

@@ -1,15 +1,16 @@
-"""End-to-end cases for unixconnect (see docs/cli-contract.md)."""
-import json
-import re
-import time
+"""End-to-end cases for unixconnect (see docs/cli-contract.md).
 
-from e2elib import Suite, check, show_lines
+The cases every tool has are in tests/e2e/shared.py; Actor below makes the
+connects they trace."""
+import json
+
+import e2elib
+import shared
+from e2elib import NULL, Suite, check, show_lines
 
 TOOL = "unixconnect"
 
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "TYPE", "PEER", "PATH"]
-JSON_KEYS = ["ts", "time_ns", "tool", "event", "pid", "tid", "comm", "uid", "netns", "proto",
-             "type", "path", "peer_pid"]
 EVENTS = {"C": "connect", "A": "accept"}
 TYPES = {"STREAM": "stream", "DGRAM": "dgram", "SEQPACKET": "seqpacket"}
 
@@ -34,18 +35,15 @@ def path(v):
     return None if v == "(unnamed)" else v
 
 
-suite = Suite(TOOL, colmap={
-    "T": ("event", event_name), "PID": ("pid", int), "COMM": ("comm", str),
-    "TYPE": ("type", sock_type), "PEER": ("peer_pid", peer), "PATH": ("path", path),
-    "UID": ("uid", int), "TIME(s)": ("time_s", str), "TIME": ("time", str)},
-    json_keys=JSON_KEYS)
-
-COLS = ("col", "json")
-
-
-def header(uid=False, ts=None):
-    h = {"t": ["TIME(s)"], "T": ["TIME"]}.get(ts, [])
-    return h + (["UID"] if uid else []) + ["T", "PID", "COMM", "TYPE", "PEER", "PATH"]
+suite = Suite(
+    TOOL, "Unix connects and accepts", ["T", "PID", "COMM", "TYPE", "PEER", "PATH"],
+    colmap={"T": ("event", event_name), "TYPE": ("type", sock_type), "PEER": ("peer_pid", peer),
+            "PATH": ("path", path)},
+    json_keys=[("type", str), ("path", (str, NULL)), ("peer_pid", (int, NULL))],
+    proto="unix", events=tuple(EVENTS.values()),
+    bad_options=[(["--path", ""], r"--path\b"), (["-4"], shared.unknown_option("-4")),
+                 (["-P", "53"], shared.unknown_option("-P"))])
+COLS = shared.COLS
 
 
 def ev(who, event, typ, shown, peer_pid, uid=0):
@@ -67,6 +65,20 @@ def abstract_name(ctx, name):
     return ("\0" + n).encode().hex(), "@" + n
 
 
+@suite.actor
+class Actor(e2elib.Actor):
+    """Connects a datagram socket to one of its own, bound to an abstract
+    name: a C line, PEER unknown."""
+
+    def prepare(self):
+        self.raw, self.shown = abstract_name(self.ctx, "d%d" % self.pid)
+        self.cli.call("unix_listen", type="dgram", path=self.raw)
+
+    def act(self, args=()):
+        self.cli.call("unix_connect", type="dgram", path=self.raw)
+        return [ev(self.cli, "connect", "dgram", self.shown, None, self.uid)]
+
+
 def pair_case(ctx, typ, raw, shown, args=(), bind=None):
     """srv listens on raw, cli connects (bound to `bind` if given), srv accepts;
     a C line for cli with srv as PEER, an A line for srv with cli as PEER."""
@@ -78,8 +90,8 @@ def pair_case(ctx, typ, raw, shown, args=(), bind=None):
     srv.call("unix_accept", sid=sid)
     run.wait_comm(ctx.prefix + "-", 2)
     out = run.finish()
-    return ctx.check_events(out, header(), [ev(cli, "connect", typ, shown, srv.pid),
-                                            ev(srv, "accept", typ, shown, cli.pid)])
+    return ctx.check_events(out, suite.header(), [ev(cli, "connect", typ, shown, srv.pid),
+                                                  ev(srv, "accept", typ, shown, cli.pid)])
 
 
 NAMES = {"path": fs_name, "abstract": abstract_name}
@@ -108,7 +120,7 @@ def dgram_case(ctx, raw, shown):
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
     # no SO_PEERCRED for datagram sockets: PEER unknown
-    ctx.check_events(out, header(), [ev(cli, "connect", "dgram", shown, None)])
+    ctx.check_events(out, suite.header(), [ev(cli, "connect", "dgram", shown, None)])
 
 
 @suite.case("dgram_{where}", modes=COLS, matrix=True, where=("path", "abstract"))
@@ -151,116 +163,31 @@ def hostile_abstract(ctx, mode):
 # ----------------------------------------------------------------------------
 # Filters and extra columns
 
-@suite.case("path_filter", modes=COLS)
-def path_filter(ctx, mode):
-    raw_a, shown_a = fs_name(ctx, "good.sock")
-    raw_b, _ = fs_name(ctx, "bad.sock")
-    raw_c, _ = abstract_name(ctx, "good")
+def path_filter_case(ctx, pattern, names):
+    """--path PATTERN: datagram connects to each of names [(raw, shown)], in
+    order; only the last one's is printed."""
     srv = ctx.client("srv")
     cli = ctx.client("cli")
-    srv.call("unix_listen", type="dgram", path=raw_b)
-    srv.call("unix_listen", type="dgram", path=raw_c)
-    srv.call("unix_listen", type="dgram", path=raw_a)
-    run = ctx.start_tool(["--path", "/*/good.*"] + ctx.mode_args())
-    for raw in (raw_b, raw_c, raw_a):
+    for raw, _ in names:
+        srv.call("unix_listen", type="dgram", path=raw)
+    run = ctx.start_tool(["--path", pattern] + ctx.mode_args())
+    for raw, _ in names:
         cli.call("unix_connect", type="dgram", path=raw)
-    run.wait_comm(ctx.comm("cli"))
+    run.wait_comm(cli.comm)
     out = run.finish()
-    ctx.check_events(out, header(), [ev(cli, "connect", "dgram", shown_a, None)])
+    ctx.check_events(out, suite.header(), [ev(cli, "connect", "dgram", names[-1][1], None)])
+
+
+@suite.case("path_filter", modes=COLS)
+def path_filter(ctx, mode):
+    path_filter_case(ctx, "/*/good.*", [fs_name(ctx, "bad.sock"), abstract_name(ctx, "good"),
+                                        fs_name(ctx, "good.sock")])
 
 
 @suite.case("path_filter_abstract")
 def path_filter_abstract(ctx, mode):
-    raw_a, shown_a = abstract_name(ctx, "good")
-    raw_b, _ = fs_name(ctx, "good")
-    srv = ctx.client("srv")
-    cli = ctx.client("cli")
-    srv.call("unix_listen", type="dgram", path=raw_a)
-    srv.call("unix_listen", type="dgram", path=raw_b)
-    run = ctx.start_tool(["--path", "@%s-*" % ctx.prefix])
-    cli.call("unix_connect", type="dgram", path=raw_b)
-    cli.call("unix_connect", type="dgram", path=raw_a)
-    run.wait_comm(ctx.comm("cli"))
-    out = run.finish()
-    ctx.check_events(out, header(), [ev(cli, "connect", "dgram", shown_a, None)])
-
-
-def two_clients(ctx, args_fn, hdr=None, uid=0, netns=None):
-    """a and b each connect to one datagram socket; only a's line may show."""
-    raw, shown = abstract_name(ctx, "d")
-    srv = ctx.client("srv", netns)
-    a = ctx.client("a", netns)
-    b = ctx.client("b")
-    if uid:
-        a.setuid(uid)
-    srv.call("unix_listen", type="dgram", path=raw)
-    braw, _ = abstract_name(ctx, "bd")
-    b.call("unix_listen", type="dgram", path=braw)
-    run = ctx.start_tool(args_fn(a, b) + ctx.mode_args())
-    b.call("unix_connect", type="dgram", path=braw)
-    a.call("unix_connect", type="dgram", path=raw)
-    run.wait_comm(ctx.comm("a"))
-    out = run.finish()
-    return ctx.check_events(out, hdr or header(),
-                            [ev(a, "connect", "dgram", shown, None, uid=uid)])
-
-
-@suite.case("pid_filter", modes=COLS)
-def pid_filter(ctx, mode):
-    two_clients(ctx, lambda a, b: ["-p", str(a.pid)])
-
-
-@suite.case("uid_filter", modes=COLS)
-def uid_filter(ctx, mode):
-    two_clients(ctx, lambda a, b: ["-u", "65534", "-U"], hdr=header(uid=True), uid=65534)
-
-
-@suite.case("netns_filter", modes=COLS)
-def netns_filter(ctx, mode):
-    """A Unix socket belongs to the netns of the process that made it."""
-    ns = ctx.netns()
-    two_clients(ctx, lambda a, b: ["-N", str(ns.inode)], netns=ns)
-
-
-@suite.case("cgroup_filter")
-def cgroup_filter(ctx, mode):
-    cg = ctx.cgroup()
-    two_clients(ctx, lambda a, b: (cg.add(a.pid), ["--cgroup", cg.path])[1])
-
-
-@suite.case("timestamp_t")
-def timestamp_t(ctx, mode):
-    raw, shown = abstract_name(ctx, "d")
-    srv = ctx.client("srv")
-    cli = ctx.client("cli")
-    srv.call("unix_listen", type="dgram", path=raw)
-    run = ctx.start_tool(["-t"])
-    cli.call("unix_connect", type="dgram", path=raw)
-    time.sleep(0.3)
-    cli.call("unix_connect", type="dgram", path=raw)
-    run.wait_comm(ctx.comm("cli"), 2)
-    out = run.finish()
-    e = ev(cli, "connect", "dgram", shown, None)
-    evs = ctx.ours(ctx.events(out, header(ts="t")))
-    check(len(evs) == 2 and all(all(x.get(k) == e[k] for k in ("pid", "comm", "path"))
-                                for x in evs), "expected two lines like %r: %s" % (
-        e, show_lines([x["_line"] for x in evs])))
-    t = [float(x["time_s"]) for x in evs]
-    check(0.25 <= t[1] - t[0] < 60, "TIME(s) 0.3 s apart differ by %.3f" % (t[1] - t[0]))
-
-
-@suite.case("time_T")
-def time_T(ctx, mode):
-    raw, shown = abstract_name(ctx, "d")
-    srv = ctx.client("srv")
-    cli = ctx.client("cli")
-    srv.call("unix_listen", type="dgram", path=raw)
-    run = ctx.start_tool(["-T"])
-    cli.call("unix_connect", type="dgram", path=raw)
-    run.wait_comm(ctx.comm("cli"))
-    out = run.finish()
-    mine = ctx.check_events(out, header(ts="T"), [ev(cli, "connect", "dgram", shown, None)])
-    check(re.match(r"^\d\d:\d\d:\d\d$", mine[0]["time"]), "TIME %r" % mine[0]["time"])
+    path_filter_case(ctx, "@%s-*" % ctx.prefix, [fs_name(ctx, "good"),
+                                                 abstract_name(ctx, "good")])
 
 
 @suite.case("json_null_peer")
@@ -278,13 +205,3 @@ def json_null_peer(ctx, mode):
     check(len(mine) == 1 and '"peer_pid":null}' in mine[0] and
           json.loads(mine[0])["path"] == shown, "expected one line ending peer_pid null: %s"
           % show_lines(mine))
-
-
-@suite.case("bad_option")
-def bad_option(ctx, mode):
-    for args in (["--path", ""], ["-4"], ["-P", "53"]):
-        run = ctx.start_tool(args, ready=False)
-        rc = run.wait()
-        o = run.output()
-        check(rc in (1, 2) and o.stderr and not o.stdout,
-              "`%s %s`: exit %s, stderr %s" % (TOOL, " ".join(args), rc, show_lines(o.stderr)))
