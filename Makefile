@@ -28,10 +28,11 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 INSTALL ?= install
 
-TOOLS := tcpconnect udpconnect unixconnect tcpaccept tcptracer
+# The one list of tools: tools/*.c (tests and bench read the same)
+TOOLS := $(sort $(basename $(notdir $(wildcard tools/*.c))))
 RUN_TOOL ?= tcpconnect
 RUN_ARGS ?=
-COMMON := log args addr escape output backend btfscan btfcache session
+COMMON := $(sort $(basename $(notdir $(wildcard common/*.c))))
 VERSION := 0.1.0
 
 # Debian packages, installed when missing (apt-get update first) by the
@@ -128,8 +129,7 @@ $(OUTPUT)/tests/uring_accept: tests/e2e/helpers/uring_accept.c | $(OUTPUT)/tests
 # libFuzzer targets over the parsers and formatters; corpora hold past findings.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS := common/args.c common/output.c common/escape.c common/addr.c \
-	common/log.c common/backend.c common/btfscan.c
+FUZZ_SRCS := $(wildcard common/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibpf \
 	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"'
 

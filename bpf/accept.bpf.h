@@ -17,16 +17,12 @@
  *  - the sys_exit_accept/accept4 tracepoints see every accept() syscall,
  *    blocked before the start or not, but not io_uring's.
  * The fentry and kprobe backends load both, attach the syscall side only if a
- * thread is blocked in accept() at the start (session.c's attach_all()), and
+ * thread is blocked in accept() at the start (common/attach.c), and
  * the syscall side reports only what the function side did not
  * (accept_seen); the tracepoint backend has the syscall side alone.
  */
 #ifndef SOCKTRACE_ACCEPT_BPF_H
 #define SOCKTRACE_ACCEPT_BPF_H
-
-#ifndef ST_SOCK_STREAM
-#define ST_SOCK_STREAM	1
-#endif
 
 /* The socket inet_csk_accept() last returned in this thread. */
 struct {
@@ -46,7 +42,7 @@ struct {
 
 static __always_inline bool is_tcp(const struct sock *sk)
 {
-	return sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == ST_SOCK_STREAM;
+	return sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM;
 }
 
 /* inet_csk_accept() returned @sk: report it and tell the syscall side. */

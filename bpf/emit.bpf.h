@@ -24,17 +24,23 @@ static __always_inline void count_lost(__u32 counter)
 		(*n)++;		/* per-CPU slot: no atomics needed */
 }
 
-/* A zeroed event from the ring buffer, or NULL after counting the loss. */
-static __always_inline void *reserve_event(__u64 size)
+/*
+ * A zeroed event of @kind and @type from the ring buffer, its time taken,
+ * or NULL after counting the loss.
+ */
+static __always_inline void *reserve_event(__u64 size, __u8 kind, __u8 type)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	struct st_event_head *h = bpf_ringbuf_reserve(&events, size, 0);
 
-	if (!e) {
+	if (!h) {
 		count_lost(ST_LOST_EVENTS);
 		return NULL;
 	}
-	__builtin_memset(e, 0, size);
-	return e;
+	__builtin_memset(h, 0, size);
+	h->time_ns = bpf_ktime_get_ns();
+	h->kind = kind;
+	h->type = type;
+	return h;
 }
 
 /*

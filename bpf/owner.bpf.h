@@ -17,26 +17,39 @@ struct owner {
 	char comm[ST_COMM_LEN];
 };
 
-static __always_inline void owner_of_current(struct owner *o)
+static __always_inline void current_comm(char comm[ST_COMM_LEN])
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	current_ids(&o->pid, &o->tid);
-	o->uid = (__u32)bpf_get_current_uid_gid();
 	/* io_uring's io-wq workers are threads named iou-wrk-N: name the process */
 	if (BPF_CORE_READ(task, flags) & ST_PF_IO_WORKER)
-		BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm);
+		BPF_CORE_READ_STR_INTO((char (*)[ST_COMM_LEN])comm, task, group_leader, comm);
 	else
-		bpf_get_current_comm(o->comm, sizeof(o->comm));
+		bpf_get_current_comm(comm, ST_COMM_LEN);
 }
 
-/* Copies who into an event. */
-static __always_inline void owner_to_event(const struct owner *o, struct inet_event *e)
+static __always_inline void owner_of_current(struct owner *o)
 {
-	e->pid = o->pid;
-	e->tid = o->tid;
-	e->uid = o->uid;
-	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	current_ids(&o->pid, &o->tid);
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	current_comm(o->comm);
+}
+
+/* Copies who into an event's head. */
+static __always_inline void owner_to_event(const struct owner *o, struct st_event_head *h)
+{
+	h->pid = o->pid;
+	h->tid = o->tid;
+	h->uid = o->uid;
+	__builtin_memcpy(h->comm, o->comm, sizeof(h->comm));
+}
+
+/* The current task into an event's head, for events taken in its context. */
+static __always_inline void head_of_current(struct st_event_head *h)
+{
+	current_ids(&h->pid, &h->tid);
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	current_comm(h->comm);
 }
 
 #endif

@@ -75,7 +75,7 @@ static __always_inline void read_sock(const struct sock *sk, struct inet_event *
 	if (!e->sport)
 		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->dport = sk_dport(sk);
-	e->netns = sk_netns(sk);
+	e->h.netns = sk_netns(sk);
 	/* explicit sizes: BPF_CORE_READ_INTO() would copy sizeof(__u8) */
 	if (e->family == ST_AF_INET) {
 		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);

@@ -21,24 +21,20 @@
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
 	struct inet_event *e;
-	struct owner o = {};
 
 	if (!want_sk(sk) || (st_cfg.filter_port &&
 			     !want_port(BPF_CORE_READ(sk, __sk_common.skc_num))))
 		return;
-	e = reserve_event(sizeof(*e));
+	e = reserve_event(sizeof(*e), ST_KIND_INET, ST_EV_ACCEPT);
 	if (!e)
 		return;
-	owner_of_current(&o);
-	owner_to_event(&o, e);
-	e->time_ns = bpf_ktime_get_ns();
+	head_of_current(&e->h);
 	read_sock(sk, e);
 	if (listener) {
 		e->backlog = BPF_CORE_READ(listener, sk_ack_backlog);
 		e->backlog_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
-		e->flags |= ST_EVF_BACKLOG;
+		e->h.flags |= ST_EVF_BACKLOG;
 	}
-	e->type = ST_EV_ACCEPT;
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
 	submit_event(e);

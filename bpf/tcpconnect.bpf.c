@@ -27,8 +27,6 @@
 #include "owner.bpf.h"
 #include "follow.bpf.h"
 
-#define ST_IPPROTO_TCP	6
-#define ST_SOCK_STREAM	1
 #define EINTR		4
 #define EISCONN		106
 #define EALREADY	114
@@ -61,20 +59,18 @@ struct {
 static __always_inline void emit(struct sock *sk, const struct owner *o,
 				 const struct dest *d, int result)
 {
-	struct inet_event *e = reserve_event(sizeof(*e));
+	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, ST_EV_CONNECT);
 
 	if (!e)
 		return;
-	e->time_ns = bpf_ktime_get_ns();
-	owner_to_event(o, e);
+	owner_to_event(o, &e->h);
 	read_sock(sk, e);
 	if (d && d->family == e->family) {
 		/* the connect failed before the socket took the destination */
 		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
 		e->dport = d->port;
 	}
-	e->type = ST_EV_CONNECT;
-	e->proto = ST_IPPROTO_TCP;
+	e->proto = IPPROTO_TCP;
 	e->result = result;
 	submit_event(e);
 }
@@ -310,7 +306,7 @@ int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 		return 0;
 	regs = syscall_regs();
 	sk = sock_from_fd((int)SYSCALL_EXIT_ARG1(regs));
-	if (sk && sk_protocol(sk) == ST_IPPROTO_TCP && sk_type(sk) == ST_SOCK_STREAM)
+	if (sk && sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM)
 		connect_returned(sk, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), true,
 				 (int)ctx->ret);
 	else

@@ -89,21 +89,19 @@ static __always_inline void read_bytes(struct sock *sk, int old, struct inet_eve
 static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 type,
 				 const struct conn *c, int old)
 {
-	struct inet_event *e = reserve_event(sizeof(*e));
+	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, type);
 
 	if (!e)
 		return;
-	e->time_ns = bpf_ktime_get_ns();
-	owner_to_event(o, e);
+	owner_to_event(o, &e->h);
 	read_sock(sk, e);
 	if (type == ST_EV_CLOSE) {
 		if (c && c->est_ns) {
-			e->duration_ns = e->time_ns - c->est_ns;
-			e->flags |= ST_EVF_DURATION;
+			e->duration_ns = e->h.time_ns - c->est_ns;
+			e->h.flags |= ST_EVF_DURATION;
 		}
 		read_bytes(sk, old, e);
 	}
-	e->type = type;
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
 	submit_event(e);

@@ -18,10 +18,8 @@
 #include "filter.bpf.h"
 #include "emit.bpf.h"
 #include "sock.bpf.h"
+#include "owner.bpf.h"
 #include "follow.bpf.h"
-
-#define ST_IPPROTO_UDP	17
-#define ST_SOCK_DGRAM	2
 
 enum pend_kind { PEND_CONNECT = 1, PEND_KSEND };
 
@@ -67,7 +65,7 @@ struct {
 
 static __always_inline bool is_udp(struct sock *sk)
 {
-	return sk && sk_protocol(sk) == ST_IPPROTO_UDP && sk_type(sk) == ST_SOCK_DGRAM;
+	return sk && sk_protocol(sk) == IPPROTO_UDP && sk_type(sk) == SOCK_DGRAM;
 }
 
 static __always_inline bool is_connected(struct sock *sk)
@@ -77,22 +75,18 @@ static __always_inline bool is_connected(struct sock *sk)
 
 static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 type)
 {
-	struct inet_event *e = reserve_event(sizeof(*e));
+	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, type);
 
 	if (!e)
 		return;
-	e->time_ns = bpf_ktime_get_ns();
-	current_ids(&e->pid, &e->tid);
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	head_of_current(&e->h);
 	read_sock(sk, e);
 	if (d) {
 		/* an unconnected socket has no peer: the datagram's address is it */
 		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
 		e->dport = d->port;
 	}
-	e->type = type;
-	e->proto = ST_IPPROTO_UDP;
+	e->proto = IPPROTO_UDP;
 	e->result = ST_RESULT_UNKNOWN;
 	submit_event(e);
 }

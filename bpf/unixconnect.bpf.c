@@ -17,6 +17,7 @@
 #include "filter.bpf.h"
 #include "emit.bpf.h"
 #include "sock.bpf.h"
+#include "owner.bpf.h"
 #include "follow.bpf.h"
 
 /* kprobe backend: the struct socket * of a call in progress, by thread id */
@@ -69,16 +70,12 @@ static __always_inline void read_path(struct sock *sk, struct unix_event *e)
 
 static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 {
-	struct unix_event *e = reserve_event(sizeof(*e));
+	struct unix_event *e = reserve_event(sizeof(*e), ST_KIND_UNIX, type);
 
 	if (!e)
 		return;
-	e->time_ns = bpf_ktime_get_ns();
-	current_ids(&e->pid, &e->tid);
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->netns = sk_netns(sk);
-	e->type = type;
+	head_of_current(&e->h);
+	e->h.netns = sk_netns(sk);
 	e->sock_type = sk_type(sk);
 	e->peer_pid = peer_tgid(sk);
 	read_path(named, e);

@@ -5,9 +5,4 @@
 
 #include "event.h"
 
-/* sk_type values, as in <linux/net.h> */
-#define ST_SOCK_STREAM		1
-#define ST_SOCK_DGRAM		2
-#define ST_SOCK_SEQPACKET	5
-
 #endif

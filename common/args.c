@@ -65,11 +65,10 @@ int st_parse_list(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-void st_usage_error(struct argp_state *state, const char *fmt, ...)
+void st_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)state;
 	va_start(ap, fmt);
 	st_verr(fmt, ap);
 	va_end(ap);
@@ -77,18 +76,17 @@ void st_usage_error(struct argp_state *state, const char *fmt, ...)
 }
 
 __attribute__((noreturn))
-static void list_error(struct argp_state *state, const char *opt, const char *arg,
-		       const char *what, unsigned long long min,
-		       unsigned long long max, size_t max_n, int err)
+static void list_error(const char *opt, const char *arg, const char *what,
+		       unsigned long long min, unsigned long long max, size_t max_n, int err)
 {
 	if (err == -E2BIG)
-		st_usage_error(state, "%s: too many values in '%s' (at most %zu)",
+		st_usage_error("%s: too many values in '%s' (at most %zu)",
 			       opt, arg, max_n);
-	st_usage_error(state, "%s: invalid %s '%s' (expected numbers from %llu to %llu, separated by commas)",
+	st_usage_error("%s: invalid %s '%s' (expected numbers from %llu to %llu, separated by commas)",
 		       opt, what, arg, min, max);
 }
 
-int st_parse_ports(struct argp_state *state, const char *arg, struct st_opts *o)
+void st_parse_ports(const char *arg, struct st_opts *o)
 {
 	unsigned long long v[ST_MAX_PORTS];
 	size_t i, n;
@@ -96,12 +94,11 @@ int st_parse_ports(struct argp_state *state, const char *arg, struct st_opts *o)
 
 	err = st_parse_list(arg, 1, 65535, v, ST_MAX_PORTS, &n);
 	if (err)
-		list_error(state, "-P/--port", arg, "port list", 1, 65535,
+		list_error("-P/--port", arg, "port list", 1, 65535,
 			   ST_MAX_PORTS, err);
 	for (i = 0; i < n; i++)
 		o->ports[i] = v[i];
 	o->nports = n;
-	return 0;
 }
 
 /* /proc/sys/kernel/pid_max: every PID is below it. 0 if unknown. */
@@ -123,17 +120,16 @@ static unsigned long long read_pid_max(void)
  * tool would look as if it saw nothing. kill(pid, 0) asks in the tool's own
  * PID namespace, the one the filter compares in; EPERM means it exists.
  */
-static void check_pid(struct argp_state *state, unsigned long long pid,
-		      unsigned long long max)
+static void check_pid(unsigned long long pid, unsigned long long max)
 {
 	if (max && pid >= max)
-		st_usage_error(state, "-p/--pid: PID %llu cannot exist: PIDs stay below the kernel's pid_max (%llu)",
+		st_usage_error("-p/--pid: PID %llu cannot exist: PIDs stay below the kernel's pid_max (%llu)",
 			       pid, max);
 	if (kill((pid_t)pid, 0) && errno == ESRCH)
-		st_usage_error(state, "-p/--pid: PID %llu: no such process", pid);
+		st_usage_error("-p/--pid: PID %llu: no such process", pid);
 }
 
-static void parse_pids(struct argp_state *state, const char *arg, struct st_opts *o)
+static void parse_pids(const char *arg, struct st_opts *o)
 {
 	unsigned long long v[ST_MAX_PID_ARGS], max;
 	size_t i, n;
@@ -141,24 +137,23 @@ static void parse_pids(struct argp_state *state, const char *arg, struct st_opts
 
 	err = st_parse_list(arg, 1, ST_PID_MAX, v, ST_MAX_PID_ARGS, &n);
 	if (err)
-		list_error(state, "-p/--pid", arg, "PID list", 1, ST_PID_MAX,
+		list_error("-p/--pid", arg, "PID list", 1, ST_PID_MAX,
 			   ST_MAX_PID_ARGS, err);
 	max = read_pid_max();
 	for (i = 0; i < n; i++) {
-		check_pid(state, v[i], max);
+		check_pid(v[i], max);
 		o->pids[i] = v[i];
 	}
 	o->npids = n;
 }
 
-static unsigned long long parse_one(struct argp_state *state, const char *opt,
-				    const char *arg, unsigned long long min,
-				    unsigned long long max)
+static unsigned long long parse_one(const char *opt, const char *arg,
+				    unsigned long long min, unsigned long long max)
 {
 	unsigned long long v;
 
 	if (st_parse_num(arg, min, max, &v))
-		st_usage_error(state, "%s: invalid value '%s' (expected a number from %llu to %llu)",
+		st_usage_error("%s: invalid value '%s' (expected a number from %llu to %llu)",
 			       opt, arg, min, max);
 	return v;
 }
@@ -259,34 +254,42 @@ static const struct argp_option common_options[] = {
 	{},
 };
 
-static error_t parse_common(int key, char *arg, struct argp_state *state)
+/* The filters: -p, -u, -N, --cgroup */
+static error_t parse_filter(int key, char *arg, struct st_opts *o)
 {
-	struct st_opts *o = state->input;
-	int err;
-
 	switch (key) {
 	case 'p':
-		parse_pids(state, arg, o);
+		parse_pids(arg, o);
 		break;
 	case 'u':
-		o->uid = parse_one(state, "-u/--uid", arg, 0, 4294967294ULL);
+		o->uid = parse_one("-u/--uid", arg, 0, 4294967294ULL);
 		o->has_uid = true;
 		break;
-	case 'U':
-		o->print_uid = true;
-		break;
 	case 'N':
-		o->netns = parse_one(state, "-N/--netns", arg, 1, 4294967295ULL);
+		o->netns = parse_one("-N/--netns", arg, 1, 4294967295ULL);
 		break;
 	case OPT_CGROUP:
 		if (!*arg)
-			st_usage_error(state, "--cgroup: empty path (expected a cgroup v2 directory)");
+			st_usage_error("--cgroup: empty path (expected a cgroup v2 directory)");
 		o->cgroup = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* What is printed, and where: -U, -t, -T, -j, -o */
+static error_t parse_output(int key, char *arg, struct st_opts *o)
+{
+	switch (key) {
+	case 'U':
+		o->print_uid = true;
 		break;
 	case 't':
 	case 'T':
 		if (o->time_mode && o->time_mode != (key == 't' ? ST_TIME_RELATIVE : ST_TIME_WALL))
-			st_usage_error(state, "-t/-T: choose one time column, not both");
+			st_usage_error("-t/-T: choose one time column, not both");
 		o->time_mode = key == 't' ? ST_TIME_RELATIVE : ST_TIME_WALL;
 		break;
 	case 'j':
@@ -294,20 +297,29 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case 'o':
 		if (!*arg)
-			st_usage_error(state, "-o/--output: empty file name");
+			st_usage_error("-o/--output: empty file name");
 		o->output = arg;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* How it traces: --backend, --ring-buffer, --debug, --debug-libbpf */
+static error_t parse_tracing(int key, char *arg, struct st_opts *o)
+{
+	switch (key) {
 	case OPT_BACKEND:
-		err = st_backend_parse(arg, &o->backend);
-		if (err)
-			st_usage_error(state, "--backend: unknown backend '%s' (expected auto, fentry, kprobe or tracepoint)",
+		if (st_backend_parse(arg, &o->backend))
+			st_usage_error("--backend: unknown backend '%s' (expected auto, fentry, kprobe or tracepoint)",
 				       arg);
 		break;
 	case OPT_RINGBUF:
 		/* the kernel takes only a power of two of whole pages */
-		o->ringbuf_kib = parse_one(state, "--ring-buffer", arg, 4, 1048576);
+		o->ringbuf_kib = parse_one("--ring-buffer", arg, 4, 1048576);
 		if (o->ringbuf_kib & (o->ringbuf_kib - 1))
-			st_usage_error(state, "--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
+			st_usage_error("--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
 				       arg);
 		break;
 	case OPT_DEBUG_LIBBPF:
@@ -316,6 +328,17 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_DEBUG:
 		st_debug = true;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	struct st_opts *o = state->input;
+
+	switch (key) {
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -326,12 +349,14 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (!o->command && has_dashdash(state->root_argp, state->argc, state->argv))
-			st_usage_error(state, "--: no COMMAND after it (expected -- COMMAND [ARGS...])");
+			st_usage_error("--: no COMMAND after it (expected -- COMMAND [ARGS...])");
 		if (o->command && o->npids)
-			st_usage_error(state, "-p/--pid: cannot be combined with COMMAND");
+			st_usage_error("-p/--pid: cannot be combined with COMMAND");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		if (parse_filter(key, arg, o) == ARGP_ERR_UNKNOWN &&
+		    parse_output(key, arg, o) == ARGP_ERR_UNKNOWN)
+			return parse_tracing(key, arg, o);
 	}
 	return 0;
 }
@@ -356,7 +381,7 @@ static error_t parse_family(int key, char *arg, struct argp_state *state)
 	if (key != '4' && key != '6')
 		return ARGP_ERR_UNKNOWN;
 	if (o->family && o->family != family)
-		st_usage_error(state, "-4/-6: choose one family, not both");
+		st_usage_error("-4/-6: choose one family, not both");
 	o->family = family;
 	return 0;
 }
@@ -366,50 +391,47 @@ const struct argp st_family_argp = {
 	.parser = parse_family,
 };
 
-bool st_pids_in_map(const struct st_opts *opts)
-{
-	return opts->command || opts->npids > ST_CFG_PIDS;
-}
-
-void st_config_init(struct st_config *cfg, const struct st_opts *opts)
-{
-	size_t i;
-
-	memset(cfg, 0, sizeof(*cfg));
-	if (st_pids_in_map(opts)) {
-		cfg->filter_pid = ST_PIDS_MAP;
-	} else if (opts->npids) {
-		cfg->filter_pid = ST_PIDS_LIST;
-		cfg->npids = opts->npids;
-		for (i = 0; i < opts->npids; i++)
-			cfg->pid_list[i] = opts->pids[i];
-	}
-	cfg->follow_forks = !!opts->command;
-	cfg->filter_uid = opts->has_uid;
-	cfg->uid = opts->uid;
-	cfg->filter_cgroup = !!opts->cgroup;
-	cfg->filter_port = opts->nports > 0;
-	cfg->family = opts->family;
-	cfg->netns = opts->netns;
-}
-
-void st_argp_init_children(struct argp_state *state, struct st_opts *o)
-{
-	size_t i;
-
-	for (i = 0; state->root_argp->children && state->root_argp->children[i].argp; i++)
-		state->child_inputs[i] = o;
-}
-
 static void print_version(FILE *f, struct argp_state *state)
 {
 	(void)state;
 	fprintf(f, "%s (socktrace) %s\n", st_tool_name, ST_VERSION);
 }
 
-int st_parse_args(const struct argp *argp, int argc, char **argv, void *input)
+/* The tool's own options' parser, for the root of the argp tree */
+static argp_parser_t tool_parse;
+
+static error_t parse_root(int key, char *arg, struct argp_state *state)
 {
+	size_t i;
+
+	if (key == ARGP_KEY_INIT) {
+		for (i = 0; state->root_argp->children[i].argp; i++)
+			state->child_inputs[i] = state->input;
+		return 0;
+	}
+	return tool_parse ? tool_parse(key, arg, state) : ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child with_family[] = {
+	{ &st_common_argp, 0, "Common options:", 1 },
+	{ &st_family_argp, 0, NULL, 1 },
+	{},
+};
+
+void st_parse_args(const struct argp_option *options, argp_parser_t parse,
+		   const char *doc, bool family, int argc, char **argv, struct st_opts *o)
+{
+	const struct argp argp = {
+		.options = options,
+		.parser = parse_root,
+		.args_doc = "[COMMAND [ARGS...]]",
+		.doc = doc,
+		.children = family ? with_family : (const struct argp_child[]){
+			{ &st_common_argp, 0, "Common options:", 1 }, {} },
+	};
+
+	tool_parse = parse;
 	argp_program_version_hook = print_version;
 	argp_err_exit_status = 2;
-	return argp_parse(argp, argc, argv, ARGP_IN_ORDER, NULL, input);
+	argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o);
 }

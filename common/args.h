@@ -39,29 +39,23 @@ int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
 /* Parses "N[,N...]" in [min, max] into out[0..*n): 0 or -errno. */
 int st_parse_list(const char *s, unsigned long long min, unsigned long long max,
 		  unsigned long long *out, size_t max_n, size_t *n);
-/* -P for every tool that filters on ports */
-int st_parse_ports(struct argp_state *state, const char *arg, struct st_opts *o);
+/* -P for every tool that filters on ports; exits 2 with one line on a bad list */
+void st_parse_ports(const char *arg, struct st_opts *o);
 
 /* One line "<tool>: <message>" and exit status 2, before anything started. */
-__attribute__((format(printf, 2, 3), noreturn))
-void st_usage_error(struct argp_state *state, const char *fmt, ...);
+__attribute__((format(printf, 1, 2), noreturn))
+void st_usage_error(const char *fmt, ...);
 
-/*
- * The common options as argp children; the tool's parser passes its
- * struct st_opts to them with st_argp_init_children() on ARGP_KEY_INIT.
- * st_common_argp also takes COMMAND [ARGS...]; st_family_argp is -4/-6.
- */
+/* The common options, COMMAND [ARGS...] included, and -4/-6 */
 extern const struct argp st_common_argp;
 extern const struct argp st_family_argp;
-void st_argp_init_children(struct argp_state *state, struct st_opts *o);
 
-/* The in-kernel filter block for these options (maps are filled later). */
-void st_config_init(struct st_config *cfg, const struct st_opts *opts);
-
-/* -p and COMMAND: the pids map is used, not st_config.pid_list */
-bool st_pids_in_map(const struct st_opts *opts);
-
-/* Runs argp_parse() with the suite's flags and exit status. */
-int st_parse_args(const struct argp *argp, int argc, char **argv, void *input);
+/*
+ * Parses a tool's command line: its own @options (handled by @parse, which
+ * finds @o as state->input), then the common ones (and -4/-6 if @family),
+ * into @o. Exits 2 with one line on a bad one, 0 after --help or -V.
+ */
+void st_parse_args(const struct argp_option *options, argp_parser_t parse,
+		   const char *doc, bool family, int argc, char **argv, struct st_opts *o);
 
 #endif

@@ -22,41 +22,70 @@ enum st_backend {
 	ST_BACKEND_MAX,
 };
 
-/* One program of a tool: which hook it serves on which backend. */
+/*
+ * One program of a tool and the hook it serves. Which backend it belongs to
+ * and the kernel function it attaches to come from its section
+ * (fentry/, fexit/, kprobe/, kretprobe/: that backend, with a function; any
+ * other: tracepoint).
+ */
 struct st_prog {
 	const char *hook;	/* e.g. "connect"; programs of a hook go together */
-	enum st_backend backend;
-	const char *prog;	/* the BPF program's name */
-	const char *func;	/* kernel function it attaches to, or NULL */
-	int family;		/* 0, or the only family it serves (4 or 6) */
+	struct bpf_program *prog;	/* skel->progs.NAME */
+	unsigned int flags;	/* ST_ROW_* */
 };
 
-#define ST_MAX_HOOKS 8
-#define ST_MAX_CATCH_UP 4
+#define ST_ROW_V4	0x1	/* serves IPv4 sockets only (tcp_v4_connect) */
+#define ST_ROW_V6	0x2	/* serves IPv6 sockets only */
+/* a syscall tracepoint that goes along on the fentry and kprobe backends
+ * too: the only hook that sees a call already in progress at attach */
+#define ST_ROW_CATCH_UP	0x4
+
+#define ST_MAX_HOOKS	8
+#define ST_MAX_CATCH_UP	4
+#define ST_MAX_FUNCS	16	/* kernel functions of a tool's fentry programs */
 
 struct st_selection {
 	const char *hooks[ST_MAX_HOOKS];
 	enum st_backend chosen[ST_MAX_HOOKS];
 	size_t nhooks;
-	/* programs loaded beside function hooks only for calls already in
-	 * progress when those were attached: chosen rows that name no function
-	 * on the fentry or kprobe backend (sys_exit_accept*) */
-	const char *catch_up[ST_MAX_CATCH_UP];
+	/* chosen ST_ROW_CATCH_UP programs beside function hooks */
+	struct bpf_program *catch_up[ST_MAX_CATCH_UP];
 	size_t ncatch_up;
+	/* the fentry functions' BTF ids, from one scan: the probe's, and the
+	 * attach targets their programs are loaded with */
+	struct {
+		const char *func;
+		int id;
+	} btf[ST_MAX_FUNCS];
+	size_t nbtf;
+	int btf_err;
+	bool btf_done;
+	int handlers[2];	/* libbpf section handlers, while registered */
 };
 
 int st_backend_parse(const char *s, enum st_backend *out);
-const char *st_backend_name(enum st_backend b);
+
+/*
+ * Before the BPF object is opened: fentry/fexit sections are loaded with the
+ * BTF ids @sel's probe finds (no copy of the kernel's BTF in libbpf), until
+ * st_backend_unregister(). Without it they load the libbpf way.
+ */
+void st_backend_register(struct st_selection *sel);
+void st_backend_unregister(struct st_selection *sel);
 
 /*
  * Chooses a backend for every hook in @progs (forced, or the best that
- * works), switches autoload on for the chosen programs and off for the rest.
- * @family (0, ST_AF_INET, ST_AF_INET6) drops programs only the other family
- * needs. Returns 0, or -errno after printing one line saying why.
+ * works), switches autoload on for the chosen programs and off for every
+ * other program of @obj. @family (0, ST_AF_INET, ST_AF_INET6) drops programs
+ * only the other family needs. Returns 0, or -errno after printing one line
+ * saying why.
  */
 int st_backend_select(struct bpf_object *obj, const struct st_prog *progs,
 		      size_t n, enum st_backend forced, int family,
 		      struct st_selection *sel);
+
+/* The backend chosen for @hook, or ST_BACKEND_AUTO if it has none. */
+enum st_backend st_selection_backend(const struct st_selection *sel, const char *hook);
 
 /* Is @prog one of @sel's catch-up programs? */
 bool st_selection_catches_up(const struct st_selection *sel, const struct bpf_program *prog);

@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include <bpf/btf.h>
 #include "btfcache.h"
+#include "clock.h"
 #include "log.h"
 
 #define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
@@ -277,14 +278,6 @@ static void keep_tail(char *tail, size_t size, const char *buf, size_t n)
 	tail[used + n] = '\0';
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* Reads the child's output until EOF, keeping its end; kills it if slow. */
 static int read_output(int fd, pid_t pid, char *tail, size_t size)
 {
@@ -296,7 +289,7 @@ static int read_output(int fd, pid_t pid, char *tail, size_t size)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		left = BPFTOOL_MS - ms_since(&t0);
+		left = BPFTOOL_MS - st_ms_since(&t0);
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			return -ETIMEDOUT;

@@ -29,9 +29,9 @@ enum st_event_type {
 #define ST_RESULT_CLOSED	(-2)	/* closed before the handshake ended */
 
 /*
- * inet_event.flags: which of the fields that may be unknown are known; an
- * unknown one prints as null in JSON and "-" in columns, never as a 0 that
- * looks like a value
+ * st_event_head.flags: which of the kind's fields that may be unknown are
+ * known; an unknown one prints as null in JSON and "-" in columns, never as
+ * a 0 that looks like a value
  */
 #define ST_EVF_DURATION	0x01	/* duration_ns (not for a connection older than the tool) */
 #define ST_EVF_BACKLOG	0x02	/* backlog and backlog_max (the listener was found) */
@@ -43,20 +43,40 @@ enum st_lost_counter {
 	ST_LOST_MAX,
 };
 
+/* What follows an event's head: one struct per kind */
+enum st_event_kind {
+	ST_KIND_INET = 1,	/* struct inet_event */
+	ST_KIND_UNIX,		/* struct unix_event */
+};
+
+/*
+ * What every event starts with, whatever its kind: when, where, who and
+ * what happened. The user side formats these fields once for every kind
+ * and finds the rest of the event by kind.
+ */
+struct st_event_head {
+	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 netns;		/* network namespace inode */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__u8 kind;		/* enum st_event_kind */
+	__u8 type;		/* enum st_event_type */
+	__u8 flags;		/* ST_EVF_*: which of the kind's fields are known */
+	__u8 pad;
+	char comm[ST_COMM_LEN];
+};
+
 /*
  * One TCP or UDP event. Addresses are in network byte order, an IPv4
  * address in the first 4 bytes; ports are in host byte order. "s" is the
  * local end and "d" the remote end, whichever side opened the connection.
  */
 struct inet_event {
-	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 netns;		/* network namespace inode */
+	struct st_event_head h;	/* kind ST_KIND_INET */
 	__u64 duration_ns;	/* close events: time since established, if ST_EVF_DURATION */
 	__u64 bytes_sent;	/* close events */
 	__u64 bytes_received;	/* close events */
-	__u32 pid;		/* tgid */
-	__u32 tid;
-	__u32 uid;
 	__s32 result;		/* see ST_RESULT_* */
 	__u32 backlog;		/* accept events: queue length ... */
 	__u32 backlog_max;	/* ... and its limit, if ST_EVF_BACKLOG */
@@ -65,10 +85,8 @@ struct inet_event {
 	__u16 sport;		/* 0: none yet (a connect that failed before one was bound) */
 	__u16 dport;
 	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
-	__u8 type;		/* enum st_event_type */
 	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 flags;		/* ST_EVF_* */
-	char comm[ST_COMM_LEN];
+	__u16 pad;
 };
 
 #define ST_AF_UNIX	1
@@ -81,17 +99,11 @@ struct inet_event {
  * nothing (path_len 0: unnamed).
  */
 struct unix_event {
-	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 netns;		/* network namespace inode */
-	__u32 pid;		/* tgid */
-	__u32 tid;
-	__u32 uid;
+	struct st_event_head h;	/* kind ST_KIND_UNIX */
 	__u32 peer_pid;		/* tgid at the other end; 0 if unknown */
 	__u16 path_len;		/* bytes used in path, <= ST_UNIX_PATH_MAX */
-	__u8 type;		/* enum st_event_type */
 	__u8 sock_type;		/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
-	__u32 pad;
-	char comm[ST_COMM_LEN];
+	__u8 pad;
 	char path[ST_UNIX_PATH_MAX];
 };
 

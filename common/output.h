@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The trace stream: columns with a header, or JSON lines, for inet events. */
+/*
+ * The trace stream: columns under a header, or JSON lines. Every event
+ * starts with struct st_event_head, formatted here; the rest is its kind's
+ * (struct st_event_fmt: fmt_inet.c, fmt_unix.c).
+ */
 #ifndef SOCKTRACE_OUTPUT_H
 #define SOCKTRACE_OUTPUT_H
 
@@ -8,31 +12,34 @@
 #include "args.h"
 #include "escape.h"
 #include "event.h"
+#include "json.h"
 
 /* What a column shows; its header is the tool's choice. */
 enum st_field {
+	/* the head's, any kind */
 	ST_F_TIME_REL,		/* -t */
 	ST_F_TIME_WALL,		/* -T */
 	ST_F_UID,		/* -U */
 	ST_F_PID,
-	ST_F_TID,
 	ST_F_COMM,
+	ST_F_TYPE,		/* C, A, X, S */
+	ST_F_TYPE_LONG,		/* connect, accept, close, send */
+	ST_F_NETNS,
+	/* inet */
 	ST_F_IP,
 	ST_F_SADDR,
 	ST_F_SPORT,
 	ST_F_DADDR,
 	ST_F_DPORT,
 	ST_F_RESULT,
-	ST_F_TYPE,		/* C, A, X, S */
-	ST_F_TYPE_LONG,		/* connect, accept, close, send */
-	ST_F_NETNS,
 	ST_F_BACKLOG,		/* current/max */
 	ST_F_DURATION_MS,
 	ST_F_TX_KB,
 	ST_F_RX_KB,
-	ST_F_SOCK_TYPE,		/* unix: STREAM, DGRAM, SEQPACKET */
-	ST_F_PEER_PID,		/* unix: the other end's PID, or - */
-	ST_F_PATH,		/* unix: path, @abstract or (unnamed) */
+	/* unix */
+	ST_F_SOCK_TYPE,		/* STREAM, DGRAM, SEQPACKET */
+	ST_F_PEER_PID,		/* the other end's PID, or - */
+	ST_F_PATH,		/* path, @abstract or (unnamed) */
 };
 
 struct st_column {
@@ -57,26 +64,43 @@ struct st_output {
 	__s64 mono_to_real_ns;
 };
 
+/* How one kind of event is shown beyond its head. */
+struct st_event_fmt {
+	size_t size;		/* of the whole event */
+	/* @f's text for @e into @buf; false if @f is not a field of this kind */
+	bool (*cell)(const struct st_output *o, const void *e, enum st_field f,
+		     char *buf, size_t len);
+	/* the kind's JSON members, after the head's */
+	void (*json)(const struct st_output *o, const void *e, struct st_json *j);
+};
+
+/* Room for any cell's text: an escaped Unix path is the longest */
+#define ST_CELL_LEN (ST_ESCAPED_LEN(ST_UNIX_PATH_MAX) + 2)
+
 /*
  * Opens the trace stream: -o FILE, else stderr in command mode, else stdout.
- * Adds the TIME and UID columns the options ask for before @cols.
+ * Adds the TIME and UID columns the options ask for before @cols; more
+ * than ST_MAX_COLUMNS is -E2BIG, said in one line.
  */
 int st_output_open(struct st_output *o, const struct st_opts *opts,
 		   const char *tool, const struct st_column *cols, size_t ncols);
 void st_output_header(struct st_output *o);
-void st_output_event(struct st_output *o, const struct inet_event *e);
-/* The same stream for struct unix_event (unixconnect). */
-void st_output_unix_event(struct st_output *o, const struct unix_event *e);
-/* Enough for any st_unix_path() text */
-#define ST_UNIX_PATH_STRLEN (ST_ESCAPED_LEN(ST_UNIX_PATH_MAX) + 1)
-/* PATH as printed: escaped path, "@" escaped abstract name, or NULL if unnamed */
-const char *st_unix_path(const struct unix_event *e, char *buf, size_t len);
+/*
+ * One event from the ring buffer, of any kind: a line. 0, or -EINVAL for a
+ * record too short for its kind or of a kind this build does not know (not
+ * printed: the BPF object and the tool disagree).
+ */
+int st_output_event(struct st_output *o, const void *data, size_t size);
+/*
+ * Starts a JSON line with the members every line has: "ts" and "time_ns"
+ * (@mono_ns, CLOCK_MONOTONIC), "tool" and "event".
+ */
+void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
+			  const char *event);
 /* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
 int st_output_flush(struct st_output *o);
 void st_output_close(struct st_output *o);
 
-/* Shared pieces for tools with their own tables (tcpconnect -c). */
-const char *st_result_name(int result, char *buf, size_t len);
 /*
  * Prints one cell of a line, @width wide, then at least one space, or the
  * newline if @last. A wider value shifts the cells after it; *@over (0 at
@@ -84,7 +108,19 @@ const char *st_result_name(int result, char *buf, size_t len);
  * takes it up, so the line is back under its header as soon as it can be.
  */
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last);
-/* @sep ('{' or ','), then "key":"value" through st_json_string(), or "key":null */
-void st_json_str(FILE *f, char sep, const char *key, const char *value);
+
+/* For the kinds' cells: @s, or "-" for a value the event does not know */
+void st_cell_text(char *buf, size_t len, const char *s);
+/* @v in decimal if @known, else "-" */
+void st_cell_num(char *buf, size_t len, bool known, unsigned long long v);
+
+/* The kinds (enum st_event_kind) */
+extern const struct st_event_fmt st_inet_fmt;	/* struct inet_event */
+extern const struct st_event_fmt st_unix_fmt;	/* struct unix_event */
+
+/* inet: RESULT's text ("ok", an errno name, "closed") */
+const char *st_result_name(int result, char *buf, size_t len);
+/* unix: PATH as printed: escaped path, "@" escaped abstract name, or NULL if unnamed */
+const char *st_unix_path(const struct unix_event *e, char *buf, size_t len);
 
 #endif

@@ -3,7 +3,7 @@
 The suite must describe the kernel it runs on, not the machine it was written
 on: `auto` has to choose the best backend this kernel offers, and a forced
 backend has to be refused only where it is really absent. The tools have their
-own probe (common/backend.c); this is a second opinion, made the way a kernel
+own probe (common/probe.c); this is a second opinion, made the way a kernel
 developer would check by hand, so that a wrong answer from the tools' probe
 fails a test instead of being repeated by it:
 

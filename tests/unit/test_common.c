@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "args.h"
 #include "escape.h"
+#include "filter.h"
 #include "log.h"
 #include "output.h"
 #include "unit.h"
@@ -196,13 +197,13 @@ static const struct st_column cols[] = {
 static struct inet_event sample(void)
 {
 	struct inet_event e = {
-		.time_ns = 1500000000ULL, .netns = 4026531840ULL, .pid = 1234,
-		.tid = 1235, .uid = 1000, .result = 111, .sport = 51234,
-		.dport = 443, .family = ST_AF_INET, .type = ST_EV_CONNECT, .proto = 6,
+		.h = { .time_ns = 1500000000ULL, .netns = 4026531840ULL, .pid = 1234,
+		       .tid = 1235, .uid = 1000, .kind = ST_KIND_INET, .type = ST_EV_CONNECT },
+		.result = 111, .sport = 51234, .dport = 443, .family = ST_AF_INET, .proto = 6,
 		.saddr = { 10, 0, 0, 1 }, .daddr = { 192, 0, 2, 7 },
 	};
 
-	memcpy(e.comm, "cu\"rl\x1b", 7);
+	memcpy(e.h.comm, "cu\"rl\x1b", 7);
 	return e;
 }
 
@@ -222,7 +223,7 @@ static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev
 	o.mono_to_real_ns = 1700000000000000000LL;	/* 2023-11-14T22:13:20Z */
 	st_output_header(&o);
 	for (i = 0; i < nev; i++)
-		st_output_event(&o, &e[i]);
+		st_output_event(&o, &e[i], sizeof(e[i]));
 	fclose(o.f);
 	return buf;
 }
@@ -244,7 +245,7 @@ static void test_columns(void)
 		  "1234    cu\"rl\\x1b        6  ::1             2001::9         443   ok\n");
 	opts.print_uid = true;
 	opts.time_mode = ST_TIME_RELATIVE;
-	e[1].time_ns += 250000000;
+	e[1].h.time_ns += 250000000;
 	CHECK_STR(render(&opts, e, 2),
 		  "TIME(s)   UID    PID     COMM             IP SADDR           DADDR           DPORT RESULT\n"
 		  "0.000     1000   1234    cu\"rl\\x1b        4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n"
@@ -277,7 +278,7 @@ static void test_column_overflow(void)
 	e[0].saddr[15] = 1;
 	e[0].daddr[10] = e[0].daddr[11] = 0xff;
 	memcpy(e[0].daddr + 12, (__u8[]){ 192, 0, 2, 7 }, 4);
-	memset(e[1].comm, 0x01, 15);
+	memset(e[1].h.comm, 0x01, 15);
 	out = render(&opts, e, 3);
 	CHECK_STR(out,
 		  "PID     COMM             IP SADDR           DADDR           DPORT RESULT\n"
@@ -355,23 +356,23 @@ static void test_unknown(void)
 	struct inet_event e = sample();
 	char *out;
 
-	e.type = ST_EV_CLOSE;		/* tcptracer -l: established before the start */
+	e.h.type = ST_EV_CLOSE;		/* tcptracer -l: established before the start */
 	e.duration_ns = 0;
 	e.bytes_sent = 4096;
 	out = render(&json, &e, 1);
 	CHECK_STR(member(out, "duration_ns"), "null");
 	CHECK_STR(member(out, "bytes_sent"), "4096");
-	e.flags = ST_EVF_DURATION;
+	e.h.flags = ST_EVF_DURATION;
 	e.duration_ns = 1500000;
 	CHECK_STR(member(render(&json, &e, 1), "duration_ns"), "1500000");
 
 	e = sample();			/* tcpaccept, listener not found */
-	e.type = ST_EV_ACCEPT;
+	e.h.type = ST_EV_ACCEPT;
 	render_backlog = true;
 	out = render(&json, &e, 1);
 	CHECK_STR(member(out, "backlog"), "null");
 	CHECK_STR(member(out, "backlog_max"), "null");
-	e.flags = ST_EVF_BACKLOG;
+	e.h.flags = ST_EVF_BACKLOG;
 	e.backlog_max = 0;		/* listen(fd, 0): a real limit of 0 */
 	CHECK_STR(member(render(&json, &e, 1), "backlog_max"), "0");
 	render_backlog = false;
@@ -381,7 +382,7 @@ static void test_unknown(void)
 	e.sport = 0;
 	CHECK_STR(member(render(&json, &e, 1), "sport"), "null");
 	e.family = 0;			/* and what no real event has */
-	e.type = 9;
+	e.h.type = 9;
 	e.proto = 0;
 	out = render(&json, &e, 1);
 	CHECK(!strcmp(member(out, "ip"), "null") && !strcmp(member(out, "saddr"), "null") &&

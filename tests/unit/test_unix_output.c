@@ -8,19 +8,19 @@
 static struct unix_event sample(const char *path, size_t len)
 {
 	struct unix_event e = {
-		.time_ns = 1500000000ULL, .netns = 4026531840ULL, .pid = 1234,
-		.tid = 1235, .uid = 1000, .peer_pid = 99, .type = ST_EV_CONNECT,
-		.sock_type = 1, .path_len = len,
+		.h = { .time_ns = 1500000000ULL, .netns = 4026531840ULL, .pid = 1234,
+		       .tid = 1235, .uid = 1000, .kind = ST_KIND_UNIX, .type = ST_EV_CONNECT },
+		.peer_pid = 99, .sock_type = 1, .path_len = len,
 	};
 
-	memcpy(e.comm, "dbus\x1b", 6);
+	memcpy(e.h.comm, "dbus\x1b", 6);
 	memcpy(e.path, path, len);
 	return e;
 }
 
 static void test_path(void)
 {
-	char buf[ST_UNIX_PATH_STRLEN];
+	char buf[ST_CELL_LEN];
 	struct unix_event e = sample("/run/a\nb\xff\\", 11);
 
 	CHECK_STR(st_unix_path(&e, buf, sizeof(buf)), "/run/a\\x0ab\\xff\\\\");
@@ -53,7 +53,7 @@ static char *render(struct st_opts *opts, const struct unix_event *e, size_t nev
 	o.mono_to_real_ns = 1700000000000000000LL;	/* 2023-11-14T22:13:20Z */
 	st_output_header(&o);
 	for (i = 0; i < nev; i++)
-		st_output_unix_event(&o, &e[i]);
+		st_output_event(&o, &e[i], sizeof(e[i]));
 	fclose(o.f);
 	return buf;
 }
@@ -63,7 +63,7 @@ static void test_columns(void)
 	struct st_opts opts = { .print_uid = true };
 	struct unix_event e[3] = { sample("/run/s", 7), sample("\0x", 2), sample("", 0) };
 
-	e[1].type = ST_EV_ACCEPT;
+	e[1].h.type = ST_EV_ACCEPT;
 	e[1].sock_type = 5;
 	e[2].sock_type = 2;
 	e[2].peer_pid = 0;

@@ -21,7 +21,7 @@ TOOL = "tcpconnect"
 # checks they are all in the man page's FIELDS section).
 COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "IP", "SADDR", "LPORT", "DADDR", "DPORT",
            "RESULT", "LADDR", "RADDR", "RPORT", "CONNECTS"]
-COUNT_KEYS = ["tool", "event", "ip", "saddr", "daddr", "dport", "count"]
+COUNT_KEYS = ["ts", "time_ns", "tool", "event", "ip", "saddr", "daddr", "dport", "count"]
 
 suite = Suite(
     TOOL, "TCP connects", ["PID", "COMM", "IP", "SADDR", "DADDR", "DPORT"],

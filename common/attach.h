@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Attaching the loaded programs of a selection, and detaching them. */
+#ifndef SOCKTRACE_ATTACH_H
+#define SOCKTRACE_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+
+struct st_links {
+	struct bpf_link **link;	/* one per loaded program at most */
+	size_t n;
+};
+
+/*
+ * Attaches every loaded program of @obj; the catch-up ones only if a thread
+ * is inside one of their syscalls now (or, when /proc does not show every
+ * thread, @sees_all_tasks false, always). 0, or -errno after one line.
+ */
+int st_attach_all(struct st_links *l, struct bpf_object *obj,
+		  const struct st_selection *sel, bool sees_all_tasks);
+void st_detach_all(struct st_links *l);
+
+#endif

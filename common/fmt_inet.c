@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* struct inet_event (TCP and UDP) beyond its head: columns and JSON members. */
+#define _GNU_SOURCE
+#include <string.h>
+#include "addr.h"
+#include "output.h"
+
+static const char *proto_name(__u8 proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : NULL;
+}
+
+/* 4 or 6, or 0 if the family is not one of ours */
+static int ip_version(__u8 family)
+{
+	return family == ST_AF_INET ? 4 : family == ST_AF_INET6 ? 6 : 0;
+}
+
+static const char *addr_text(const struct inet_event *e, const __u8 *addr, char *buf,
+			     size_t len)
+{
+	return ip_version(e->family) ? st_addr_format(e->family, addr, buf, len) : NULL;
+}
+
+const char *st_result_name(int result, char *buf, size_t len)
+{
+	const char *name;
+
+	if (result == 0)
+		return "ok";
+	if (result == ST_RESULT_CLOSED)
+		return "closed";
+	name = result > 0 ? strerrorname_np(result) : NULL;
+	if (name)
+		return name;
+	snprintf(buf, len, "E%d", result);
+	return buf;
+}
+
+static const char *result_text(const struct inet_event *e, char *buf, size_t len)
+{
+	return e->result == ST_RESULT_UNKNOWN ? NULL : st_result_name(e->result, buf, len);
+}
+
+/* The connection's numbers, known on close lines only */
+static void close_cell(const struct inet_event *e, enum st_field f, char *buf, size_t len)
+{
+	bool closed = e->h.type == ST_EV_CLOSE;
+
+	if (f == ST_F_DURATION_MS && closed && (e->h.flags & ST_EVF_DURATION))
+		snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
+	else if (f == ST_F_DURATION_MS)
+		snprintf(buf, len, "-");
+	else
+		st_cell_num(buf, len, closed, (f == ST_F_TX_KB ? e->bytes_sent :
+					       e->bytes_received) / 1024);
+}
+
+static bool cell(const struct st_output *o, const void *ev, enum st_field f,
+		 char *buf, size_t len)
+{
+	const struct inet_event *e = ev;
+	char tmp[ST_ADDR_STRLEN];
+
+	(void)o;
+	switch (f) {
+	case ST_F_IP: st_cell_num(buf, len, ip_version(e->family), ip_version(e->family)); break;
+	case ST_F_SADDR: st_cell_text(buf, len, addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
+	case ST_F_SPORT: st_cell_num(buf, len, e->sport, e->sport); break;
+	case ST_F_DADDR: st_cell_text(buf, len, addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
+	case ST_F_DPORT: st_cell_num(buf, len, true, e->dport); break;
+	case ST_F_RESULT: st_cell_text(buf, len, result_text(e, tmp, sizeof(tmp))); break;
+	case ST_F_BACKLOG:
+		if (e->h.flags & ST_EVF_BACKLOG)
+			snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max);
+		else
+			snprintf(buf, len, "-");
+		break;
+	case ST_F_DURATION_MS:
+	case ST_F_TX_KB:
+	case ST_F_RX_KB:
+		close_cell(e, f, buf, len);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void json(const struct st_output *o, const void *ev, struct st_json *j)
+{
+	const struct inet_event *e = ev;
+	char addr[ST_ADDR_STRLEN], tmp[32];
+	bool backlog = e->h.flags & ST_EVF_BACKLOG;
+
+	st_json_str(j, "proto", proto_name(e->proto));
+	st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
+	st_json_str(j, "saddr", addr_text(e, e->saddr, addr, sizeof(addr)));
+	st_json_uint_known(j, "sport", e->sport, e->sport);
+	st_json_str(j, "daddr", addr_text(e, e->daddr, addr, sizeof(addr)));
+	st_json_uint(j, "dport", e->dport);
+	if (e->result != ST_RESULT_UNKNOWN)	/* result mode: known by then */
+		st_json_str(j, "result", st_result_name(e->result, tmp, sizeof(tmp)));
+	if (e->h.type == ST_EV_CLOSE) {
+		st_json_uint_known(j, "duration_ns", e->h.flags & ST_EVF_DURATION,
+				   e->duration_ns);
+		st_json_uint(j, "bytes_sent", e->bytes_sent);
+		st_json_uint(j, "bytes_received", e->bytes_received);
+	}
+	if (o->backlog && e->h.type == ST_EV_ACCEPT) {
+		st_json_uint_known(j, "backlog", backlog, e->backlog);
+		st_json_uint_known(j, "backlog_max", backlog, e->backlog_max);
+	}
+}
+
+const struct st_event_fmt st_inet_fmt = {
+	.size = sizeof(struct inet_event),
+	.cell = cell,
+	.json = json,
+};

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* struct unix_event (AF_UNIX) beyond its head: columns and JSON members. */
+#include <string.h>
+#include "output.h"
+
+static const char *unix_type(__u8 sock_type, bool upper)
+{
+	switch (sock_type) {
+	case 1: return upper ? "STREAM" : "stream";
+	case 2: return upper ? "DGRAM" : "dgram";
+	case 5: return upper ? "SEQPACKET" : "seqpacket";
+	}
+	return NULL;
+}
+
+static size_t path_len(const struct unix_event *e)
+{
+	return e->path_len < ST_UNIX_PATH_MAX ? e->path_len : ST_UNIX_PATH_MAX;
+}
+
+const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
+{
+	size_t n = path_len(e);
+
+	if (!n || len < 2)
+		return NULL;
+	if (e->path[0]) {
+		st_escape(e->path, n, 0, buf, len);
+		return buf;
+	}
+	/* abstract: a NUL, then exactly n - 1 bytes of anything, NULs included */
+	buf[0] = '@';
+	st_escape(e->path + 1, n - 1, 1, buf + 1, len - 1);
+	return buf;
+}
+
+static bool cell(const struct st_output *o, const void *ev, enum st_field f,
+		 char *buf, size_t len)
+{
+	const struct unix_event *e = ev;
+
+	(void)o;
+	switch (f) {
+	case ST_F_SOCK_TYPE: st_cell_text(buf, len, unix_type(e->sock_type, true)); break;
+	case ST_F_PEER_PID: st_cell_num(buf, len, e->peer_pid, e->peer_pid); break;
+	case ST_F_PATH:
+		if (!st_unix_path(e, buf, len))
+			snprintf(buf, len, "(unnamed)");
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* PATH's bytes, not its escaped text: "@" and all of an abstract name */
+static void json_path(struct st_json *j, const struct unix_event *e)
+{
+	size_t n = path_len(e);
+	char raw[ST_UNIX_PATH_MAX];
+
+	if (!n) {
+		st_json_null(j, "path");	/* not "(unnamed)": a file may have that name */
+	} else if (e->path[0]) {
+		st_json_bytes(j, "path", e->path, strnlen(e->path, n));
+	} else {
+		raw[0] = '@';
+		memcpy(raw + 1, e->path + 1, n - 1);
+		st_json_bytes(j, "path", raw, n);
+	}
+}
+
+static void json(const struct st_output *o, const void *ev, struct st_json *j)
+{
+	const struct unix_event *e = ev;
+
+	(void)o;
+	st_json_str(j, "proto", "unix");
+	st_json_str(j, "type", unix_type(e->sock_type, false));
+	json_path(j, e);
+	st_json_uint_known(j, "peer_pid", e->peer_pid, e->peer_pid);	/* 0: unknown */
+}
+
+const struct st_event_fmt st_unix_fmt = {
+	.size = sizeof(struct unix_event),
+	.cell = cell,
+	.json = json,
+};

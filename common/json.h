@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The JSON writer every JSON line goes through: one object per line, its
+ * members in the order written, strings through st_json_string() (the real
+ * bytes, nothing a terminal would take as a control sequence), and null for
+ * what is not known.
+ */
+#ifndef SOCKTRACE_JSON_H
+#define SOCKTRACE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct st_json {
+	FILE *f;
+	bool first;		/* no member yet: no comma before the next */
+};
+
+/* "{": the line's object starts */
+void st_json_begin(struct st_json *j, FILE *f);
+/* "}" and the newline */
+void st_json_end(struct st_json *j);
+
+/* "key":"value", or "key":null if @value is NULL */
+void st_json_str(struct st_json *j, const char *key, const char *value);
+/* "key":"..." from @len bytes, whatever they hold (NULs included) */
+void st_json_bytes(struct st_json *j, const char *key, const void *b, size_t len);
+void st_json_uint(struct st_json *j, const char *key, unsigned long long v);
+/* @v if @known, else null: a value the tool does not know is never a 0 */
+void st_json_uint_known(struct st_json *j, const char *key, bool known,
+			unsigned long long v);
+void st_json_null(struct st_json *j, const char *key);
+
+#endif

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include "escape.h"
+#include "tool.h"
+
+#define ST_CAP_BPF	39	/* not in every libc's headers yet */
+#define ST_CAP_PERFMON	38
+
+size_t st_rows(struct st_prog *rows, const struct st_prog *from, size_t n)
+{
+	memcpy(rows, from, n * sizeof(*rows));
+	return n;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &hdr, d))
+		return 0;	/* let the kernel say no later */
+	if (has_cap(d, CAP_SYS_ADMIN) ||
+	    (has_cap(d, ST_CAP_BPF) && has_cap(d, ST_CAP_PERFMON)))
+		return 0;
+	st_err("needs root (or the CAP_BPF and CAP_PERFMON capabilities)");
+	return -EPERM;
+}
+
+static int open_object(struct st_run *r)
+{
+	const struct st_skeleton *sk = r->tool->skel;
+	int err;
+
+	/* before the open: libbpf takes the section handlers then */
+	st_backend_register(&r->sel);
+	err = sk->open(st_btf_open_opts(&r->btf, sk->name, sk->elf_bytes), &r->bpf);
+	if (err)
+		st_err("failed to open BPF object: %s", st_strerror(-err));
+	return err;
+}
+
+/* A backend for every hook; COMMAND's followers when there is one */
+static int choose_backends(struct st_run *r)
+{
+	bool command = r->opts.command != NULL;
+	int err;
+
+	r->nrows = r->tool->rows(r->rows);
+	err = st_backend_select(r->bpf.obj, r->rows, r->nrows, r->opts.backend,
+				r->opts.family, &r->sel);
+	if (err)
+		return err;
+	bpf_program__set_autoload(r->bpf.follow_fork, command);
+	bpf_program__set_autoload(r->bpf.follow_exit, command);
+	return 0;
+}
+
+static int prepare(struct st_run *r)
+{
+	int err;
+
+	if (r->opts.command && !st_command_found(r->opts.command[0])) {
+		st_err("failed to run %s: command not found", r->opts.command[0]);
+		r->fail_status = 127;	/* as shells, env and timeout say it */
+		return -ENOENT;
+	}
+	err = check_privileges();
+	if (!err)
+		err = open_object(r);
+	if (!err)
+		err = st_filter_prepare(&r->filter, &r->opts, &r->bpf);
+	if (!err)
+		err = st_loop_size(&r->bpf, &r->opts);
+	if (!err)
+		err = choose_backends(r);
+	if (!err && r->tool->before_load)
+		err = r->tool->before_load(r);
+	return err;
+}
+
+void st_run_drop_hook(struct st_run *r, const char *hook)
+{
+	struct st_selection *sel = &r->sel;
+	size_t i;
+
+	for (i = 0; i < r->nrows; i++)
+		if (!strcmp(r->rows[i].hook, hook))
+			bpf_program__set_autoload(r->rows[i].prog, false);
+	for (i = 0; i < sel->nhooks; i++) {
+		if (strcmp(sel->hooks[i], hook))
+			continue;
+		memmove(&sel->hooks[i], &sel->hooks[i + 1],
+			(sel->nhooks - i - 1) * sizeof(sel->hooks[0]));
+		memmove(&sel->chosen[i], &sel->chosen[i + 1],
+			(sel->nhooks - i - 1) * sizeof(sel->chosen[0]));
+		sel->nhooks--;
+		break;
+	}
+}
+
+static int load(struct st_run *r)
+{
+	int err = r->tool->skel->load();
+
+	if (err)
+		st_err("failed to load BPF programs: %s", st_strerror(-err));
+	return err;
+}
+
+static int handle(void *ctx, void *data, size_t size)
+{
+	struct st_run *r = ctx;
+
+	if (r->tool->on_event)
+		return r->tool->on_event(r, data, size);
+	st_output_event(&r->out, data, size);	/* a malformed record is not printed */
+	return 0;
+}
+
+/*
+ * The ready line on stderr. In command mode the tool ends with COMMAND, so
+ * it names COMMAND (escaped: it is the user's text, maybe a hostile file
+ * name) instead of saying Ctrl-C; "(backend: NAME)" stays where scripts
+ * look for it.
+ */
+static void print_ready(const struct st_run *r)
+{
+	const char *cmd = r->opts.command ? r->opts.command[0] : NULL;
+	size_t len = cmd ? strlen(cmd) : 0;
+	char backends[64], *shown = NULL;
+
+	st_selection_describe(&r->sel, backends, sizeof(backends));
+	if (!cmd) {
+		fprintf(stderr, "Tracing %s (backend: %s). Ctrl-C to end.\n", r->what, backends);
+		return;
+	}
+	shown = malloc(ST_ESCAPED_LEN(len));
+	if (shown)
+		st_escape(cmd, len, 0, shown, ST_ESCAPED_LEN(len));
+	fprintf(stderr, "Tracing %s by %s and its descendants (backend: %s).\n", r->what,
+		shown ? shown : "COMMAND", backends);
+	free(shown);
+}
+
+static int start(struct st_run *r)
+{
+	struct st_column cols[ST_MAX_COLUMNS];
+	int err;
+
+	err = st_output_open(&r->out, &r->opts, r->tool->name, cols, r->tool->columns(cols));
+	if (err)
+		return err;
+	r->out.backlog = r->tool->json_backlog;
+	err = st_filter_fill(&r->filter, &r->opts, &r->bpf);
+	if (!err)
+		err = st_loop_open(&r->loop, r->bpf.events, handle, r);
+	if (!err)
+		err = st_attach_all(&r->links, r->bpf.obj, &r->sel, r->filter.sees_all_tasks);
+	if (err)
+		return err;
+	st_loop_signals();
+	print_ready(r);
+	st_output_header(&r->out);
+	err = st_loop_flush(&r->loop, &r->out);
+	if (!err && r->opts.command)
+		err = st_command_start(&r->cmd, r->opts.command, r->bpf.pids, &r->fail_status);
+	return err;
+}
+
+/* After each batch: losses said as they come, COMMAND's end noticed */
+static bool tick(void *ctx)
+{
+	struct st_run *r = ctx;
+
+	st_lost_check(&r->lost, false);
+	st_command_reap(&r->cmd, false);
+	return !r->cmd.done;
+}
+
+/* The loop and what ends it; the exit status */
+static int run(struct st_run *r)
+{
+	int err;
+
+	st_lost_init(&r->lost, r->bpf.lost);
+	err = st_loop_run(&r->loop, &r->out, tick, r);
+	st_lost_check(&r->lost, true);
+	st_lost_total(&r->lost);
+	/* the trace stops with the reader; COMMAND runs on to its end */
+	st_command_reap(&r->cmd, true);
+	if (r->tool->after_run) {
+		r->tool->after_run(r);
+		st_loop_flush(&r->loop, &r->out);
+	}
+	if (r->opts.command && r->cmd.done)
+		return st_command_exit_status(&r->cmd);
+	return err ? 1 : 0;
+}
+
+static void finish(struct st_run *r)
+{
+	st_loop_close(&r->loop);
+	st_detach_all(&r->links);
+	st_filter_close(&r->filter);
+	st_command_reap(&r->cmd, false);
+	st_output_close(&r->out);
+	if (r->bpf.obj)
+		r->tool->skel->destroy();
+	st_backend_unregister(&r->sel);
+	st_btf_cache_close(&r->btf);
+}
+
+int st_tool_main(const struct st_tool *tool, int argc, char **argv)
+{
+	static struct st_run r;
+	int err, status = 1;
+
+	r.tool = tool;
+	r.what = tool->what;
+	r.fail_status = 1;
+	r.filter.cgroup_fd = -1;
+	r.cmd.child = -1;
+	st_log_init(tool->name);
+	st_parse_args(tool->options, tool->parse, tool->doc, tool->family, argc, argv, &r.opts);
+	err = prepare(&r);
+	if (!err)
+		err = load(&r);
+	if (!err)
+		err = start(&r);
+	if (!err)
+		status = run(&r);
+	finish(&r);
+	return err ? r.fail_status : status;
+}
