@@ -25,6 +25,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "owner.bpf.h"
+#include "owners.bpf.h"
 #include "follow.bpf.h"
 
 #define EINTR		4
@@ -48,13 +49,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pending);
 } pending SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct owner);
-} owners SEC(".maps");
 
 static __always_inline void emit(struct sock *sk, const struct owner *o,
 				 const struct dest *d, int result)

@@ -21,6 +21,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "owner.bpf.h"
+#include "owners.bpf.h"
 #include "follow.bpf.h"
 
 struct conn {
@@ -28,14 +29,6 @@ struct conn {
 	__u64 est_ns;		/* when it became ESTABLISHED */
 	__u8 has_owner;		/* a passive one has none until accepted */
 };
-
-/* connects in SYN_SENT, by socket */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct owner);
-} owners SEC(".maps");
 
 /* established connections, by socket */
 struct {
