@@ -397,15 +397,18 @@ static void print_version(FILE *f, struct argp_state *state)
 	fprintf(f, "%s (socktrace) %s\n", st_tool_name, ST_VERSION);
 }
 
-/* The tool's own options' parser, for the root of the argp tree */
+/* The tool's own options' parser, and how many children its argp has */
 static argp_parser_t tool_parse;
+static size_t nchildren;
 
 static error_t parse_root(int key, char *arg, struct argp_state *state)
 {
 	size_t i;
 
+	/* (state->root_argp is argp's own wrapper, with --help and -V among
+	 * its children: this argp's are the ones st_parse_args() gave) */
 	if (key == ARGP_KEY_INIT) {
-		for (i = 0; state->root_argp->children[i].argp; i++)
+		for (i = 0; i < nchildren; i++)
 			state->child_inputs[i] = state->input;
 		return 0;
 	}
@@ -417,6 +420,10 @@ static const struct argp_child with_family[] = {
 	{ &st_family_argp, 0, NULL, 1 },
 	{},
 };
+static const struct argp_child common_only[] = {
+	{ &st_common_argp, 0, "Common options:", 1 },
+	{},
+};
 
 void st_parse_args(const struct argp_option *options, argp_parser_t parse,
 		   const char *doc, bool family, int argc, char **argv, struct st_opts *o)
@@ -426,11 +433,11 @@ void st_parse_args(const struct argp_option *options, argp_parser_t parse,
 		.parser = parse_root,
 		.args_doc = "[COMMAND [ARGS...]]",
 		.doc = doc,
-		.children = family ? with_family : (const struct argp_child[]){
-			{ &st_common_argp, 0, "Common options:", 1 }, {} },
+		.children = family ? with_family : common_only,
 	};
 
 	tool_parse = parse;
+	nchildren = family ? 2 : 1;
 	argp_program_version_hook = print_version;
 	argp_err_exit_status = 2;
 	argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o);

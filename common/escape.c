@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include <stdbool.h>
 #include <stdio.h>
 #include "escape.h"
@@ -74,25 +75,52 @@ size_t st_escape(const char *in, size_t len, int keep_nul, char *out, size_t out
 	return o;
 }
 
+/* The escape for the byte(s) at @s (@n: their UTF-8 length, 0 if invalid) */
+static int json_escape(const unsigned char *s, size_t n, char out[8])
+{
+	if (s[0] == '"' || s[0] == '\\')
+		return snprintf(out, 8, "\\%c", s[0]);
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return snprintf(out, 8, "\\u%04x", s[0]);
+	if (!n)		/* PEP 383: byte 0xNN as the lone surrogate U+DCNN */
+		return snprintf(out, 8, "\\udc%02x", s[0]);
+	return snprintf(out, 8, "\\u%04x", s[1]);	/* C1 */
+}
+
+/* Bytes that go out as they are: a run of them is written at once */
+static size_t plain_len(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
+			i++;
+			continue;
+		}
+		n = s[i] >= 0x80 ? utf8_len(s + i, len - i) : 0;
+		if (!n || is_c1(s + i, n))
+			break;
+		i += n;
+	}
+	return i;
+}
+
 void st_json_string(FILE *f, const void *in, size_t len)
 {
 	const unsigned char *s = in;
+	char esc[8];
 	size_t i = 0, n;
 
-	fputc('"', f);
+	fputc_unlocked('"', f);
 	while (i < len) {
+		n = plain_len(s + i, len - i);
+		fwrite_unlocked(s + i, 1, n, f);
+		i += n;
+		if (i == len)
+			break;
 		n = s[i] >= 0x80 ? utf8_len(s + i, len - i) : 1;
-		if (s[i] == '"' || s[i] == '\\')
-			fprintf(f, "\\%c", s[i]);
-		else if (s[i] < 0x20 || s[i] == 0x7f)
-			fprintf(f, "\\u%04x", s[i]);
-		else if (!n)	/* PEP 383: byte 0xNN as the lone surrogate U+DCNN */
-			fprintf(f, "\\udc%02x", s[i]);
-		else if (is_c1(s + i, n))
-			fprintf(f, "\\u%04x", s[i + 1]);
-		else
-			fwrite(s + i, 1, n, f);
+		fwrite_unlocked(esc, 1, json_escape(s + i, n, esc), f);
 		i += n ? n : 1;
 	}
-	fputc('"', f);
+	fputc_unlocked('"', f);
 }

