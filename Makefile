@@ -40,7 +40,8 @@ VERSION := 0.1.0
 # tests add theirs (make deps-test, make test: python3, the commands the
 # suites drive, the sanitizer runtime, qemu and the arm64 cross compiler for
 # the kernel matrix); the benchmark its peers (make deps-bench, make bench).
-DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	libjansson-dev
 TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
 	liburing-dev
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
@@ -59,10 +60,13 @@ WARNINGS := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 LIBBPF_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+# the container runtimes' records (common/containers.c) are JSON
+JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 ALL_CFLAGS = $(CFLAGS) $(SAN_FLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
-	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS) $(EXTRA_LDFLAGS)
-LDLIBS = $(LIBBPF_LIBS) -lelf -lz
+LDLIBS = $(LIBBPF_LIBS) $(JANSSON_LIBS) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	-Wno-unused-parameter -Icommon -Ibpf -I$(OUTPUT)
 
@@ -131,7 +135,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRCS := $(wildcard common/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibpf \
-	$(LIBBPF_CFLAGS) -DST_VERSION='"$(VERSION)"'
+	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) -DST_VERSION='"$(VERSION)"'
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	$(Q)mkdir -p $(@D)

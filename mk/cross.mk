@@ -82,7 +82,7 @@ CROSS_BTF_TYPE := struct user_pt_regs
 
 SYSROOT ?= /var/cache/socktrace/sysroot-$(ARCH)
 SYSROOT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libc6-dev linux-libc-dev \
-	liburing-dev
+	liburing-dev libjansson-dev
 SYSROOT_STAMP := $(SYSROOT)/.debroot
 DEBROOT = mk/debroot$(if $(Q), --quiet)
 CROSS_BTF := $(SYSROOT)/btf/vmlinux

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include "containers.h"
+#include "log.h"
+
+/* A container of a containers/storage store */
+struct stored {
+	char id[ST_CONTAINER_ID_LEN + 1];
+	char *name;		/* NULL if unknown */
+};
+
+struct st_containers {
+	const char *const *storage;
+	const char *docker_root;
+	struct stored *stored;
+	size_t nstored, cap;
+	unsigned long long fingerprint;	/* of the store files last read */
+	bool loaded;
+};
+
+static const char *const default_storage[] = ST_STORAGE_DEFAULT;
+
+int st_containers_open(const struct st_container_paths *paths, struct st_containers **out)
+{
+	struct st_containers *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->storage = paths && paths->storage ? paths->storage : default_storage;
+	c->docker_root = paths && paths->docker_root ? paths->docker_root : "/var/lib/docker";
+	*out = c;
+	return 0;
+}
+
+static void clear_stored(struct st_containers *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nstored; i++)
+		free(c->stored[i].name);
+	c->nstored = 0;
+}
+
+void st_containers_close(struct st_containers *c)
+{
+	if (!c)
+		return;
+	clear_stored(c);
+	free(c->stored);
+	free(c);
+}
+
+bool st_container_id_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != ST_CONTAINER_ID_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* A record file, bounded in size; NULL (said with --debug) if unreadable */
+static json_t *load_json(const char *path)
+{
+	json_error_t e;
+	struct stat st;
+	json_t *j = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			st_dbg("failed to open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > ST_RECORDS_FILE_MAX)
+		st_dbg("failed to read %s: not a regular file of at most %d bytes", path,
+		       ST_RECORDS_FILE_MAX);
+	else if (!(j = json_loadfd(fd, JSON_ALLOW_NUL, &e)))
+		st_dbg("failed to parse %s: line %d: %s", path, e.line, e.text);
+	close(fd);
+	return j;
+}
+
+/*
+ * A name from JSON string @s into @buf: false if it is not a string, is
+ * empty, holds a NUL or does not fit. @slash: Docker's leading "/" dropped.
+ */
+static bool take_name(const json_t *s, bool slash, char *buf, size_t len)
+{
+	const char *v = json_string_value(s);
+	size_t n = json_string_length(s);
+
+	if (!v)
+		return false;
+	if (slash && n && v[0] == '/') {
+		v++;
+		n--;
+	}
+	if (!n || memchr(v, '\0', n) || n >= len || n >= ST_CONTAINER_NAME_MAX)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static int add_stored(struct st_containers *c, const char *id, const char *name)
+{
+	struct stored *s;
+
+	if (c->nstored == c->cap) {
+		s = reallocarray(c->stored, c->cap ? 2 * c->cap : 64, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		c->stored = s;
+		c->cap = c->cap ? 2 * c->cap : 64;
+	}
+	s = &c->stored[c->nstored];
+	memcpy(s->id, id, sizeof(s->id));
+	s->name = name ? strdup(name) : NULL;
+	c->nstored++;
+	return 0;
+}
+
+/* One containers.json: [{"id": "<64 hex>", "names": ["name", ...]}, ...] */
+static void load_store(struct st_containers *c, const char *path)
+{
+	char name[ST_CONTAINER_NAME_MAX];
+	json_t *all = load_json(path), *ctr;
+	const char *id;
+	size_t i;
+
+	json_array_foreach(all, i, ctr) {
+		id = json_string_value(json_object_get(ctr, "id"));
+		if (!id || !st_container_id_valid(id, strlen(id)))
+			continue;
+		if (add_stored(c, id, take_name(json_array_get(json_object_get(ctr, "names"), 0),
+						false, name, sizeof(name)) ? name : NULL))
+			break;
+	}
+	json_decref(all);
+}
+
+static unsigned long long fnv(unsigned long long h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The store files now (@g), and one number that changes with any of them */
+static unsigned long long find_store_files(const struct st_containers *c, glob_t *g)
+{
+	static const char *const files[] = { "containers.json", "volatile-containers.json" };
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	char pattern[PATH_MAX];
+	struct stat st;
+	size_t i, k;
+
+	for (i = 0; c->storage[i]; i++)
+		for (k = 0; k < 2; k++)
+			if (snprintf(pattern, sizeof(pattern), "%s/*-containers/%s", c->storage[i],
+				     files[k]) < (int)sizeof(pattern))
+				glob(pattern, g->gl_pathc ? GLOB_APPEND : 0, NULL, g);
+	for (i = 0; i < g->gl_pathc; i++) {
+		h = fnv(h, g->gl_pathv[i], strlen(g->gl_pathv[i]) + 1);
+		if (stat(g->gl_pathv[i], &st))
+			continue;
+		h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+		h = fnv(h, &st.st_size, sizeof(st.st_size));
+		h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+	}
+	return h;
+}
+
+/* The stores as they are now: read again only if a file changed */
+static void refresh_stored(struct st_containers *c)
+{
+	glob_t g = {};
+	unsigned long long fp = find_store_files(c, &g);
+	size_t i;
+
+	if (!c->loaded || fp != c->fingerprint) {
+		clear_stored(c);
+		for (i = 0; i < g.gl_pathc; i++)
+			load_store(c, g.gl_pathv[i]);
+		c->fingerprint = fp;
+		c->loaded = true;
+	}
+	globfree(&g);
+}
+
+static const char *stored_name(struct st_containers *c, const char *id, char *buf, size_t len)
+{
+	size_t i;
+
+	refresh_stored(c);
+	for (i = 0; i < c->nstored; i++)
+		if (!strcmp(c->stored[i].id, id) && c->stored[i].name &&
+		    strlen(c->stored[i].name) < len)
+			return strcpy(buf, c->stored[i].name);
+	return NULL;
+}
+
+static const char *docker_name(const struct st_containers *c, const char *id,
+			       char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	const char *name = NULL;
+	json_t *j;
+
+	if (snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", c->docker_root,
+		     id) >= (int)sizeof(path))
+		return NULL;
+	j = load_json(path);
+	if (j && take_name(json_object_get(j, "Name"), true, buf, len))
+		name = buf;
+	json_decref(j);
+	return name;
+}
+
+const char *st_container_name(struct st_containers *c, const char *runtime, const char *id,
+			      char *buf, size_t len)
+{
+	const char *name = NULL;
+
+	if (!id || !st_container_id_valid(id, strlen(id)))
+		return NULL;
+	if (!runtime || !strcmp(runtime, "podman") || !strcmp(runtime, "cri-o"))
+		name = stored_name(c, id, buf, len);
+	if (!name && (!runtime || !strcmp(runtime, "docker")))
+		name = docker_name(c, id, buf, len);
+	return name;
+}
+
+static int each_docker(const struct st_containers *c,
+		       int (*fn)(const char *id, const char *name, void *ctx), void *ctx)
+{
+	char path[PATH_MAX], name[ST_CONTAINER_NAME_MAX];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (snprintf(path, sizeof(path), "%s/containers", c->docker_root) >= (int)sizeof(path))
+		return 0;
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!r && (de = readdir(d)))
+		if (st_container_id_valid(de->d_name, strlen(de->d_name)))
+			r = fn(de->d_name, docker_name(c, de->d_name, name, sizeof(name)), ctx);
+	closedir(d);
+	return r;
+}
+
+int st_containers_each(struct st_containers *c,
+		       int (*fn)(const char *id, const char *name, void *ctx), void *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	refresh_stored(c);
+	for (i = 0; i < c->nstored && !r; i++)
+		r = fn(c->stored[i].id, c->stored[i].name, ctx);
+	return r ? r : each_docker(c, fn, ctx);
+}

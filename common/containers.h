@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The container runtimes' own records, for what a cgroup path does not say:
+ * a container's name.
+ *
+ *   containers/storage (podman, CRI-O, buildah): every container of a store
+ *     is in STORAGE/<driver>-containers/containers.json, or
+ *     volatile-containers.json beside it ({"id": ..., "names": [...]});
+ *     rootful podman's store is /var/lib/containers/storage (driver
+ *     "overlay" on Debian 12), a transient one /run/containers/storage. Read
+ *     again when a file changes (inode, size, mtime), checked only when a
+ *     name is asked for, never per event.
+ *   Docker: DOCKER/containers/<id>/config.v2.json, "Name": "/name", read
+ *     once per container asked for.
+ *   containerd keeps its records in a database: no names.
+ *
+ * The files are root's, but their strings come from whoever named the
+ * container: lengths are checked, a name holding a NUL or longer than
+ * ST_CONTAINER_NAME_MAX - 1 bytes is taken as unknown, and the bytes are
+ * kept as they are (escaping is the output's).
+ */
+#ifndef SOCKTRACE_CONTAINERS_H
+#define SOCKTRACE_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ST_CONTAINER_ID_LEN	64	/* hex digits of a full container id */
+#define ST_CONTAINER_NAME_MAX	256	/* a name's bytes, NUL included */
+#define ST_RECORDS_FILE_MAX	(64 << 20)	/* a bigger file is not read */
+
+struct st_containers;
+
+/* Where the records are; a NULL member means its default */
+struct st_container_paths {
+	/* containers/storage roots, NULL-terminated */
+	const char *const *storage;	/* default: ST_STORAGE_DEFAULT */
+	const char *docker_root;	/* default: "/var/lib/docker" */
+};
+
+#define ST_STORAGE_DEFAULT { "/var/lib/containers/storage", "/run/containers/storage", NULL }
+
+/* @paths may be NULL (the defaults); the caller keeps it alive. 0 or -ENOMEM. */
+int st_containers_open(const struct st_container_paths *paths, struct st_containers **c);
+void st_containers_close(struct st_containers *c);
+
+/*
+ * The name of container @id (64 hex digits) as @runtime's records have it
+ * ("docker"; "podman" or "cri-o": containers/storage; NULL, a layout that
+ * does not say: both), into @buf (ST_CONTAINER_NAME_MAX). @buf, or NULL if
+ * unknown.
+ */
+const char *st_container_name(struct st_containers *c, const char *runtime, const char *id,
+			      char *buf, size_t len);
+
+/*
+ * Calls @fn for every container the records hold: its id (64 hex digits)
+ * and name (NULL if unknown). 0, or what @fn stopped with (non-zero).
+ */
+int st_containers_each(struct st_containers *c,
+		       int (*fn)(const char *id, const char *name, void *ctx), void *ctx);
+
+/* @s (@n bytes) is a full container id: 64 lowercase hex digits */
+bool st_container_id_valid(const char *s, size_t n);
+
+#endif
