@@ -27,6 +27,18 @@ struct {
 	__type(value, __u32);
 } cgroups SEC(".maps");
 
+/*
+ * --container, --unit: the cgroups of that workload, by id. User space fills
+ * it at start and adds the cgroups that appear later (a container or unit
+ * that starts after the tool): one lookup per check, whatever the workload.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ST_MAX_WORKLOAD_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} workload_cgroups SEC(".maps");
+
 #define ST_MAX_PIDNS_DEPTH 8	/* levels searched; the kernel allows 32 */
 
 /* @p's number in the tool's PID namespace, false if it has none there. */
@@ -61,6 +73,20 @@ static __always_inline bool task_ids(struct task_struct *task, __u32 *tgid, __u3
 	}
 	return ns_pid(BPF_CORE_READ(task, group_leader, thread_pid), tgid) &&
 	       ns_pid(BPF_CORE_READ(task, thread_pid), tid);
+}
+
+/* @task's tgid in its own (innermost) PID namespace: what `ps` in its container shows */
+static __always_inline __u32 own_ns_tgid(struct task_struct *task)
+{
+	struct pid *p = BPF_CORE_READ(task, group_leader, thread_pid);
+	__u32 level = p ? BPF_CORE_READ(p, level) : 0;
+	struct upid up;
+
+	if (!p || bpf_probe_read_kernel(&up, sizeof(up), (void *)p +
+					bpf_core_field_offset(struct pid, numbers) +
+					level * sizeof(struct upid)))
+		return 0;
+	return up.nr;
 }
 
 static __always_inline bool current_ids(__u32 *tgid, __u32 *tid)
@@ -112,6 +138,12 @@ static __always_inline bool want_current(void)
 		return false;
 	if (st_cfg.filter_cgroup && bpf_current_task_under_cgroup(&cgroups, 0) != 1)
 		return false;
+	if (st_cfg.filter_workload) {
+		__u64 id = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&workload_cgroups, &id))
+			return false;
+	}
 	return true;
 }
 

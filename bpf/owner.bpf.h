@@ -10,8 +10,10 @@
 #define ST_PF_IO_WORKER	0x00000010	/* include/linux/sched.h */
 
 struct owner {
+	__u64 cgroup_id;
 	__u32 pid;
 	__u32 tid;
+	__u32 ns_pid;
 	__u32 uid;
 	__u8 reported;
 	char comm[ST_COMM_LEN];
@@ -31,6 +33,8 @@ static __always_inline void current_comm(char comm[ST_COMM_LEN])
 static __always_inline void owner_of_current(struct owner *o)
 {
 	current_ids(&o->pid, &o->tid);
+	o->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
+	o->cgroup_id = bpf_get_current_cgroup_id();
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	current_comm(o->comm);
 }
@@ -40,6 +44,8 @@ static __always_inline void owner_to_event(const struct owner *o, struct st_even
 {
 	h->pid = o->pid;
 	h->tid = o->tid;
+	h->ns_pid = o->ns_pid;
+	h->cgroup_id = o->cgroup_id;
 	h->uid = o->uid;
 	__builtin_memcpy(h->comm, o->comm, sizeof(h->comm));
 }
@@ -48,6 +54,8 @@ static __always_inline void owner_to_event(const struct owner *o, struct st_even
 static __always_inline void head_of_current(struct st_event_head *h)
 {
 	current_ids(&h->pid, &h->tid);
+	h->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
+	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->uid = (__u32)bpf_get_current_uid_gid();
 	current_comm(h->comm);
 }

@@ -13,6 +13,8 @@
 
 enum {
 	OPT_CGROUP = 0x100,
+	OPT_CONTAINER,
+	OPT_UNIT,
 	OPT_BACKEND,
 	OPT_DEBUG,
 	OPT_DEBUG_LIBBPF,
@@ -238,6 +240,12 @@ static const struct argp_option common_options[] = {
 	  "Trace only this network namespace (inode, as in /proc/PID/ns/net)", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "Trace only tasks in this cgroup v2 directory or below it", 0 },
+	{ "container", OPT_CONTAINER, "ID|NAME", 0,
+	  "Trace only this container (an ID prefix or a name), also once it restarts", 0 },
+	{ "unit", OPT_UNIT, "NAME", 0,
+	  "Trace only this systemd unit (NAME.service if NAME has no dot), also once it starts", 0 },
+	{ "workload", 'w', NULL, 0,
+	  "Add WORKLOAD: the container (name or ID), else the systemd unit, else the cgroup", 0 },
 	{ "timestamp", 't', NULL, 0, "Add TIME(s): seconds since the first event", 0 },
 	{ "time", 'T', NULL, 0, "Add TIME: wall-clock time, HH:MM:SS", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON object per event and line", 0 },
@@ -254,7 +262,7 @@ static const struct argp_option common_options[] = {
 	{},
 };
 
-/* The filters: -p, -u, -N, --cgroup */
+/* The filters: -p, -u, -N, --cgroup, --container, --unit */
 static error_t parse_filter(int key, char *arg, struct st_opts *o)
 {
 	switch (key) {
@@ -273,18 +281,31 @@ static error_t parse_filter(int key, char *arg, struct st_opts *o)
 			st_usage_error("--cgroup: empty path (expected a cgroup v2 directory)");
 		o->cgroup = arg;
 		break;
+	case OPT_CONTAINER:
+		if (!*arg)
+			st_usage_error("--container: empty (expected a container ID prefix or name)");
+		o->container = arg;
+		break;
+	case OPT_UNIT:
+		if (!*arg)
+			st_usage_error("--unit: empty (expected a systemd unit name)");
+		o->unit = arg;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
-/* What is printed, and where: -U, -t, -T, -j, -o */
+/* What is printed, and where: -U, -w, -t, -T, -j, -o */
 static error_t parse_output(int key, char *arg, struct st_opts *o)
 {
 	switch (key) {
 	case 'U':
 		o->print_uid = true;
+		break;
+	case 'w':
+		o->print_workload = true;
 		break;
 	case 't':
 	case 'T':
@@ -352,6 +373,8 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error("--: no COMMAND after it (expected -- COMMAND [ARGS...])");
 		if (o->command && o->npids)
 			st_usage_error("-p/--pid: cannot be combined with COMMAND");
+		if (o->cgroup && (o->container || o->unit))
+			st_usage_error("--cgroup: cannot be combined with --container or --unit");
 		break;
 	default:
 		if (parse_filter(key, arg, o) == ARGP_ERR_UNKNOWN &&

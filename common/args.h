@@ -23,8 +23,11 @@ struct st_opts {
 	__u32 uid;
 	__u64 netns;
 	const char *cgroup;
+	const char *container;		/* --container ID-PREFIX|NAME */
+	const char *unit;		/* --unit NAME */
 	int family;			/* 0, ST_AF_INET, ST_AF_INET6 */
 	bool print_uid;
+	bool print_workload;		/* -w */
 	enum st_time_mode time_mode;
 	bool json;
 	const char *output;

@@ -15,6 +15,7 @@
 #define ST_AF_INET	2
 #define ST_AF_INET6	10
 #define ST_MAX_PIDS	16384	/* -p list plus followed descendants */
+#define ST_MAX_WORKLOAD_CGROUPS	4096	/* --container, --unit: cgroups traced */
 #define ST_MAX_PORTS	64
 
 enum st_event_type {
@@ -57,13 +58,15 @@ enum st_event_kind {
 struct st_event_head {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 netns;		/* network namespace inode */
-	__u32 pid;		/* tgid */
+	__u64 cgroup_id;	/* the task's cgroup v2 (its directory's inode) */
+	__u32 pid;		/* tgid, as the tool's PID namespace sees it */
 	__u32 tid;
+	__u32 ns_pid;		/* tgid in the task's own PID namespace (a container's) */
 	__u32 uid;
 	__u8 kind;		/* enum st_event_kind */
 	__u8 type;		/* enum st_event_type */
 	__u8 flags;		/* ST_EVF_*: which of the kind's fields are known */
-	__u8 pad;
+	__u8 pad[5];
 	char comm[ST_COMM_LEN];
 };
 
@@ -127,7 +130,8 @@ struct st_config {
 	__u8 filter_cgroup;	/* keep only tasks under cgroups[0] */
 	__u8 filter_port;	/* keep only ports in the ports map */
 	__u8 family;		/* 0, ST_AF_INET or ST_AF_INET6 */
-	__u16 pad;
+	__u8 filter_workload;	/* keep only tasks whose cgroup is in workload_cgroups */
+	__u8 pad;
 	__u32 uid;
 	__u32 pad2;
 	__u64 netns;		/* 0 or a network namespace inode */

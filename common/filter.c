@@ -34,6 +34,7 @@ void st_config_init(struct st_config *cfg, const struct st_opts *opts)
 	cfg->filter_uid = opts->has_uid;
 	cfg->uid = opts->uid;
 	cfg->filter_cgroup = !!opts->cgroup;
+	cfg->filter_workload = opts->container || opts->unit;
 	cfg->filter_port = opts->nports > 0;
 	cfg->family = opts->family;
 	cfg->netns = opts->netns;

@@ -22,6 +22,7 @@ struct st_bpf {
 	struct bpf_map *events;		/* the ring buffer */
 	struct bpf_map *lost;		/* per-CPU loss counters */
 	struct bpf_map *pids, *ports, *cgroups;	/* filters */
+	struct bpf_map *workload_cgroups;	/* --container, --unit */
 	struct bpf_program *follow_fork, *follow_exit;	/* COMMAND's descendants */
 };
 
@@ -47,6 +48,7 @@ static int name##_open(const struct bpf_object_open_opts *opts, struct st_bpf *b
 		.events = skel->maps.events, .lost = skel->maps.lost,		\
 		.pids = skel->maps.pids, .ports = skel->maps.ports,		\
 		.cgroups = skel->maps.cgroups,					\
+		.workload_cgroups = skel->maps.workload_cgroups,		\
 		.follow_fork = skel->progs.follow_fork,				\
 		.follow_exit = skel->progs.follow_exit,				\
 	};									\

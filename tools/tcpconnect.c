@@ -35,8 +35,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'x': failed_only = true; /* fall through */
 	case 'r': result = true; break;
 	case ARGP_KEY_END:
-		if (count && (result || lport || o->time_mode || o->print_uid))
-			st_usage_error("-c/--count: cannot be combined with -r, -x, -L, -t, -T or -U");
+		if (count && (result || lport || o->time_mode || o->print_uid || o->print_workload))
+			st_usage_error("-c/--count: cannot be combined with -r, -x, -L, -t, -T, -U or -w");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
