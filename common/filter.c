@@ -10,6 +10,7 @@
 #include "filter.h"
 #include "log.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ST_PROC_PID_INIT_INO 0xeffffffcU	/* the initial PID namespace */
 
 bool st_pids_in_map(const struct st_opts *opts)
@@ -87,7 +88,72 @@ static int update(struct bpf_map *map, const void *key, const void *value)
 	return err;
 }
 
-int st_filter_fill(const struct st_filter *f, const struct st_opts *opts, const struct st_bpf *b)
+int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
+			    struct st_workloads *w)
+{
+	if (!opts->container && !opts->unit)
+		return 0;
+	f->cgroups = st_workloads_cgroups(w);
+	return st_workload_filter_open(w, opts->container, opts->unit, &f->workload);
+}
+
+/* When the map is full: the ids of cgroups gone since make room */
+static int prune_removed(struct st_filter *f)
+{
+	char path[ST_CGROUP_PATH_MAX];
+	__u64 key, next, gone[64];
+	size_t n = 0, i;
+	int err = bpf_map__get_next_key(f->workload_map, NULL, &next, sizeof(next));
+
+	while (!err && n < ARRAY_LEN(gone)) {
+		key = next;
+		if (st_cgroup_path(f->cgroups, key, path, sizeof(path)) == -ENOENT)
+			gone[n++] = key;
+		err = bpf_map__get_next_key(f->workload_map, &key, &next, sizeof(next));
+	}
+	for (i = 0; i < n; i++)
+		bpf_map__delete_elem(f->workload_map, &gone[i], sizeof(gone[i]), 0);
+	return n;
+}
+
+static int add_workload_cgroup(__u64 id, void *ctx)
+{
+	struct st_filter *f = ctx;
+	__u8 one = 1;
+	int err;
+
+	err = bpf_map__update_elem(f->workload_map, &id, sizeof(id), &one, sizeof(one), BPF_ANY);
+	if (err == -E2BIG && f->cgroups && prune_removed(f) > 0)
+		err = bpf_map__update_elem(f->workload_map, &id, sizeof(id), &one,
+					   sizeof(one), BPF_ANY);
+	if (err == -E2BIG) {
+		if (!f->workload_dropped++)
+			st_err("--container/--unit: more than %d cgroups at once: "
+			       "the ones beyond are not traced", ST_MAX_WORKLOAD_CGROUPS);
+		return 0;
+	}
+	if (err)
+		st_err("failed to update map %s: %s", bpf_map__name(f->workload_map),
+		       st_strerror(-err));
+	return err;
+}
+
+int st_filter_workload_update(struct st_filter *f)
+{
+	int n;
+
+	if (!f->workload)
+		return 0;
+	n = st_workload_filter_update(f->workload, add_workload_cgroup, f);
+	return n < 0 ? n : 0;
+}
+
+int st_filter_workload_fd(const struct st_filter *f)
+{
+	return f->workload ? st_workload_filter_fd(f->workload) : -1;
+}
+
+int st_filter_fill(struct st_filter *f, const struct st_opts *opts, const struct st_bpf *b)
 {
 	__u32 zero = 0;
 	__u8 one = 1;
@@ -102,6 +168,9 @@ int st_filter_fill(const struct st_filter *f, const struct st_opts *opts, const 
 		err = update(b->ports, &opts->ports[i], &one);
 	if (!err && f->cgroup_fd >= 0)
 		err = update(b->cgroups, &zero, &f->cgroup_fd);
+	f->workload_map = b->workload_cgroups;
+	if (!err)
+		err = st_filter_workload_update(f);
 	return err;
 }
 
@@ -110,4 +179,6 @@ void st_filter_close(struct st_filter *f)
 	if (f->cgroup_fd >= 0)
 		close(f->cgroup_fd);
 	f->cgroup_fd = -1;
+	st_workload_filter_close(f->workload);
+	f->workload = NULL;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The filters every tool applies in the kernel: -p, -u, -N, --cgroup, -P, -4/-6.
- * Before load they become the object's st_config rodata (zero: off, so the
- * verifier drops the branch); after load the maps get what rodata cannot
- * hold (a long -p list, COMMAND's PID, the ports, the cgroup).
+ * The filters every tool applies in the kernel: -p, -u, -N, --cgroup,
+ * --container, --unit, -P, -4/-6. Before load they become the object's
+ * st_config rodata (zero: off, so the verifier drops the branch); after load
+ * the maps get what rodata cannot hold (a long -p list, COMMAND's PID, the
+ * ports, the cgroup, the workload's cgroup ids, and later the new ones).
  */
 #ifndef SOCKTRACE_FILTER_H
 #define SOCKTRACE_FILTER_H
@@ -11,10 +12,16 @@
 #include <stdbool.h>
 #include "args.h"
 #include "skeleton.h"
+#include "workload_filter.h"
 
 struct st_filter {
 	int cgroup_fd;		/* --cgroup, or -1 */
 	bool sees_all_tasks;	/* in the initial PID namespace: /proc shows every thread */
+	/* --container, --unit: which cgroup ids, into the workload_cgroups map */
+	struct st_workload_filter *workload;
+	struct bpf_map *workload_map;
+	struct st_cgroups *cgroups;	/* to tell a removed cgroup's id */
+	unsigned long long workload_dropped;	/* cgroups the map had no room for */
 };
 
 /* The st_config for @opts (the PID namespace and map-held parts aside) */
@@ -24,8 +31,24 @@ bool st_pids_in_map(const struct st_opts *opts);
 
 /* Before load: @b's st_config, the tool's PID namespace, --cgroup opened. 0 or -errno. */
 int st_filter_prepare(struct st_filter *f, const struct st_opts *opts, const struct st_bpf *b);
+/*
+ * Before load, for --container and --unit: resolves them against @w (a
+ * name that matches nothing is -ENOENT, an ambiguous one -EINVAL, said in
+ * one line). 0 if neither is given.
+ */
+int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
+			    struct st_workloads *w);
 /* After load: the filter maps. 0 or -errno, said in one line. */
-int st_filter_fill(const struct st_filter *f, const struct st_opts *opts, const struct st_bpf *b);
+int st_filter_fill(struct st_filter *f, const struct st_opts *opts, const struct st_bpf *b);
+/*
+ * The workload's cgroups that appeared since: into the map, without
+ * blocking. When the map is full the ids of removed cgroups are taken out;
+ * if that leaves no room, a new cgroup is not traced (said once, counted).
+ * 0 or -errno, said in one line.
+ */
+int st_filter_workload_update(struct st_filter *f);
+/* Readable when st_filter_workload_update() has something to do; -1 if never */
+int st_filter_workload_fd(const struct st_filter *f);
 void st_filter_close(struct st_filter *f);
 
 #endif

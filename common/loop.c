@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 #include "log.h"
 #include "loop.h"
 
@@ -32,6 +34,7 @@ int st_loop_open(struct st_loop *l, struct bpf_map *events, ring_buffer_sample_f
 {
 	int err;
 
+	l->epfd = -1;
 	l->rb = ring_buffer__new(bpf_map__fd(events), fn, ctx, NULL);
 	if (!l->rb) {
 		err = -errno;
@@ -39,6 +42,41 @@ int st_loop_open(struct st_loop *l, struct bpf_map *events, ring_buffer_sample_f
 		return err;
 	}
 	return 0;
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int st_loop_watch(struct st_loop *l, int fd)
+{
+	int err = 0;
+
+	if (l->epfd < 0) {
+		/* the ring's own epoll fd nests in ours */
+		l->epfd = epoll_create1(EPOLL_CLOEXEC);
+		err = l->epfd < 0 ? -errno : epoll_add(l->epfd, ring_buffer__epoll_fd(l->rb));
+	}
+	if (!err)
+		err = epoll_add(l->epfd, fd);
+	if (err)
+		st_err("failed to watch for new cgroups: %s", st_strerror(-err));
+	return err;
+}
+
+/* Until the ring or a watched fd has something, or POLL_MS; then the ring's records */
+static int wait_batch(struct st_loop *l)
+{
+	struct epoll_event ev[4];
+
+	if (l->epfd < 0)
+		return ring_buffer__poll(l->rb, POLL_MS);
+	if (epoll_wait(l->epfd, ev, 4, POLL_MS) < 0)
+		return -errno;
+	return ring_buffer__consume(l->rb);
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -88,7 +126,7 @@ int st_loop_run(struct st_loop *l, struct st_output *out, bool (*tick)(void *ctx
 	int err = 0;
 
 	while (!stop_signal) {
-		err = ring_buffer__poll(l->rb, POLL_MS);
+		err = wait_batch(l);
 		if (err == 0)	/* no wake-up: the kernel waits for a batch */
 			err = ring_buffer__consume(l->rb);
 		if (err == -EINTR) {
@@ -116,6 +154,9 @@ int st_loop_run(struct st_loop *l, struct st_output *out, bool (*tick)(void *ctx
 void st_loop_close(struct st_loop *l)
 {
 	forward_to = 0;
+	if (l->rb && l->epfd >= 0)	/* set by st_loop_open() */
+		close(l->epfd);
+	l->epfd = -1;
 	ring_buffer__free(l->rb);
 	l->rb = NULL;
 }

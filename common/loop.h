@@ -16,6 +16,7 @@
 
 struct st_loop {
 	struct ring_buffer *rb;
+	int epfd;		/* the ring's and watched fds, or -1: the ring's only */
 	int write_err;		/* the first failed write, said once */
 };
 
@@ -23,6 +24,11 @@ struct st_loop {
 int st_loop_size(const struct st_bpf *b, const struct st_opts *opts);
 /* After load: @fn gets each record with @ctx. 0 or -errno. */
 int st_loop_open(struct st_loop *l, struct bpf_map *events, ring_buffer_sample_fn fn, void *ctx);
+/*
+ * After st_loop_open(): @fd readable also ends a wait, so the tick after it
+ * comes at once instead of within the poll interval. 0 or -errno, said.
+ */
+int st_loop_watch(struct st_loop *l, int fd);
 /* Stop signals end the loop from now on; a closed pipe is an EPIPE. */
 void st_loop_signals(void);
 /* From now on the stop signals sent to the tool go to @pid (COMMAND) instead. */

@@ -71,8 +71,12 @@ static int add_columns(struct st_output *o, const struct st_opts *opts,
 		err = add_column(o, (struct st_column){ "TIME", ST_F_TIME_WALL, 8 });
 	if (!err && opts->print_uid)
 		err = add_column(o, (struct st_column){ "UID", ST_F_UID, 6 });
-	while (!err && ncols--)
-		err = add_column(o, *cols++);
+	for (; !err && ncols; ncols--, cols++) {
+		err = add_column(o, *cols);
+		/* who, then which workload it belongs to */
+		if (!err && cols->field == ST_F_COMM && opts->print_workload)
+			err = add_column(o, (struct st_column){ "WORKLOAD", ST_F_WORKLOAD, 20 });
+	}
 	return err;
 }
 
@@ -159,6 +163,20 @@ static void time_cell(struct st_output *o, __u64 time_ns, char *buf, size_t len)
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
 
+/* WORKLOAD: foreign bytes (a container's or unit's name), escaped like COMM */
+static void workload_cell(struct st_output *o, const struct st_event_head *h,
+			  char *buf, size_t len)
+{
+	char id[16];
+	const char *s = st_workload_short(st_workload_of(o->workloads, h->cgroup_id),
+					  id, sizeof(id));
+
+	if (s)
+		st_escape(s, strlen(s), 0, buf, len);
+	else
+		st_cell_text(buf, len, NULL);
+}
+
 /* A field of the head into @buf; false if @f is the kind's */
 static bool head_cell(struct st_output *o, const struct st_event_head *h,
 		      enum st_field f, char *buf, size_t len)
@@ -174,6 +192,7 @@ static bool head_cell(struct st_output *o, const struct st_event_head *h,
 	case ST_F_TYPE: st_cell_text(buf, len, event_name(h->type, false)); return true;
 	case ST_F_TYPE_LONG: st_cell_text(buf, len, event_name(h->type, true)); return true;
 	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)h->netns); return true;
+	case ST_F_WORKLOAD: workload_cell(o, h, buf, len); return true;
 	default:
 		return false;
 	}
@@ -215,6 +234,33 @@ void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
 	st_json_str(j, "event", event);
 }
 
+/* A foreign string's bytes as they are (the writer escapes them), or null */
+static void json_text(struct st_json *j, const char *key, const char *s)
+{
+	if (s)
+		st_json_bytes(j, key, s, strlen(s));
+	else
+		st_json_null(j, key);
+}
+
+/* The workload's members: every line has them, null for what is not known */
+static void json_workload(struct st_output *o, const struct st_event_head *h,
+			  struct st_json *j)
+{
+	const struct st_workload *wl = st_workload_of(o->workloads, h->cgroup_id);
+
+	st_json_uint_known(j, "cgroup_id", h->cgroup_id != 0, h->cgroup_id);
+	json_text(j, "cgroup", wl->cgroup);
+	json_text(j, "unit", wl->unit);
+	st_json_str(j, "container_runtime", wl->runtime);
+	st_json_str(j, "container_id", wl->container_id);
+	json_text(j, "container_name", wl->container_name);
+	/* what `ps` in the container shows */
+	st_json_uint_known(j, "container_pid", wl->container_id && h->ns_pid, h->ns_pid);
+	st_json_str(j, "pod_uid", wl->pod_uid);
+	st_json_str(j, "pod_qos", wl->pod_qos);
+}
+
 static void json_line(struct st_output *o, const struct st_event_fmt *k, const void *e)
 {
 	const struct st_event_head *h = e;
@@ -226,6 +272,7 @@ static void json_line(struct st_output *o, const struct st_event_fmt *k, const v
 	st_json_bytes(&j, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
 	st_json_uint(&j, "uid", h->uid);
 	st_json_uint(&j, "netns", h->netns);
+	json_workload(o, h, &j);
 	k->json(o, e, &j);
 	st_json_end(&j);
 }

@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "event.h"
 #include "json.h"
+#include "workload.h"
 
 /* What a column shows; its header is the tool's choice. */
 enum st_field {
@@ -26,6 +27,7 @@ enum st_field {
 	ST_F_TYPE,		/* C, A, X, S */
 	ST_F_TYPE_LONG,		/* connect, accept, close, send */
 	ST_F_NETNS,
+	ST_F_WORKLOAD,		/* -w: container, else unit, else cgroup */
 	/* inet */
 	ST_F_IP,
 	ST_F_SADDR,
@@ -61,6 +63,8 @@ struct st_output {
 	size_t ncols;
 	enum st_time_mode time_mode;
 	bool backlog;		/* JSON: accept events carry backlog, backlog_max */
+	/* what a cgroup id is: for JSON and -w (NULL: neither is asked for) */
+	struct st_workloads *workloads;
 	__u64 first_ns;
 	__s64 mono_to_real_ns;
 	/* JSON "ts": the date and time of the last second formatted, reused */
@@ -83,8 +87,9 @@ struct st_event_fmt {
 
 /*
  * Opens the trace stream: -o FILE, else stderr in command mode, else stdout.
- * Adds the TIME and UID columns the options ask for before @cols; more
- * than ST_MAX_COLUMNS is -E2BIG, said in one line.
+ * Adds the TIME and UID columns the options ask for before @cols, and
+ * WORKLOAD (-w) after COMM; more than ST_MAX_COLUMNS is -E2BIG, said in one
+ * line. JSON and WORKLOAD need @out->workloads set before the first event.
  */
 int st_output_open(struct st_output *o, const struct st_opts *opts,
 		   const char *tool, const struct st_column *cols, size_t ncols);

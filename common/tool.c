@@ -66,6 +66,24 @@ static int choose_backends(struct st_run *r)
 	return 0;
 }
 
+/* What a cgroup is, when the output or a filter needs to know */
+static int open_workloads(struct st_run *r)
+{
+	const struct st_opts *o = &r->opts;
+	bool asked = o->print_workload || o->container || o->unit;
+	int err;
+
+	if (!asked && !o->json)
+		return 0;
+	/* JSON alone does not complain of a missing cgroup2 mount: null says it */
+	err = st_workloads_open(!asked, &r->workloads);
+	if (!err)
+		err = st_filter_workload_open(&r->filter, o, r->workloads);
+	if (err == -ENOENT || err == -EINVAL)
+		r->fail_status = 2;	/* bad input, as a usage error */
+	return err;
+}
+
 static int prepare(struct st_run *r)
 {
 	int err;
@@ -76,6 +94,8 @@ static int prepare(struct st_run *r)
 		return -ENOENT;
 	}
 	err = check_privileges();
+	if (!err)
+		err = open_workloads(r);
 	if (!err)
 		err = open_object(r);
 	if (!err)
@@ -162,9 +182,12 @@ static int start(struct st_run *r)
 	if (err)
 		return err;
 	r->out.backlog = r->tool->json_backlog;
+	r->out.workloads = r->workloads;
 	err = st_filter_fill(&r->filter, &r->opts, &r->bpf);
 	if (!err)
 		err = st_loop_open(&r->loop, r->bpf.events, handle, r);
+	if (!err && st_filter_workload_fd(&r->filter) >= 0)
+		err = st_loop_watch(&r->loop, st_filter_workload_fd(&r->filter));
 	if (!err)
 		err = st_attach_all(&r->links, r->bpf.obj, &r->sel, r->filter.sees_all_tasks);
 	if (err)
@@ -178,12 +201,13 @@ static int start(struct st_run *r)
 	return err;
 }
 
-/* After each batch: losses said as they come, COMMAND's end noticed */
+/* After each batch: losses said as they come, new cgroups of the workload traced, COMMAND's end noticed */
 static bool tick(void *ctx)
 {
 	struct st_run *r = ctx;
 
 	st_lost_check(&r->lost, false);
+	st_filter_workload_update(&r->filter);	/* a failure is said, the trace goes on */
 	st_command_reap(&r->cmd, false);
 	return !r->cmd.done;
 }
@@ -197,6 +221,9 @@ static int run(struct st_run *r)
 	err = st_loop_run(&r->loop, &r->out, tick, r);
 	st_lost_check(&r->lost, true);
 	st_lost_total(&r->lost);
+	if (r->filter.workload_dropped)
+		st_err("%llu new cgroups of the workload were not traced: more than %d at once",
+		       r->filter.workload_dropped, ST_MAX_WORKLOAD_CGROUPS);
 	/* the trace stops with the reader; COMMAND runs on to its end */
 	st_command_reap(&r->cmd, true);
 	if (r->tool->after_run) {
@@ -213,6 +240,7 @@ static void finish(struct st_run *r)
 	st_loop_close(&r->loop);
 	st_detach_all(&r->links);
 	st_filter_close(&r->filter);
+	st_workloads_close(r->workloads);
 	st_command_reap(&r->cmd, false);
 	st_output_close(&r->out);
 	if (r->bpf.obj)
@@ -230,6 +258,7 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	r.what = tool->what;
 	r.fail_status = 1;
 	r.filter.cgroup_fd = -1;
+	r.loop.epfd = -1;
 	r.cmd.child = -1;
 	st_log_init(tool->name);
 	st_parse_args(tool->options, tool->parse, tool->doc, tool->family, argc, argv, &r.opts);

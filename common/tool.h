@@ -68,6 +68,7 @@ struct st_run {
 	size_t nrows;
 	struct st_selection sel;
 	struct st_output out;
+	struct st_workloads *workloads;	/* for JSON, -w, --container, --unit; else NULL */
 	int fail_status;		/* the exit status after a failure: 1, 127 for COMMAND */
 	/* the library's own */
 	struct st_btf_cache btf;

@@ -332,7 +332,7 @@ const struct st_workload *st_workload_of(struct st_workloads *w, __u64 id)
 	size_t i;
 	bool keep;
 
-	if (!id)
+	if (!w || !id)
 		return &unknown;
 	i = slot_of(w, id);
 	if (w->slots[i])
@@ -370,7 +370,10 @@ static int open_parts(struct st_workloads *w, const struct st_workload_config *c
 		return err;
 	err = st_cgroups_open(cfg ? cfg->cgroup_root : NULL, &w->cg);
 	if (err == -ENOENT && !(cfg && cfg->cgroup_root)) {
-		st_err("cgroup v2 is not mounted: containers and services will show as unknown");
+		if (cfg && cfg->quiet)
+			st_dbg("cgroup v2 is not mounted: every workload is unknown");
+		else
+			st_err("cgroup v2 is not mounted: containers and services will show as unknown");
 		err = 0;
 	}
 	return err;
@@ -393,9 +396,11 @@ int st_workloads_open_with(const struct st_workload_config *cfg, struct st_workl
 	return 0;
 }
 
-int st_workloads_open(struct st_workloads **w)
+int st_workloads_open(bool quiet, struct st_workloads **w)
 {
-	return st_workloads_open_with(NULL, w);
+	struct st_workload_config cfg = { .quiet = quiet };
+
+	return st_workloads_open_with(&cfg, w);
 }
 
 void st_workloads_close(struct st_workloads *w)

@@ -34,6 +34,7 @@
 #ifndef SOCKTRACE_WORKLOAD_H
 #define SOCKTRACE_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "cgroup.h"
@@ -80,6 +81,7 @@ struct st_workload_config {
 	/* systemd unit directories for --unit, NULL-terminated: ST_UNIT_DIRS */
 	const char *const *unit_dirs;
 	size_t max_entries;		/* cached cgroups: ST_WORKLOADS_MAX */
+	bool quiet;			/* no cgroup2 mount is said with --debug only */
 };
 
 #define ST_UNIT_DIRS { "/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", \
@@ -88,10 +90,11 @@ struct st_workload_config {
 struct st_workloads;
 
 /*
- * The cache, for the real system. No cgroup2 mount is said in one line and
- * is no error: every cgroup is then unknown. 0, or -errno said in one line.
+ * The cache, for the real system. No cgroup2 mount is no error: every
+ * cgroup is then unknown, which is said in one line (with @quiet, only
+ * with --debug). 0, or -errno said in one line.
  */
-int st_workloads_open(struct st_workloads **w);
+int st_workloads_open(bool quiet, struct st_workloads **w);
 /* The same with @cfg (the tests point it at files of their own; kept alive by the caller) */
 int st_workloads_open_with(const struct st_workload_config *cfg, struct st_workloads **w);
 void st_workloads_close(struct st_workloads *w);

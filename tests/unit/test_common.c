@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include "addr.h"
 #include "args.h"
 #include "escape.h"
@@ -208,6 +210,7 @@ static struct inet_event sample(void)
 }
 
 static bool render_backlog;	/* as tcpaccept sets it */
+static struct st_workloads *render_workloads;	/* as JSON and -w set it */
 
 /* Formats @e with @opts into a string (static buffer). */
 static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev)
@@ -219,6 +222,7 @@ static char *render(struct st_opts *opts, const struct inet_event *e, size_t nev
 	free(buf);
 	st_output_open(&o, opts, "tcpconnect", cols, sizeof(cols) / sizeof(cols[0]));
 	o.backlog = render_backlog;
+	o.workloads = render_workloads;
 	o.f = open_memstream(&buf, &len);
 	o.mono_to_real_ns = 1700000000000000000LL;	/* 2023-11-14T22:13:20Z */
 	st_output_header(&o);
@@ -323,6 +327,9 @@ static void test_json(void)
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"tcpconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
 		  "\"comm\":\"cu\\\"rl\\u001b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"cgroup_id\":null,\"cgroup\":null,\"unit\":null,\"container_runtime\":null,"
+		  "\"container_id\":null,\"container_name\":null,\"container_pid\":null,"
+		  "\"pod_uid\":null,\"pod_qos\":null,"
 		  "\"proto\":\"tcp\",\"ip\":4,\"saddr\":\"10.0.0.1\",\"sport\":51234,"
 		  "\"daddr\":\"192.0.2.7\",\"dport\":443,\"result\":\"ECONNREFUSED\"}\n");
 	e.result = ST_RESULT_UNKNOWN;
@@ -437,6 +444,69 @@ static void test_config_pids(void)
 	CHECK(cfg.filter_pid == ST_PIDS_MAP && !cfg.npids, "a longer one goes to the map");
 }
 
+#define WL_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* A cgroup (in a tree standing for the cgroup2 mount) and its id */
+static __u64 wl_cgroup(const char *top, const char *path)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/cg%s", top, path);
+	CHECK(mkdir(p, 0755) == 0, "mkdir %s: %s", p, strerror(errno));
+	CHECK(stat(p, &st) == 0, "stat %s", p);
+	return st.st_ino;
+}
+
+/* JSON and WORKLOAD with a workload: a container, a hostile unit name, none */
+static void test_workload_output(void)
+{
+	char top[] = "/tmp/st-unit-wl-XXXXXX", cg[64];
+	struct st_workload_config cfg = {};
+	struct st_opts opts = { .json = true };
+	struct inet_event e[3] = { sample(), sample(), sample() };
+	unsigned char name[64];
+	char *out, *line, *nl;
+	size_t n = 0;
+	int found;
+
+	CHECK(mkdtemp(top) != NULL, "mkdtemp");
+	snprintf(cg, sizeof(cg), "%s/cg", top);
+	cfg.cgroup_root = cg;
+	mkdir(cg, 0755);
+	wl_cgroup(top, "/libpod_parent");
+	e[0].h.cgroup_id = wl_cgroup(top, "/libpod_parent/libpod-" WL_ID);
+	e[0].h.ns_pid = 7;
+	wl_cgroup(top, "/system.slice");
+	e[1].h.cgroup_id = wl_cgroup(top, "/system.slice/ev\x1b[1m\"il\xff.service");
+	e[2].h.ns_pid = 9;	/* no container: not said */
+	CHECK(st_workloads_open_with(&cfg, &render_workloads) == 0, "workloads open");
+	out = render(&opts, e, 3);
+	CHECK(strstr(out, "\"cgroup\":\"/libpod_parent/libpod-" WL_ID "\",\"unit\":null,"
+		      "\"container_runtime\":\"podman\",\"container_id\":\"" WL_ID "\","
+		      "\"container_name\":null,\"container_pid\":7,\"pod_uid\":null,"
+		      "\"pod_qos\":null,\"proto\""), "container: %s", out);
+	CHECK(strstr(out, "\"cgroup\":\"/system.slice/ev\\u001b[1m\\\"il\\udcff.service\","
+		      "\"unit\":\"ev\\u001b[1m\\\"il\\udcff.service\","
+		      "\"container_runtime\":null"), "hostile unit: %s", out);
+	CHECK(strstr(out, "\"cgroup_id\":null,\"cgroup\":null,\"unit\":null,"
+		      "\"container_runtime\":null,\"container_id\":null,"
+		      "\"container_name\":null,\"container_pid\":null"), "none: %s", out);
+	for (line = out; (nl = strchr(line, '\n')); line = nl + 1)
+		CHECK(!jc_line(line, nl + 1 - line, "unit", name, sizeof(name), &n, &found),
+		      "valid JSON: %.*s", (int)(nl - line), line);
+	CHECK(n == strlen("ev\x1b[1m\"il\xff.service") &&
+	      !memcmp(name, "ev\x1b[1m\"il\xff.service", n), "unit's bytes back");
+	opts = (struct st_opts){ .print_workload = true };
+	CHECK_STR(render(&opts, e, 3),
+		  "PID     COMM             WORKLOAD             IP SADDR           DADDR           DPORT RESULT\n"
+		  "1234    cu\"rl\\x1b        0123456789ab         4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n"
+		  "1234    cu\"rl\\x1b        ev\\x1b[1m\"il\\xff.service 4 10.0.0.1     192.0.2.7       443   ECONNREFUSED\n"
+		  "1234    cu\"rl\\x1b        -                    4  10.0.0.1        192.0.2.7       443   ECONNREFUSED\n");
+	st_workloads_close(render_workloads);
+	render_workloads = NULL;
+	CHECK(system("rm -rf /tmp/st-unit-wl-*") == 0, "rm");
+}
+
 int main(void)
 {
 	test_addr();
@@ -449,6 +519,7 @@ int main(void)
 	test_column_overflow();
 	test_column_print();
 	test_json();
+	test_workload_output();
 	test_unknown();
 	test_config();
 	test_config_pids();

@@ -85,11 +85,17 @@ static void test_json(void)
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"unixconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
 		  "\"comm\":\"dbus\\u001b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"cgroup_id\":null,\"cgroup\":null,\"unit\":null,\"container_runtime\":null,"
+		  "\"container_id\":null,\"container_name\":null,\"container_pid\":null,"
+		  "\"pod_uid\":null,\"pod_qos\":null,"
 		  "\"proto\":\"unix\",\"type\":\"stream\",\"path\":\"@a\\\"\\u000a\","
 		  "\"peer_pid\":99}\n"
 		  "{\"ts\":\"2023-11-14T22:13:21.500000Z\",\"time_ns\":1500000000,"
 		  "\"tool\":\"unixconnect\",\"event\":\"connect\",\"pid\":1234,\"tid\":1235,"
 		  "\"comm\":\"dbus\\u001b\",\"uid\":1000,\"netns\":4026531840,"
+		  "\"cgroup_id\":null,\"cgroup\":null,\"unit\":null,\"container_runtime\":null,"
+		  "\"container_id\":null,\"container_name\":null,\"container_pid\":null,"
+		  "\"pod_uid\":null,\"pod_qos\":null,"
 		  "\"proto\":\"unix\",\"type\":\"dgram\",\"path\":null,\"peer_pid\":null}\n");
 }
 
