@@ -690,9 +690,17 @@ NULL = type(None)
 # What every tool prints: column header -> (event key, converter), and the
 # JSON keys every line starts with, in order, with their types
 COLMAP = {"PID": ("pid", int), "COMM": ("comm", str), "UID": ("uid", int), "IP": ("ip", int),
-          "TIME(s)": ("time_s", str), "TIME": ("time", str)}
+          "TIME(s)": ("time_s", str), "TIME": ("time", str), "WORKLOAD": ("workload", str)}
+# The workload of the event's task (issue 16): every line has these keys,
+# null for what is not known (tests/e2e/workload.py)
+STR_OR_NULL = (str, NULL)
+WORKLOAD_JSON = [("cgroup_id", (int, NULL)), ("cgroup", STR_OR_NULL), ("unit", STR_OR_NULL),
+                 ("container_runtime", STR_OR_NULL), ("container_id", STR_OR_NULL),
+                 ("container_name", STR_OR_NULL), ("container_pid", (int, NULL)),
+                 ("pod_uid", STR_OR_NULL), ("pod_qos", STR_OR_NULL)]
 JSON = [("ts", str), ("time_ns", int), ("tool", str), ("event", str), ("pid", int),
-        ("tid", int), ("comm", str), ("uid", int), ("netns", int), ("proto", str)]
+        ("tid", int), ("comm", str), ("uid", int), ("netns", int)] + WORKLOAD_JSON + [
+        ("proto", str)]
 # and what the tools of IP sockets print after them
 INET_JSON = [("ip", int), ("saddr", str), ("sport", int), ("daddr", str), ("dport", int)]
 

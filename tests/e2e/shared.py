@@ -427,3 +427,7 @@ def unavailable_backend(ctx, mode):
               "%s: stderr should be exactly one line '%s: backend %s is not available on this "
               "kernel: <why>', got: %s" % (cmd, ctx.tool, b, show_lines(out.stderr)))
         check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
+
+
+# Workload attribution (issue 16): its cases are shared ones too
+import workload  # noqa: E402,F401

@@ -1,0 +1,615 @@
+"""Workload attribution (issue 16), the cases every tool shares: which
+cgroup, systemd unit, container or Kubernetes pod an event came from, the
+-w column, --container and --unit.
+
+Imported by shared.py, whose @shared cases these are.  Two kinds of real
+parts:
+
+- systemd- and Kubernetes-shaped cgroups made by hand under the cgroup2 mount
+  (/proc/self/mountinfo; /sys/fs/cgroup/unified on a hybrid host, the guests'
+  /sys/fs/cgroup), a test Client moved into them.  Every directory made is
+  removed at the end, its processes moved out first, also when a case fails.
+- podman containers (runc, cgroupfs manager: /libpod_parent/libpod-<id>) from
+  an image imported once per run from a local busybox rootfs (no registry),
+  cached by tag.  The traced process in a container is the suite's own
+  Client (helpers/client.py) started by `podman exec`, so every tool's Actor
+  acts in a container exactly as it does on the host and the cases assert
+  what the tool printed about that exact connection: the image is busybox
+  plus /lib links, and the host's /usr (python3) and tests/e2e are
+  bind-mounted read-only.  The container has a network namespace of its own
+  with lo only (--network none).  Where podman cannot run (a guest of the
+  kernel matrix: read-only root, no runc), the podman cases SKIP saying why.
+
+"A container started after the tool": --container must name a container
+that exists when the tool starts, so the case creates it (`podman create`:
+its name and id are in podman's records, it has no cgroup yet), starts the
+tool, then starts the container: its cgroup appears while the tool runs.
+"A unit started after the tool": a unit file in /etc/systemd/system (so the
+name is known at start), its cgroup directory made while the tool runs; and
+a unit restarted (directory removed and made again, a new cgroup id).
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from e2elib import (EVENT_TIMEOUT, HERE, Client, Fail, Skip, cgroup2_mount, check, sh,
+                    show_lines)
+from shared import COLS, shared
+
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+PODMAN = ["podman", "--runtime", "runc"]
+IMAGE_LAYOUT = b"socktrace-e2e image 1: busybox, /lib links, /usr and /e2e mounted"
+WL_KEYS = ("cgroup_id", "cgroup", "unit", "container_runtime", "container_id",
+           "container_name", "container_pid", "pod_uid", "pod_qos")
+
+
+def wl_header(ctx, **kw):
+    """The tool's header with -w: WORKLOAD right after COMM."""
+    h = ctx.suite.header(**kw)
+    i = h.index("COMM") + 1
+    return h[:i] + ["WORKLOAD"] + h[i:]
+
+
+def wl_args(ctx):
+    """The mode's arguments: -j, or -w for the column."""
+    return ["-j"] if ctx.mode == "json" else ["-w"]
+
+
+def wl_check(ctx, out, exp, hdr=None):
+    """check_events with the workload column in column mode; JSON strings of
+    the workload compared as bytes (surrogateescape), WORKLOAD's \\xNN hex
+    digits in either case."""
+    def printed(e):
+        if ctx.mode == "json":
+            for k in WL_KEYS:
+                if isinstance(e.get(k), str):
+                    e[k] = e[k].encode("utf-8", "surrogateescape")
+        elif "workload" in e:
+            e["workload"] = re.sub(r"\\x([0-9A-Fa-f]{2})",
+                                   lambda m: "\\x" + m.group(1).lower(), e["workload"])
+        return e
+    return ctx.check_events(out, hdr or (wl_header(ctx) if ctx.mode != "json"
+                                         else ctx.suite.header()), exp, normalize=printed)
+
+
+# ----------------------------------------------------------------------------
+# What a workload must look like in the output
+
+class Workload:
+    """The expected attribution of one cgroup: JSON's members (bytes for the
+    strings) and the column's short form (text as printed, escaped)."""
+
+    def __init__(self, rel, cgroup_id, unit=None, runtime=None, cid=None, name=None,
+                 cpid=None, pod_uid=None, pod_qos=None, short=None):
+        self.json = {"cgroup_id": cgroup_id, "cgroup": rel, "unit": unit,
+                     "container_runtime": runtime, "container_id": cid,
+                     "container_name": name, "container_pid": cpid,
+                     "pod_uid": pod_uid, "pod_qos": pod_qos}
+        for k, v in self.json.items():
+            if isinstance(v, str):
+                self.json[k] = v.encode()
+        self.short = short
+
+    def apply(self, ctx, exp):
+        for e in exp:
+            if ctx.mode == "json":
+                e.update(self.json)
+            else:
+                e["workload"] = self.short
+        return exp
+
+
+def unit_workload(cg, unit_raw, shown=None):
+    """A process in cgroup cg (a CgroupDir) whose last component is unit_raw."""
+    return Workload(cg.rel, cg.ino(), unit=unit_raw,
+                    short=shown if shown is not None else unit_raw.decode())
+
+
+# ----------------------------------------------------------------------------
+# Cgroups made by hand
+
+def cgroup_root():
+    root = cgroup2_mount()
+    if root is None:
+        raise Skip("no cgroup2 mount (/proc/mounts): workload attribution needs cgroup v2")
+    return root
+
+
+def cgroup_of(pid):
+    """A process's cgroup v2 path (the 0:: line of /proc/PID/cgroup), as bytes."""
+    with open("/proc/%d/cgroup" % pid, "rb") as f:
+        for line in f.read().split(b"\n"):
+            if line.startswith(b"0::"):
+                return line[3:]
+    return None
+
+
+class CgroupDir:
+    """A cgroup v2 directory at path rel (bytes, "/a/b/c") under the cgroup2
+    mount, made with every missing parent; ctx's cleanup moves processes out
+    to the root and removes what was made, deepest first."""
+
+    def __init__(self, ctx, rel):
+        self.ctx = ctx
+        self.root = cgroup_root().encode()
+        self.rel = rel if isinstance(rel, bytes) else rel.encode()
+        self.path = self.root + self.rel
+        made = []
+        parts = [p for p in self.rel.split(b"/") if p]
+        for i in range(len(parts)):
+            d = self.root + b"/" + b"/".join(parts[:i + 1])
+            try:
+                os.mkdir(d)
+            except FileExistsError:
+                if i == len(parts) - 1:
+                    raise RuntimeError("test error: cgroup %r exists already" % d)
+                continue
+            made.append(d)
+            ctx.defer(lambda d=d: remove_cgroup(self.root, d))
+        self.made = made
+
+    def ino(self):
+        return os.stat(self.path).st_ino
+
+    def add(self, pid):
+        with open(self.path + b"/cgroup.procs", "w") as f:
+            f.write(str(pid))
+        got = cgroup_of(pid)
+        check(got == self.rel, "test error: pid %d is in %r, not %r" % (pid, got, self.rel))
+
+    def remove(self):
+        """Now: processes out to the root, the directory removed."""
+        remove_cgroup(self.root, self.path)
+        check(not os.path.exists(self.path), "test error: could not remove %r" % self.path)
+
+
+def remove_cgroup(root, path):
+    for _ in range(100):
+        try:
+            with open(path + b"/cgroup.procs") as f:
+                pids = f.read().split()
+            for pid in pids:
+                try:
+                    with open(root + b"/cgroup.procs", "w") as f:
+                        f.write(pid)
+                except OSError:
+                    pass
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            # EBUSY: a child (another runner's, or not yet removed), or a
+            # process still leaving
+            time.sleep(0.02)
+
+
+def unit_cgroup(ctx, name=None, slice_=b"system.slice"):
+    """/system.slice/<name>.service, name unique to the case by default."""
+    name = name or ("stc-%s.service" % ctx.prefix).encode()
+    return CgroupDir(ctx, b"/" + slice_ + b"/" + name), name
+
+
+# ----------------------------------------------------------------------------
+# podman
+
+_image = None   # its tag, or the Skip saying why there is none
+
+
+def podman_image():
+    """The image, imported once per run (and kept, by tag, for later runs)."""
+    global _image
+    if isinstance(_image, Skip):
+        raise _image
+    if _image is None:
+        try:
+            _image = _make_image()
+        except Skip as e:
+            _image = e
+            raise
+    return _image
+
+
+def _make_image():
+    for prog in ("podman", "runc"):
+        if not shutil.which(prog):
+            raise Skip("no %s here (the podman cases run Debian's podman with runc)" % prog)
+    bb = shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(bb):
+        raise Skip("no busybox for the container image (busybox-static)")
+    with open(bb, "rb") as f:
+        digest = hashlib.sha256(f.read() + IMAGE_LAYOUT).hexdigest()[:16]
+    tag = "localhost/socktrace-e2e:bb-" + digest
+    if sh(["podman", "image", "exists", tag], check_rc=False).returncode != 0:
+        top = tempfile.mkdtemp(prefix="stc-e2e-rootfs-")
+        try:
+            for d in ("bin", "tmp", "proc", "sys", "dev", "etc", "usr", "e2e", "root"):
+                os.mkdir(os.path.join(top, d))
+            shutil.copy(bb, os.path.join(top, "bin", "busybox"))
+            for a in subprocess.run([bb, "--list"], stdout=subprocess.PIPE, text=True,
+                                    check=True).stdout.split():
+                if a != "busybox":
+                    os.symlink("busybox", os.path.join(top, "bin", a))
+            # the host's /usr is mounted at /usr: its python3 finds its libraries
+            for l in ("lib", "lib64"):
+                os.symlink("usr/" + l, os.path.join(top, l))
+            tar = subprocess.Popen(["tar", "-C", top, "-c", "."], stdout=subprocess.PIPE)
+            r = subprocess.run(["podman", "import", "-", tag], stdin=tar.stdout,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            tar.stdout.close()
+            tar.wait()
+            if r.returncode != 0:
+                raise Skip("podman import failed here: %s" % last_line(r.stderr))
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
+    # can a container run here at all (a guest: read-only root, no cgroup manager...)
+    r = sh(PODMAN + ["run", "--rm", "--network", "none"] + ULIMITS + mounts() +
+           [tag, "/usr/bin/python3", "-c", "pass"], check_rc=False)
+    if r.returncode != 0:
+        raise Skip("podman cannot run a container here: %s" % last_line(r.stderr or r.stdout))
+    return tag
+
+
+def last_line(text):
+    lines = [l for l in (text or "").strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+def mounts():
+    return ["-v", "/usr:/usr:ro", "-v", HERE + ":/e2e:ro"]
+
+
+class Container:
+    """A podman container running `sleep`, removed at the end of the case;
+    start=False: created only (podman create), start() later."""
+
+    def __init__(self, ctx, name, start=True):
+        self.ctx = ctx
+        self.name = name
+        image = podman_image()
+        how = ["run", "-d"] if start else ["create"]
+        r = sh(PODMAN + how + ["--name", name, "--network", "none"] + ULIMITS + mounts() +
+               [image, "sleep", "3600"], check_rc=False)
+        ctx.defer(self.remove)
+        if r.returncode != 0:
+            raise RuntimeError("podman %s %s failed: %s" % ("run" if start else "create", name,
+                                                            last_line(r.stderr)))
+        self.id = r.stdout.strip().splitlines()[-1]
+        check(re.match(r"^[0-9a-f]{64}$", self.id), "test error: podman said id %r" % self.id)
+        self.rel = "/libpod_parent/libpod-" + self.id
+
+    def start(self):
+        sh(PODMAN + ["start", self.name])
+
+    def remove(self):
+        sh(["podman", "rm", "-f", "-t", "0", self.name], check_rc=False)
+
+    def client(self, role):
+        return ContainerClient(self.ctx, self, self.ctx.comm(role))
+
+    def workload(self, cli):
+        """What a process of this container (cli) must be attributed to."""
+        got = cgroup_of(cli.pid)
+        check(got == self.rel.encode(), "test error: the container's process is in cgroup %r, "
+              "expected %r (podman's cgroupfs layout)" % (got, self.rel))
+        ino = os.stat(cgroup_root() + self.rel).st_ino
+        return Workload(self.rel, ino, runtime="podman", cid=self.id, name=self.name,
+                        cpid=cli.ns_pid, short=self.name)
+
+
+class ContainerClient(Client):
+    """helpers/client.py in a container, by `podman exec -i`: a Client whose
+    pid is its host PID; ns_pid is its PID in the container."""
+
+    def __init__(self, ctx, ctr, comm):
+        self.comm = comm
+        self.ctx = ctx
+        self.netns = None
+        self.p = subprocess.Popen(["podman", "exec", "-i", ctr.name, "/usr/bin/python3",
+                                   "/e2e/helpers/client.py", comm],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, bufsize=1)
+        self.pid = self.p.pid   # podman's, until find_comm()
+        ctx.defer(self.kill)
+        self.call("reap")   # up and answering, its comm set
+        self.pid, self.ns_pid = find_comm(comm)
+
+    def fix_tids(self, exp):
+        """client.py reports thread ids as the container sees them."""
+        for e in exp:
+            if e.get("tid") == self.ns_pid:
+                e["tid"] = self.pid
+        return exp
+
+
+def find_comm(comm):
+    """(host PID, PID in its own namespace) of the one process named comm."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % d) as f:
+                if f.read().rstrip("\n") != comm:
+                    continue
+            with open("/proc/%s/status" % d) as f:
+                ns = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+        except (OSError, IndexError):
+            continue
+        found.append((int(d), int(ns[-1])))
+    check(len(found) == 1, "test error: %d processes named %r: %r" % (len(found), comm, found))
+    return found[0]
+
+
+def container_actor(ctx, ctr, role="ctr"):
+    return ctx.suite.Actor(ctx, client=ctr.client(role))
+
+
+def ctr_name(ctx, what="c"):
+    # podman allows [a-zA-Z0-9][a-zA-Z0-9_.-]*: use the odd ones
+    return "%s_W.%s-1" % (ctx.prefix, what)
+
+
+# ----------------------------------------------------------------------------
+# Attribution
+
+@shared("workload_container", ("json", "col"), matrix=True)
+def workload_container(ctx, mode):
+    """An event inside a podman container: JSON names the cgroup
+    /libpod_parent/libpod-<id>, runtime podman, its id, its --name, the PID
+    inside it; -w shows the name (one with . _ - and capitals)."""
+    ctr = Container(ctx, ctr_name(ctx))
+    a = container_actor(ctx, ctr)
+    run = ctx.start_tool(wl_args(ctx))
+    exp = a.cli.fix_tids(a.act())
+    ctr.workload(a.cli).apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+
+
+def host_and_container(ctx, args, start_later=False):
+    """A host actor (own netns) and one in a container act, the host's first;
+    the tool, started with args(container) before the container if
+    start_later, must print the container's events only."""
+    ctr = Container(ctx, ctr_name(ctx), start=not start_later)
+    host = ctx.suite.Actor(ctx, "host", ctx.netns())
+    run = ctx.start_tool(args(ctr) + wl_args(ctx))
+    if start_later:
+        ctr.start()
+    a = container_actor(ctx, ctr)
+    host.act()
+    exp = a.cli.fix_tids(a.act())
+    ctr.workload(a.cli).apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+
+
+@shared("workload_container_filter_{by}", matrix=True, by=("name", "id_prefix"))
+def workload_container_filter(ctx, mode, by):
+    """--container NAME or an unambiguous ID prefix (12 digits): the
+    container's events, not a host process's doing the same."""
+    host_and_container(ctx, lambda c: ["--container", c.name if by == "name" else c.id[:12]])
+
+
+@shared("workload_container_started_later", matrix=True)
+def workload_container_started_later(ctx, mode):
+    """--container NAME of a container created (podman create: in podman's
+    records, no cgroup yet) but started only after the tool: traced."""
+    host_and_container(ctx, lambda c: ["--container", c.name], start_later=True)
+
+
+@shared("workload_unit", ("json", "col"), matrix=True)
+def workload_unit(ctx, mode):
+    """A process in /system.slice/<name>.service: JSON cgroup and unit (and
+    no container), -w shows the unit."""
+    cg, unit = unit_cgroup(ctx)
+    a = ctx.suite.Actor(ctx, "unit", ctx.netns())
+    cg.add(a.pid)
+    run = ctx.start_tool(wl_args(ctx))
+    exp = unit_workload(cg, unit).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+
+
+def unit_filtered(ctx, args, later=None):
+    """Actors: `unit` in /system.slice/stc-<prefix>.service, `other` in a
+    sibling unit, `host` where the runner is; the tool runs with args(unit
+    name); later(cg): between the tool's start and the acts, makes the unit's
+    cgroup (None: made before).  Only the unit's events may be printed."""
+    ns = ctx.netns()
+    roles = {r: ctx.suite.Actor(ctx, r, ns) for r in ("host", "other", "unit")}
+    name = ("stc-%s.service" % ctx.prefix).encode()
+    oth, _ = unit_cgroup(ctx, ("stc-%s-other.service" % ctx.prefix).encode())
+    oth.add(roles["other"].pid)
+    cg = None
+    if later is None:
+        cg, _ = unit_cgroup(ctx, name)
+        cg.add(roles["unit"].pid)
+    run = ctx.start_tool(args(name.decode()) + wl_args(ctx))
+    if later is not None:
+        cg = later(ctx, name)
+        cg.add(roles["unit"].pid)
+    roles["host"].act()
+    roles["other"].act()
+    exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    return wl_check(ctx, out, exp)
+
+
+@shared("workload_unit_filter_{form}", matrix=True, form=("name", "full"))
+def workload_unit_filter(ctx, mode, form):
+    """--unit NAME (.service implied) or NAME.service: that unit's events
+    only, not a sibling unit's nor the host's."""
+    unit_filtered(ctx, lambda n: ["--unit", n[:-len(".service")] if form == "name" else n])
+
+
+@shared("workload_unit_started_later", matrix=True)
+def workload_unit_started_later(ctx, mode):
+    """--unit of a unit with a unit file but no cgroup when the tool starts
+    (installed, not running); its cgroup appears later: traced."""
+    d = "/etc/systemd/system"
+    name = "stc-%s.service" % ctx.prefix
+    path = os.path.join(d, name)
+    try:
+        with open(path, "x") as f:
+            f.write("[Service]\nExecStart=/bin/true\n")
+    except OSError as e:
+        raise Skip("cannot write a unit file %s (%s); workload_unit_restarted covers units "
+                   "that start later without one" % (path, e.strerror))
+    ctx.defer(lambda: os.unlink(path))
+
+    def later(ctx, n):
+        time.sleep(0.1)
+        return unit_cgroup(ctx, n)[0]
+    unit_filtered(ctx, lambda n: ["--unit", n], later)
+
+
+@shared("workload_unit_restarted", matrix=True)
+def workload_unit_restarted(ctx, mode):
+    """--unit of a running unit that then restarts (its cgroup removed and
+    made again: a new cgroup id): the new one is traced too."""
+    first = []
+
+    def args(n):    # the first incarnation, there when the tool starts
+        first.append(unit_cgroup(ctx, n.encode())[0])
+        return ["--unit", n]
+
+    def restart(ctx, n):
+        old = first[0].ino()
+        first[0].remove()
+        time.sleep(0.1)
+        cg = unit_cgroup(ctx, n)[0]
+        check(cg.ino() != old, "test error: the new cgroup has the old one's id")
+        return cg
+    unit_filtered(ctx, args, restart)
+
+
+K8S_UID = "3d1c8f2e-5b7a-4c11-9e0f-1a2b3c4d5e6f"
+
+
+@shared("workload_kubepods", ("json", "col"), matrix=True)
+def workload_kubepods(ctx, mode):
+    """A Kubernetes-shaped cgroup (systemd driver, burstable pod, containerd):
+    pod UID with dashes, QoS, runtime containerd and the container id; -w
+    the id's first 12 digits."""
+    cid = hashlib.sha256(ctx.prefix.encode()).hexdigest()
+    u = K8S_UID.replace("-", "_")
+    base = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice" % u
+    scope = "cri-containerd-%s.scope" % cid
+    cg = CgroupDir(ctx, "%s/%s" % (base, scope))
+    a = ctx.suite.Actor(ctx, "pod", ctx.netns())
+    cg.add(a.pid)
+    run = ctx.start_tool(wl_args(ctx))
+    exp = a.act()
+    # the process is in the host's PID namespace: its PID there is its PID
+    Workload(cg.rel.decode(), cg.ino(), unit=scope, runtime="containerd", cid=cid,
+             cpid=a.pid, pod_uid=K8S_UID, pod_qos="burstable", short=cid[:12]).apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+
+
+@shared("workload_cgroup_removed", ("json",), matrix=True)
+def workload_cgroup_removed(ctx, mode):
+    """An event in a unit's cgroup; the process moves out, the cgroup is
+    removed; the tool keeps running and attributes the next event to where
+    the process is now (the root), and exits 0."""
+    cg, unit = unit_cgroup(ctx)
+    a = ctx.suite.Actor(ctx, "gone", ctx.netns())
+    cg.add(a.pid)
+    run = ctx.start_tool(wl_args(ctx))
+    first = unit_workload(cg, unit).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(first))
+    cg.remove()
+    root = cgroup_root()
+    check(cgroup_of(a.pid) == b"/", "test error: not moved to the root cgroup")
+    second = Workload("/", os.stat(root).st_ino, short="/").apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(first) + len(second))
+    check(run.p.poll() is None, "the tool exited after a traced cgroup was removed: "
+          "status %s; stderr: %s" % (run.p.returncode, show_lines(run.stderr_lines())))
+    out = run.finish()
+    wl_check(ctx, out, first + second)
+
+
+# ----------------------------------------------------------------------------
+# Hostile names
+
+EVIL = b'-evil\x1b[31m"\\\xff\t\xc2\x9b\xc3\xa9.service'
+EVIL_SHOWN = '-evil\\x1b[31m"\\\\\\xff\\x09\\xc2\\x9b\u00e9.service'
+
+
+@shared("workload_hostile_unit", COLS)
+def workload_hostile_unit(ctx, mode):
+    """A unit directory named with an escape sequence, a quote, a backslash,
+    a tab, invalid UTF-8 and a C1 control: -w escapes them like COMM (valid
+    UTF-8 kept); JSON lines parse and give back the exact bytes."""
+    name = ctx.prefix.encode() + EVIL
+    cg, unit = unit_cgroup(ctx, name)
+    a = ctx.suite.Actor(ctx, "evil", ctx.netns())
+    cg.add(a.pid)
+    run = ctx.start_tool(wl_args(ctx))
+    exp = unit_workload(cg, unit, shown=ctx.prefix + EVIL_SHOWN).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    mine = wl_check(ctx, out, exp)
+    if mode != "json":
+        bad = [l for l in (e["_line"] for e in mine) if re.search(r"[\x00-\x1f\x7f]", l)]
+        check(not bad, "raw control bytes in column output: %s" % show_lines(bad))
+
+
+# ----------------------------------------------------------------------------
+# Bad input
+
+def refused(ctx, args, rc=2, one_line=True, pattern=None):
+    """The tool refuses args before the ready line: exit rc, nothing on
+    stdout, one stderr line (or some, for argp's usage errors) matching
+    pattern.  Returns a complaint or None."""
+    cmd = "`%s %s`" % (ctx.tool, " ".join(args))
+    run = ctx.start_tool(args, ready=False)
+    try:
+        got = run.wait(EVENT_TIMEOUT * 2)
+    except Fail:
+        return "%s kept running" % cmd
+    out = run.output()
+    problems = []
+    if got != rc:
+        problems.append("exited %s, expected %d" % (got, rc))
+    if out.stdout:
+        problems.append("printed on stdout: %s" % show_lines(out.stdout))
+    if (one_line and len(out.stderr) != 1) or not out.stderr:
+        problems.append("stderr should be %s line, got: %s" % (
+            "exactly one" if one_line else "at least one", show_lines(out.stderr)))
+    elif pattern and not re.search(pattern, out.stderr[0]):
+        problems.append("stderr %r does not match %r" % (out.stderr[0], pattern))
+    return "%s: %s" % (cmd, ", ".join(problems)) if problems else None
+
+
+@shared("workload_bad_input")
+def workload_bad_input(ctx, mode):
+    """--container and --unit that match nothing: one stderr line naming the
+    option and the argument, exit 2, nothing on stdout; either with --cgroup:
+    a usage error, exit 2."""
+    nosuch = "stc-nosuch-%s" % ctx.prefix
+    cg, unit = unit_cgroup(ctx)
+    root = cgroup_root()
+    problems = [
+        refused(ctx, ["--container", nosuch],
+                pattern=r"^%s: --container\b.*%s" % (ctx.tool, re.escape(nosuch))),
+        refused(ctx, ["--unit", nosuch],
+                pattern=r"^%s: --unit\b.*%s" % (ctx.tool, re.escape(nosuch))),
+        refused(ctx, ["--cgroup", root, "--container", nosuch], one_line=False,
+                pattern=r"--cgroup|--container"),
+        refused(ctx, ["--cgroup", root, "--unit", unit.decode()], one_line=False,
+                pattern=r"--cgroup|--unit"),
+    ]
+    problems = [p for p in problems if p]
+    if problems:
+        raise Fail("; ".join(problems))
