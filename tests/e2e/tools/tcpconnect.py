@@ -12,6 +12,7 @@ import time
 
 import e2elib
 import shared
+import workload
 from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Skip, Suite, check,
                     is_int, parse_columns, parse_json, show_lines)
 
@@ -380,3 +381,36 @@ def command_descendants(ctx, mode):
            "proto": "tcp", "ip": 4, "saddr": V4, "sport": gc["sport"], "daddr": V4,
            "dport": port}
     ctx.check_events(out, header(), [exp])
+
+
+# ----------------------------------------------------------------------------
+# Workload (the shared cases are in tests/e2e/workload.py)
+
+@suite.case("count_workload_refused")
+def count_workload_refused(ctx, mode):
+    """-c with -w: a usage error (counts have no process), exit 2."""
+    why = workload.refused(ctx, ["-c", "-w"], one_line=False, pattern=r"-c|-w|--count|--workload")
+    check(why is None, why)
+
+
+@suite.case("workload_result_cgroup_never_seen", modes=("json",), matrix=True)
+def workload_result_cgroup_never_seen(ctx, mode):
+    """-r: a connect from a unit's cgroup times out after the process left it
+    and the cgroup was removed, before the tool saw any event of it: the
+    result (taken in softirq, from the owner kept at connect) has the
+    cgroup's id, and null for what only its path could say."""
+    ns = blackhole_netns(ctx)
+    cli = ctx.client("cli", ns)
+    cg, _ = workload.unit_cgroup(ctx)
+    cg.add(cli.pid)
+    ino = cg.ino()
+    run = ctx.start_tool(["-r", "-j"])
+    cli.ask("connect", family=4, addr=BLACKHOLE, port=80, nonblock=True, timeout=60)
+    time.sleep(0.3)
+    cg.remove()
+    r = cli.connected("ETIMEDOUT")
+    run.wait_comm(cli.comm)
+    out = run.finish()
+    exp = [ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="ETIMEDOUT")]
+    workload.Workload(None, ino).apply(ctx, exp)
+    workload.wl_check(ctx, out, exp)

@@ -2,11 +2,13 @@
 
 The cases every tool has are in tests/e2e/shared.py; Actor below makes the
 connections they trace."""
+import os
 import re
 import time
 
 import e2elib
 import shared
+import workload
 from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Like, Suite, check, show_lines,
                     tcp_end)
 from tools._accept import Pair, fork_worker_case, uring_accept
@@ -258,3 +260,28 @@ def pid_filter_end(ctx, mode, end):
     run.wait_comm(ctx.prefix + "-", len(want))
     out = run.finish()
     ctx.check_events(out, header(), want)
+
+
+@suite.case("workload_reset_after_cgroup_removed", modes=("json",), matrix=True)
+def workload_reset_after_cgroup_removed(ctx, mode):
+    """The client connects from a unit's cgroup, then leaves it and the
+    cgroup is removed; the server resets the connection: the client's X,
+    taken in softirq, keeps the connection owner's attribution (the removed
+    unit, seen at C); the server's lines are the root's; the tool goes on."""
+    p = Pair(ctx)
+    cg, unit = workload.unit_cgroup(ctx)
+    cg.add(p.cli.pid)
+    gone = workload.unit_workload(cg, unit)
+    root = workload.Workload("/", os.stat(workload.cgroup_root()).st_ino)
+    run = ctx.start_tool(["-j"])
+    c, a = p.connect(), p.accept()
+    run.wait_comm(ctx.prefix + "-", 2)
+    cg.remove()
+    p.cli.send(c, 100)
+    time.sleep(0.1)
+    p.srv.close(a)
+    run.wait_comm(ctx.prefix + "-", 4)
+    check(run.p.poll() is None, "the tool exited: status %s" % run.p.returncode)
+    cc, aa, cx, ax = lines(ctx, p.cli, c, p.srv, a, data=False)
+    exp = gone.apply(ctx, [cc, cx]) + root.apply(ctx, [aa, ax])
+    workload.wl_check(ctx, run.finish(), exp)
