@@ -14,8 +14,8 @@ from tools._accept import Pair, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case
 
 TOOL = "tcpaccept"
-COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "IP", "RADDR", "RPORT", "LADDR", "LPORT",
-           "BL"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "WORKLOAD", "IP", "RADDR", "RPORT",
+           "LADDR", "LPORT", "BL"]
 
 suite = Suite(
     TOOL, "TCP accepts", ["PID", "COMM", "IP", "RADDR", "RPORT", "LADDR", "LPORT"],

@@ -20,8 +20,8 @@ TOOL = "tcpconnect"
 
 # Every column header the contract lists for this tool (tests/check_man.py
 # checks they are all in the man page's FIELDS section).
-COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "IP", "SADDR", "LPORT", "DADDR", "DPORT",
-           "RESULT", "LADDR", "RADDR", "RPORT", "CONNECTS"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "WORKLOAD", "IP", "SADDR", "LPORT", "DADDR",
+           "DPORT", "RESULT", "LADDR", "RADDR", "RPORT", "CONNECTS"]
 COUNT_KEYS = ["ts", "time_ns", "tool", "event", "ip", "saddr", "daddr", "dport", "count"]
 
 suite = Suite(

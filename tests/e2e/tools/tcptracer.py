@@ -15,8 +15,8 @@ from tools._accept import Pair, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case, map_entries
 
 TOOL = "tcptracer"
-COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "IP", "SADDR", "DADDR",
-           "SPORT", "DPORT", "NETNS", "MS", "TX_KB", "RX_KB"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "WORKLOAD", "IP", "SADDR",
+           "DADDR", "SPORT", "DPORT", "NETNS", "MS", "TX_KB", "RX_KB"]
 SHORT = {"connect": "C", "accept": "A", "close": "X"}
 
 suite = Suite(

@@ -8,8 +8,8 @@ from e2elib import INET_JSON, MAPPED, V4, Suite, check, need_ipv6, show_lines
 
 TOOL = "udpconnect"
 
-COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "IP", "SADDR", "SPORT", "DADDR",
-           "DPORT"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "WORKLOAD", "IP", "SADDR", "SPORT",
+           "DADDR", "DPORT"]
 EVENTS = {"C": "connect", "S": "send"}
 
 

@@ -10,7 +10,7 @@ from e2elib import NULL, Suite, check, show_lines
 
 TOOL = "unixconnect"
 
-COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "TYPE", "PEER", "PATH"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "WORKLOAD", "TYPE", "PEER", "PATH"]
 EVENTS = {"C": "connect", "A": "accept"}
 TYPES = {"STREAM": "stream", "DGRAM": "dgram", "SEQPACKET": "seqpacket"}
 
