@@ -436,6 +436,8 @@ def unit_filtered(ctx, args, later=None):
     if later is not None:
         cg = later(ctx, name)
         cg.add(roles["unit"].pid)
+        # the contract: a new cgroup is in the kernel filter within ~100 ms
+        time.sleep(0.3)
     roles["host"].act()
     roles["other"].act()
     exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
@@ -466,10 +468,7 @@ def workload_unit_started_later(ctx, mode):
                    "that start later without one" % (path, e.strerror))
     ctx.defer(lambda: os.unlink(path))
 
-    def later(ctx, n):
-        time.sleep(0.1)
-        return unit_cgroup(ctx, n)[0]
-    unit_filtered(ctx, lambda n: ["--unit", n], later)
+    unit_filtered(ctx, lambda n: ["--unit", n], lambda ctx, n: unit_cgroup(ctx, n)[0])
 
 
 @shared("workload_unit_restarted", matrix=True)
