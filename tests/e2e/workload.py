@@ -12,13 +12,15 @@ parts:
 - podman containers (runc, cgroupfs manager: /libpod_parent/libpod-<id>) from
   an image imported once per run from a local busybox rootfs (no registry),
   cached by tag.  The traced process in a container is the suite's own
-  Client (helpers/client.py) started by `podman exec`, so every tool's Actor
-  acts in a container exactly as it does on the host and the cases assert
-  what the tool printed about that exact connection: the image is busybox
-  plus /lib links, and the host's /usr (python3) and tests/e2e are
-  bind-mounted read-only.  The container has a network namespace of its own
-  with lo only (--network none).  Where podman cannot run (a guest of the
-  kernel matrix: read-only root, no runc), the podman cases SKIP saying why.
+  Client (helpers/client.py), the container's only process (`podman run
+  -i`), so every tool's Actor acts in a container exactly as it does on the
+  host and the cases assert what the tool printed about that exact
+  connection: the image is busybox plus /lib links, and the host's /usr
+  (python3) and tests/e2e are bind-mounted read-only.  The container has a
+  network namespace of its own with lo only (--network none).  In a guest of
+  tests/vm podman's storage is a tmpfs (the root is read-only); where podman
+  still cannot run (no podman, no runc: the Debian-root guests), the podman
+  cases SKIP saying why.
 
 "A container started after the tool": --container must name a container
 that exists when the tool starts, so the case creates it (`podman create`:
@@ -224,6 +226,7 @@ def _make_image():
     with open(bb, "rb") as f:
         digest = hashlib.sha256(f.read() + IMAGE_LAYOUT).hexdigest()[:16]
     tag = "localhost/socktrace-e2e:bb-" + digest
+    guest_storage()
     if sh(["podman", "image", "exists", tag], check_rc=False).returncode != 0:
         top = tempfile.mkdtemp(prefix="stc-e2e-rootfs-")
         try:
@@ -254,6 +257,21 @@ def _make_image():
     return tag
 
 
+def guest_storage():
+    """In a guest of tests/vm (/run/vmrun) the root is the host's, read-only:
+    podman's storage gets a tmpfs of its own there, at its usual place, where
+    the tool reads the containers' names.  Never on a host."""
+    d = "/var/lib/containers"
+    if not os.path.isdir("/run/vmrun") or not os.path.isdir(d) or os.path.ismount(d):
+        return
+    if not os.statvfs(d).f_flag & os.ST_RDONLY:
+        return
+    r = sh(["mount", "-t", "tmpfs", "-o", "mode=700", "tmpfs", d], check_rc=False)
+    if r.returncode != 0:
+        raise Skip("podman's storage %s is read-only in this guest and a tmpfs cannot be "
+                   "mounted on it: %s" % (d, last_line(r.stderr)))
+
+
 def last_line(text):
     lines = [l for l in (text or "").strip().splitlines() if l.strip()]
     return lines[-1] if lines else "(no message)"
@@ -264,32 +282,43 @@ def mounts():
 
 
 class Container:
-    """A podman container running `sleep`, removed at the end of the case;
-    start=False: created only (podman create), start() later."""
+    """A podman container whose one process is a test Client
+    (helpers/client.py, its stdin and stdout attached), removed at the end
+    of the case: `podman run -i` at once, or with created_only `podman
+    create -i` (in podman's records, no cgroup yet) and `podman start -ai`
+    later.  The Client is the container's init (PID 1 inside): `podman exec`
+    cannot serve, its processes land outside the container's root in the
+    guests of tests/vm (runc without pivot_root on their initramfs)."""
 
-    def __init__(self, ctx, name, start=True):
+    def __init__(self, ctx, name, role="ctr", created_only=False):
         self.ctx = ctx
         self.name = name
-        image = podman_image()
-        how = ["run", "-d"] if start else ["create"]
-        r = sh(PODMAN + how + ["--name", name, "--network", "none"] + ULIMITS + mounts() +
-               [image, "sleep", "3600"], check_rc=False)
+        self.comm = ctx.comm(role)
+        self.argv = (["-i", "--name", name, "--network", "none"] + ULIMITS + mounts() +
+                     [podman_image(), "/usr/bin/python3", "/e2e/helpers/client.py", self.comm])
         ctx.defer(self.remove)
-        if r.returncode != 0:
-            raise RuntimeError("podman %s %s failed: %s" % ("run" if start else "create", name,
-                                                            last_line(r.stderr)))
-        self.id = r.stdout.strip().splitlines()[-1]
-        check(re.match(r"^[0-9a-f]{64}$", self.id), "test error: podman said id %r" % self.id)
-        self.rel = "/libpod_parent/libpod-" + self.id
+        self.id = None
+        if created_only:
+            r = sh(PODMAN + ["create"] + self.argv, check_rc=False)
+            if r.returncode != 0:
+                raise RuntimeError("podman create %s failed: %s" % (name, last_line(r.stderr)))
+            self.id = r.stdout.strip().splitlines()[-1]
 
     def start(self):
-        sh(PODMAN + ["start", self.name])
+        """Runs (or starts) the container: its Client, once it answers."""
+        if self.id is None:
+            cmd = PODMAN + ["run"] + self.argv
+        else:
+            cmd = PODMAN + ["start", "-ai", self.name]
+        cli = ContainerClient(self.ctx, cmd, self.comm)
+        r = sh(["podman", "inspect", "--format", "{{.Id}}", self.name])
+        self.id = r.stdout.strip()
+        check(re.match(r"^[0-9a-f]{64}$", self.id), "test error: podman said id %r" % self.id)
+        self.rel = "/libpod_parent/libpod-" + self.id
+        return cli
 
     def remove(self):
         sh(["podman", "rm", "-f", "-t", "0", self.name], check_rc=False)
-
-    def client(self, role):
-        return ContainerClient(self.ctx, self, self.ctx.comm(role))
 
     def workload(self, cli):
         """What a process of this container (cli) must be attributed to."""
@@ -302,16 +331,14 @@ class Container:
 
 
 class ContainerClient(Client):
-    """helpers/client.py in a container, by `podman exec -i`: a Client whose
-    pid is its host PID; ns_pid is its PID in the container."""
+    """A Client whose process podman runs in a container: pid is its host
+    PID, ns_pid its PID in the container."""
 
-    def __init__(self, ctx, ctr, comm):
+    def __init__(self, ctx, cmd, comm):
         self.comm = comm
         self.ctx = ctx
         self.netns = None
-        self.p = subprocess.Popen(["podman", "exec", "-i", ctr.name, "/usr/bin/python3",
-                                   "/e2e/helpers/client.py", comm],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True, bufsize=1)
         self.pid = self.p.pid   # podman's, until find_comm()
         ctx.defer(self.kill)
@@ -345,8 +372,8 @@ def find_comm(comm):
     return found[0]
 
 
-def container_actor(ctx, ctr, role="ctr"):
-    return ctx.suite.Actor(ctx, client=ctr.client(role))
+def container_actor(ctx, ctr):
+    return ctx.suite.Actor(ctx, client=ctr.start())
 
 
 def ctr_name(ctx, what="c"):
@@ -376,12 +403,13 @@ def host_and_container(ctx, args, start_later=False):
     """A host actor (own netns) and one in a container act, the host's first;
     the tool, started with args(container) before the container if
     start_later, must print the container's events only."""
-    ctr = Container(ctx, ctr_name(ctx), start=not start_later)
+    ctr = Container(ctx, ctr_name(ctx), created_only=start_later)
+    if not start_later:
+        a = container_actor(ctx, ctr)
     host = ctx.suite.Actor(ctx, "host", ctx.netns())
     run = ctx.start_tool(args(ctr) + wl_args(ctx))
     if start_later:
-        ctr.start()
-    a = container_actor(ctx, ctr)
+        a = container_actor(ctx, ctr)
     host.act()
     exp = a.cli.fix_tids(a.act())
     ctr.workload(a.cli).apply(ctx, exp)
@@ -464,8 +492,8 @@ def workload_unit_started_later(ctx, mode):
         with open(path, "x") as f:
             f.write("[Service]\nExecStart=/bin/true\n")
     except OSError as e:
-        raise Skip("cannot write a unit file %s (%s); workload_unit_restarted covers units "
-                   "that start later without one" % (path, e.strerror))
+        raise Skip("cannot write a unit file in %s (%s); workload_unit_restarted covers "
+                   "units that start later without one" % (d, e.strerror))
     ctx.defer(lambda: os.unlink(path))
 
     unit_filtered(ctx, lambda n: ["--unit", n], lambda ctx, n: unit_cgroup(ctx, n)[0])
