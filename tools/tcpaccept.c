@@ -72,6 +72,9 @@ static const struct st_tool tool = {
 	       "    tcpaccept -6           # IPv6 only\n"
 	       "    tcpaccept -N 4026531840   # only this network namespace\n"
 	       "    tcpaccept --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
+	       "    tcpaccept -w           # add WORKLOAD: container or service\n"
+	       "    tcpaccept --container 3f2a9c   # only the container with this ID prefix\n"
+	       "    tcpaccept --unit nginx    # only nginx.service, also once it starts\n"
 	       "    tcpaccept -j -o trace.json   # JSON lines into a file\n"
 	       "    tcpaccept -- nginx -g 'daemon off;'   # nginx and its workers only",
 	.options = options,

@@ -127,6 +127,9 @@ static const struct st_tool tool = {
 	       "    tcpconnect -c          # count connects per destination, print at exit\n"
 	       "    tcpconnect -N 4026531840   # only this network namespace\n"
 	       "    tcpconnect --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
+	       "    tcpconnect -w          # add WORKLOAD: container or service\n"
+	       "    tcpconnect --container web -r   # only the container named web\n"
+	       "    tcpconnect --unit nginx   # only nginx.service, also once it starts\n"
 	       "    tcpconnect -j -o trace.json   # JSON lines into a file\n"
 	       "    tcpconnect -- curl -s https://example.com   # curl and its children only",
 	.options = options,

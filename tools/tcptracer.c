@@ -79,6 +79,9 @@ static const struct st_tool tool = {
 	       "    tcptracer -4           # IPv4 only\n"
 	       "    tcptracer -N 4026531840   # only this network namespace\n"
 	       "    tcptracer --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
+	       "    tcptracer -w           # add WORKLOAD: container or service\n"
+	       "    tcptracer --container web -l   # only the container named web\n"
+	       "    tcptracer --unit postgresql -j # only postgresql.service, as JSON\n"
 	       "    tcptracer -j -o trace.json   # JSON lines into a file\n"
 	       "    tcptracer -l -- curl -s https://example.com   # curl and its children only",
 	.options = options,

@@ -121,6 +121,8 @@ static const struct st_tool tool = {
 	       "    udpconnect -t -U           # add a timestamp and the UID\n"
 	       "    udpconnect -p 181,182      # only these processes\n"
 	       "    udpconnect -6              # IPv6 sockets only\n"
+	       "    udpconnect -P 53 -w        # which container or service asks DNS\n"
+	       "    udpconnect --container web # only the container named web\n"
 	       "    udpconnect -j -o trace.json    # JSON lines into a file\n"
 	       "    udpconnect -- dig example.com  # dig and its children only",
 	.options = options,

@@ -93,6 +93,9 @@ static const struct st_tool tool = {
 	       "    unixconnect --path '@*'          # only abstract names\n"
 	       "    unixconnect -t -U                # add a timestamp and the UID\n"
 	       "    unixconnect -p 181               # only this process\n"
+	       "    unixconnect -w                   # add WORKLOAD: container or service\n"
+	       "    unixconnect --container web      # only the container named web\n"
+	       "    unixconnect --unit ssh -j        # only ssh.service, as JSON\n"
 	       "    unixconnect -j -o trace.json     # JSON lines into a file\n"
 	       "    unixconnect -- systemctl status  # systemctl and its children only",
 	.options = options,
