@@ -24,6 +24,10 @@ struct watch {
 struct st_workload_filter {
 	struct st_cgroups *cg;
 	char container[ST_CONTAINER_ID_LEN + 1];	/* "" if not asked */
+	/* the name --container gave, "" if it gave an id: a container made
+	 * later under that name (docker run --rm --name again) is the same one */
+	char name[ST_CONTAINER_NAME_MAX];
+	struct st_containers *records;
 	char unit[ST_UNIT_NAME_MAX];			/* "" if not asked */
 	int epfd;		/* what the caller polls: the two below */
 	int ifd;		/* inotify, or -1 */
@@ -83,7 +87,7 @@ static int consider_cgroup(const char *path, __u64 id, void *ctx)
 	return 0;
 }
 
-/* A full id, else a name, else a prefix of one container only */
+/* A full id, else a name, else a prefix of one container only; 1 for a name */
 static int decide(const struct match *m, char *out)
 {
 	const char (*ids)[ST_CONTAINER_ID_LEN + 1] =
@@ -105,11 +109,11 @@ static int decide(const struct match *m, char *out)
 		return -EINVAL;
 	}
 	strcpy(out, ids[0]);
-	return 0;
+	return ids == m->by_name;
 }
 
 static int resolve_container(struct st_workloads *w, struct st_cgroups *cg,
-			     const char *arg, char *out)
+			     const char *arg, struct st_workload_filter *f)
 {
 	struct match m = { .arg = arg, .n = strlen(arg) };
 	int err;
@@ -125,7 +129,10 @@ static int resolve_container(struct st_workloads *w, struct st_cgroups *cg,
 		st_err("failed to walk the cgroup tree %s: %s", st_cgroups_root(cg), strerror(-err));
 		return err;
 	}
-	return decide(&m, out);
+	err = decide(&m, f->container);
+	if (err == 1)
+		snprintf(f->name, sizeof(f->name), "%s", arg);
+	return err < 0 ? err : 0;
 }
 
 static int has_name(const char *path, __u64 id, void *ctx)
@@ -174,8 +181,21 @@ static int resolve_unit(struct st_workloads *w, struct st_cgroups *cg, const cha
 	return -ENOENT;
 }
 
+/* @info's container is the one asked for: its id, or a later one of its name */
+static bool is_container(const struct st_workload_filter *f, const struct st_cgroup_info *info)
+{
+	char name[ST_CONTAINER_NAME_MAX];
+
+	if (!strcmp(info->container_id, f->container))
+		return true;
+	/* the runtime writes its record before it makes the cgroup */
+	return f->name[0] && info->container_id[0] &&
+	       st_container_name(f->records, info->runtime, info->container_id, name,
+				 sizeof(name)) && !strcmp(name, f->name);
+}
+
 /* @path or an ancestor is the container's */
-static bool in_container(const char *path, const char *id)
+static bool in_container(const struct st_workload_filter *f, const char *path)
 {
 	struct st_cgroup_info info;
 	size_t i, len = strlen(path);
@@ -184,7 +204,7 @@ static bool in_container(const char *path, const char *id)
 		if (i < len && path[i] != '/')
 			continue;
 		st_cgroup_info_parse(path, i, &info);
-		if (!strcmp(info.container_id, id))
+		if (is_container(f, &info))
 			return true;
 	}
 	return false;
@@ -204,7 +224,7 @@ static bool in_unit(const char *path, const char *unit)
 
 static bool wanted(const struct st_workload_filter *f, const char *path)
 {
-	return (!f->container[0] || in_container(path, f->container)) &&
+	return (!f->container[0] || in_container(f, path)) &&
 	       (!f->unit[0] || in_unit(path, f->unit));
 }
 
@@ -469,12 +489,13 @@ int st_workload_filter_open(struct st_workloads *w, const char *container, const
 		return -ENOMEM;
 	f->epfd = f->ifd = f->tfd = -1;
 	f->cg = st_workloads_cgroups(w);
+	f->records = st_workloads_containers(w);
 	if (!f->cg) {
 		st_err("%s: cgroup v2 is not mounted", container ? "--container" : "--unit");
 		err = -ENOENT;
 	}
 	if (!err && container)
-		err = resolve_container(w, f->cg, container, f->container);
+		err = resolve_container(w, f->cg, container, f);
 	if (!err && unit)
 		err = resolve_unit(w, f->cg, unit, f->unit);
 	if (!err && !container && !unit)

@@ -13,8 +13,9 @@
  *                        file in the unit directories (a template's
  *                        "x@.service" for "x@y.service"). Nothing: -ENOENT.
  * Then a cgroup is traced if its path or an ancestor's is the container's
- * (st_cgroup_info_parse()), and one of its components is the unit; both
- * when both are given. update() reports those ids: on its first call every
+ * (st_cgroup_info_parse()) - or, when a name was given, that of a container
+ * the records now give that name (one made again under it later) - and one
+ * of its components is the unit; both when both are given. update() reports those ids: on its first call every
  * one in the tree, after that the ones that appeared since (a container or
  * unit started later, or a child cgroup). New directories are seen through
  * inotify (IN_CREATE on every directory of the tree); beyond
