@@ -432,6 +432,28 @@ def workload_container_started_later(ctx, mode):
     host_and_container(ctx, lambda c: ["--container", c.name], start_later=True)
 
 
+@shared("workload_container_recreated", matrix=True)
+def workload_container_recreated(ctx, mode):
+    """--container NAME follows the name: the container is removed and one
+    made again under that name (a new id) while the tool runs; the new one's
+    events are traced, not a host process's."""
+    name = ctr_name(ctx)
+    first = Container(ctx, name)
+    container_actor(ctx, first)
+    old = first.id
+    host = ctx.suite.Actor(ctx, "host", ctx.netns())
+    run = ctx.start_tool(["--container", name] + wl_args(ctx))
+    first.remove()
+    ctr = Container(ctx, name, role="ctr2")
+    a = container_actor(ctx, ctr)
+    check(ctr.id != old, "test error: the new container has the old one's id")
+    host.act()
+    exp = a.cli.fix_tids(a.act())
+    ctr.workload(a.cli).apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    wl_check(ctx, run.finish(), exp)
+
+
 @shared("workload_unit", ("json", "col"), matrix=True)
 def workload_unit(ctx, mode):
     """A process in /system.slice/<name>.service: JSON cgroup and unit (and
