@@ -119,10 +119,11 @@ static __always_inline bool want_tgid(__u32 tgid)
 	return false;
 }
 
-/* A filter on the task is set (-p or COMMAND, -u, --cgroup). */
+/* A filter on the task is set (-p or COMMAND, -u, --cgroup, --container, --unit). */
 static __always_inline bool task_filter_on(void)
 {
-	return st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup;
+	return st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup ||
+	       st_cfg.filter_workload;
 }
 
 /* Filters on the current task; call only in the owner's process context. */

@@ -285,3 +285,26 @@ def workload_reset_after_cgroup_removed(ctx, mode):
     cc, aa, cx, ax = lines(ctx, p.cli, c, p.srv, a, data=False)
     exp = gone.apply(ctx, [cc, cx]) + root.apply(ctx, [aa, ax])
     workload.wl_check(ctx, run.finish(), exp)
+
+
+@suite.case("workload_filter_conns", matrix=True)
+def workload_filter_conns(ctx, mode):
+    """--unit: only the unit's connections take an entry in conns, the map of
+    connections whose close is to be printed; the server's side of one the
+    unit's client made, established in softirq outside the unit, must not
+    (on a busy host such entries would crowd out the unit's)."""
+    p = Pair(ctx)
+    cg, unit = workload.unit_cgroup(ctx)
+    cg.add(p.cli.pid)
+    run = ctx.start_tool(["--unit", unit.decode()] + ctx.mode_args())
+    c, a = p.connect(), p.accept()
+    run.wait_comm(ctx.prefix + "-", 1)
+    kept = map_entries(run.p.pid, "conns")
+    p.cli.send(c, 100)
+    time.sleep(0.1)
+    p.srv.close(a)
+    run.wait_comm(ctx.prefix + "-", 2)
+    cc, _, cx, _ = lines(ctx, p.cli, c, p.srv, a, data=False)
+    ctx.check_events(run.finish(), header(), [cc, cx])
+    check(len(kept) == 1, "conns should hold the client's connection only, got %d: %r" % (
+        len(kept), [e.get("formatted", e) for e in kept]))
