@@ -228,6 +228,30 @@ static int find_id(const char *path, __u64 id, void *ctx)
 	return 1;
 }
 
+size_t st_cgroup_trusted_len(const struct st_cgroups *cg, const char *path)
+{
+	char rel[ST_CGROUP_PATH_MAX];
+	size_t i, len = strlen(path), good = 1;
+	uid_t me = geteuid();
+	struct stat st;
+
+	if (path[0] != '/' || len >= sizeof(rel))
+		return 0;
+	memcpy(rel, path, len + 1);
+	/* a name is whoever could write its parent's: the parent's owner */
+	for (i = 2; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		good = i;
+		rel[i] = '\0';
+		if (fstatat(cg->fd, rel + 1, &st, AT_SYMLINK_NOFOLLOW) ||
+		    (st.st_uid != 0 && st.st_uid != me) || (st.st_mode & 0022))
+			break;
+		rel[i] = path[i];
+	}
+	return good;
+}
+
 int st_cgroup_path(struct st_cgroups *cg, __u64 id, char *buf, size_t len)
 {
 	struct find f = { id, buf, len };

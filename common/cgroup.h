@@ -46,6 +46,17 @@ const char *st_cgroups_root(const struct st_cgroups *cg);
 int st_cgroup_path(struct st_cgroups *cg, __u64 id, char *buf, size_t len);
 
 /*
+ * How much of @path (relative, as st_cgroup_path() gives it) has names only
+ * root or the tool's own user could give: the longest prefix, ending at a
+ * component, whose every component's parent directory is theirs and not
+ * group- or world-writable (1 for "/", 0 if @path is not a path). Below a
+ * directory another user owns (a delegated subtree: user@UID.service, a
+ * rootless container's) that user names the cgroups as they like, so a
+ * name there says nothing a filter or root's container records may trust.
+ */
+size_t st_cgroup_trusted_len(const struct st_cgroups *cg, const char *path);
+
+/*
  * Called for each directory: its path and id. 0 goes on; any other value
  * stops the walk, which returns it.
  */

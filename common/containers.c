@@ -74,24 +74,59 @@ bool st_container_id_valid(const char *s, size_t n)
 	return true;
 }
 
-/* A record file, bounded in size; NULL (said with --debug) if unreadable */
+/* Up to ST_RECORDS_FILE_MAX + 1 bytes of @fd: a file that grew past it is refused */
+static char *read_bounded(int fd, size_t *len)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *buf = malloc(cap), *more;
+	ssize_t r;
+
+	while (buf && n <= ST_RECORDS_FILE_MAX) {
+		if (n == cap) {
+			more = realloc(buf, cap *= 2);
+			if (!more)
+				break;
+			buf = more;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			*len = n;
+			return buf;
+		}
+		n += r;
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A record file, bounded in size; NULL (said with --debug) if unreadable.
+ * Opened without following a link or waiting on a FIFO: only a regular
+ * file is read.
+ */
 static json_t *load_json(const char *path)
 {
 	json_error_t e;
 	struct stat st;
 	json_t *j = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text = NULL;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0) {
 		if (errno != ENOENT)
 			st_dbg("failed to open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > ST_RECORDS_FILE_MAX)
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > ST_RECORDS_FILE_MAX ||
+	    !(text = read_bounded(fd, &len)))
 		st_dbg("failed to read %s: not a regular file of at most %d bytes", path,
 		       ST_RECORDS_FILE_MAX);
-	else if (!(j = json_loadfd(fd, JSON_ALLOW_NUL, &e)))
-		st_dbg("failed to parse %s: line %d: %s", path, e.line, e.text);
+	else if (!(j = json_loadb(text, len, JSON_ALLOW_NUL, &e)))
+		st_dbg("failed to parse %s: line %d", path, e.line);	/* e.text quotes the file */
+	free(text);
 	close(fd);
 	return j;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -10,7 +11,6 @@
 #include "filter.h"
 #include "log.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ST_PROC_PID_INIT_INO 0xeffffffcU	/* the initial PID namespace */
 
 bool st_pids_in_map(const struct st_opts *opts)
@@ -71,6 +71,8 @@ int st_filter_prepare(struct st_filter *f, const struct st_opts *opts, const str
 			return f->cgroup_fd;
 	}
 	st_config_init(b->cfg, opts);
+	if (!b->cfg->filter_workload)	/* not used: no 4096 entries for nothing */
+		bpf_map__set_max_entries(b->workload_cgroups, 1);
 	/* PIDs as `ps` shows them where the tool runs (in a container, too) */
 	if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != ST_PROC_PID_INIT_INO)
 		b->cfg->pidns_ino = st.st_ino;
@@ -97,15 +99,26 @@ int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
 	return st_workload_filter_open(w, opts->container, opts->unit, &f->workload);
 }
 
-/* When the map is full: the ids of cgroups gone since make room */
+#define PRUNE_PAUSE_S	10	/* after a prune that freed nothing */
+
+/*
+ * When the map is full: the ids of cgroups gone since make room. Each check
+ * is a lookup by handle, so a prune that found nothing gone waits
+ * PRUNE_PAUSE_S before the next. The number freed.
+ */
 static int prune_removed(struct st_filter *f)
 {
 	char path[ST_CGROUP_PATH_MAX];
 	__u64 key, next, gone[64];
+	struct timespec now;
 	size_t n = 0, i;
-	int err = bpf_map__get_next_key(f->workload_map, NULL, &next, sizeof(next));
+	int err;
 
-	while (!err && n < ARRAY_LEN(gone)) {
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < f->prune_after)
+		return 0;
+	err = bpf_map__get_next_key(f->workload_map, NULL, &next, sizeof(next));
+	while (!err && n < sizeof(gone) / sizeof(gone[0])) {
 		key = next;
 		if (st_cgroup_path(f->cgroups, key, path, sizeof(path)) == -ENOENT)
 			gone[n++] = key;
@@ -113,6 +126,7 @@ static int prune_removed(struct st_filter *f)
 	}
 	for (i = 0; i < n; i++)
 		bpf_map__delete_elem(f->workload_map, &gone[i], sizeof(gone[i]), 0);
+	f->prune_after = n ? 0 : now.tv_sec + PRUNE_PAUSE_S;
 	return n;
 }
 
@@ -130,7 +144,7 @@ static int add_workload_cgroup(__u64 id, void *ctx)
 		if (!f->workload_dropped++)
 			st_err("--container/--unit: more than %d cgroups at once: "
 			       "the ones beyond are not traced", ST_MAX_WORKLOAD_CGROUPS);
-		return 0;
+		return 1;	/* not remembered: a later walk offers it again */
 	}
 	if (err)
 		st_err("failed to update map %s: %s", bpf_map__name(f->workload_map),

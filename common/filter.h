@@ -22,6 +22,7 @@ struct st_filter {
 	struct bpf_map *workload_map;
 	struct st_cgroups *cgroups;	/* to tell a removed cgroup's id */
 	unsigned long long workload_dropped;	/* cgroups the map had no room for */
+	long prune_after;	/* CLOCK_MONOTONIC seconds: no prune of the map before */
 };
 
 /* The st_config for @opts (the PID namespace and map-held parts aside) */

@@ -63,7 +63,7 @@ int st_loop_watch(struct st_loop *l, int fd)
 	if (!err)
 		err = epoll_add(l->epfd, fd);
 	if (err)
-		st_err("failed to watch for new cgroups: %s", st_strerror(-err));
+		st_err("failed to add fd %d to the event loop: %s", fd, st_strerror(-err));
 	return err;
 }
 

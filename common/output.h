@@ -82,8 +82,8 @@ struct st_event_fmt {
 	void (*json)(const struct st_output *o, const void *e, struct st_json *j);
 };
 
-/* Room for any cell's text: an escaped Unix path is the longest */
-#define ST_CELL_LEN (ST_ESCAPED_LEN(ST_UNIX_PATH_MAX) + 2)
+/* Room for any cell's text: an escaped cgroup path (WORKLOAD) is the longest */
+#define ST_CELL_LEN (ST_ESCAPED_LEN(ST_CGROUP_PATH_MAX) + 2)
 
 /*
  * Opens the trace stream: -o FILE, else stderr in command mode, else stdout.

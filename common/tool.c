@@ -75,8 +75,8 @@ static int open_workloads(struct st_run *r)
 
 	if (!asked && !o->json)
 		return 0;
-	/* JSON alone does not complain of a missing cgroup2 mount: null says it */
-	err = st_workloads_open(!asked, &r->workloads);
+	/* a missing cgroup2 mount: null says it in JSON, the filters say it */
+	err = st_workloads_open(!o->print_workload || o->container || o->unit, &r->workloads);
 	if (!err)
 		err = st_filter_workload_open(&r->filter, o, r->workloads);
 	if (err == -ENOENT || err == -EINVAL)
@@ -224,6 +224,9 @@ static int run(struct st_run *r)
 	if (r->filter.workload_dropped)
 		st_err("%llu new cgroups of the workload were not traced: more than %d at once",
 		       r->filter.workload_dropped, ST_MAX_WORKLOAD_CGROUPS);
+	if (r->workloads && st_workloads_uncached(r->workloads))
+		st_err("%llu workloads were looked up without the cache: more than %d cgroups",
+		       st_workloads_uncached(r->workloads), ST_WORKLOADS_MAX);
 	/* the trace stops with the reader; COMMAND runs on to its end */
 	st_command_reap(&r->cmd, true);
 	if (r->tool->after_run) {

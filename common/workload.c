@@ -231,9 +231,10 @@ struct st_workloads {
 	struct st_cgroups *cg;		/* NULL: no cgroup2 mount */
 	struct st_containers *records;
 	const char *const *unit_dirs;
-	struct entry **slots;		/* open addressing on the id; never removed */
+	struct entry **slots;		/* open addressing on the id */
 	size_t nslots, count, max;
 	unsigned long long uncached;
+	unsigned long long sweep_after;	/* uncached lookups before the next sweep */
 	struct entry *last;		/* the last answer not cached ... */
 	bool last_full;			/* ... for want of room: good to reuse */
 };
@@ -281,6 +282,26 @@ static struct entry *new_entry(__u64 id, const char *path, const struct st_cgrou
 }
 
 /*
+ * A container or pod is only what root (or the tool's user) made: in a
+ * subtree another user owns, a directory named libpod-<id of root's
+ * container> is that user's claim, not the container. The unit stays: a
+ * user's own units are there (user@UID.service/app.slice/x.service), and
+ * the path says whose.
+ */
+static void trusted_only(const struct st_cgroups *cg, const char *path,
+			 struct st_cgroup_info *info)
+{
+	size_t n = st_cgroup_trusted_len(cg, path);
+	struct st_cgroup_info t;
+
+	if (!path[n])
+		return;
+	st_cgroup_info_parse(path, n, &t);
+	memcpy(t.unit, info->unit, sizeof(t.unit));
+	*info = t;
+}
+
+/*
  * @id resolved now. *@keep: the answer may be cached (an error that may
  * pass, say EMFILE, is answered as unknown, and asked again next time).
  */
@@ -299,6 +320,7 @@ static struct entry *resolve(struct st_workloads *w, __u64 id, bool *keep)
 		return new_entry(id, NULL, &info, NULL);
 	}
 	st_cgroup_info_parse(path, sizeof(path), &info);
+	trusted_only(w->cg, path, &info);
 	if (info.container_id[0])
 		cname = st_container_name(w->records, info.runtime, info.container_id, name,
 					  sizeof(name));
@@ -312,6 +334,39 @@ static size_t slot_of(const struct st_workloads *w, __u64 id)
 	while (w->slots[i] && w->slots[i]->id != id)
 		i = (i + 1) & (w->nslots - 1);
 	return i;
+}
+
+/*
+ * The cache is full: the cgroups gone since leave it (their slots rehashed).
+ * 0, or -ENOMEM (nothing changed). A sweep that frees little waits for
+ * more uncached lookups before the next, so a host with more live cgroups
+ * than ST_WORKLOADS_MAX does not walk the cache on every new one.
+ */
+static int sweep(struct st_workloads *w)
+{
+	char path[ST_CGROUP_PATH_MAX];
+	struct entry **old = w->slots, **fresh = calloc(w->nslots, sizeof(*fresh));
+	size_t i, j, freed = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	w->slots = fresh;
+	for (i = 0; i < w->nslots; i++) {
+		if (!old[i])
+			continue;
+		if (st_cgroup_path(w->cg, old[i]->id, path, sizeof(path)) == -ENOENT) {
+			free(old[i]);
+			freed++;
+			continue;
+		}
+		j = slot_of(w, old[i]->id);
+		fresh[j] = old[i];
+	}
+	free(old);
+	w->count -= freed;
+	w->sweep_after = w->uncached + (freed < w->max / 16 ? w->max / 4 : 0);
+	st_dbg("workload cache full: %zu cgroups gone since left it", freed);
+	return 0;
 }
 
 /* An answer that is not cached: kept until the next one */
@@ -342,6 +397,9 @@ const struct st_workload *st_workload_of(struct st_workloads *w, __u64 id)
 	e = resolve(w, id, &keep);
 	if (!e)
 		return &unknown;
+	if (keep && w->count == w->max && w->cg && w->uncached >= w->sweep_after &&
+	    !sweep(w))
+		i = slot_of(w, id);
 	if (!keep || w->count == w->max)
 		return uncached(w, e, keep);
 	w->slots[i] = e;

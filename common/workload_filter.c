@@ -143,28 +143,63 @@ static int has_name(const char *path, __u64 id, void *ctx)
 	return base && !strcmp(base + 1, ctx);
 }
 
-/* A unit file for @unit, or for its template ("x@.service" for "x@y.service") */
-static bool unit_file(const char *const *dirs, const char *unit)
+/*
+ * A unit file for @unit, or for its template ("x@.service" for
+ * "x@y.service"): 1, and @unit renamed to what an alias links to (Debian's
+ * sshd.service is ssh.service, whose name its cgroup has); 0 if none;
+ * -ENOENT for a masked unit (a link to /dev/null), said.
+ */
+static int unit_file(const char *const *dirs, char *unit)
 {
-	const char *at = strchr(unit, '@'), *dot = strrchr(unit, '.');
-	char path[PATH_MAX];
+	const char *at = strchr(unit, '@'), *dot = strrchr(unit, '.'), *base;
+	char path[PATH_MAX], target[PATH_MAX];
 	struct stat st;
+	ssize_t n;
 	size_t i;
 
 	for (i = 0; dirs[i]; i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dirs[i], unit) < (int)sizeof(path) &&
 		    !lstat(path, &st))
-			return true;
+			break;
 		if (at && dot > at + 1 &&
 		    snprintf(path, sizeof(path), "%s/%.*s%s", dirs[i], (int)(at + 1 - unit), unit,
 			     dot) < (int)sizeof(path) && !lstat(path, &st))
-			return true;
+			return 1;
 	}
+	if (!dirs[i])
+		return 0;
+	if (!S_ISLNK(st.st_mode) || (n = readlink(path, target, sizeof(target) - 1)) <= 0)
+		return 1;
+	target[n] = '\0';
+	if (!strcmp(target, "/dev/null")) {
+		st_err("--unit: %s is masked (%s links to /dev/null)", unit, path);
+		return -ENOENT;
+	}
+	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (*base && strlen(base) < ST_UNIT_NAME_MAX && strrchr(base, '.') &&
+	    !strcmp(strrchr(base, '.'), dot))
+		memmove(unit, base, strlen(base) + 1);
+	return 1;
+}
+
+/* The unit types systemd gives a cgroup of their own */
+static bool has_cgroup(const char *unit)
+{
+	static const char *const types[] = { ".service", ".scope", ".slice", ".socket",
+					     ".mount", ".swap" };
+	const char *dot = strrchr(unit, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(dot, types[i]))
+			return true;
 	return false;
 }
 
 static int resolve_unit(struct st_workloads *w, struct st_cgroups *cg, const char *arg, char *out)
 {
+	int found;
+
 	if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, "..")) {
 		st_err("--unit: invalid unit name '%s'", arg);
 		return -EINVAL;
@@ -174,9 +209,16 @@ static int resolve_unit(struct st_workloads *w, struct st_cgroups *cg, const cha
 		st_err("--unit: unit name too long (at most %d bytes)", ST_UNIT_NAME_MAX - 1);
 		return -ENAMETOOLONG;
 	}
-	if (st_cgroup_walk(cg, "/", has_name, out) == 1 ||
-	    unit_file(st_workloads_unit_dirs(w), out))
+	if (!has_cgroup(out)) {
+		st_err("--unit: %s has no cgroup (expected a .service, .scope, .slice, .socket, "
+		       ".mount or .swap unit)", out);
+		return -EINVAL;
+	}
+	if (st_cgroup_walk(cg, "/", has_name, out) == 1)
 		return 0;
+	found = unit_file(st_workloads_unit_dirs(w), out);
+	if (found)
+		return found < 0 ? found : 0;
 	st_err("--unit: no unit matches '%s'", out);
 	return -ENOENT;
 }
@@ -194,38 +236,58 @@ static bool is_container(const struct st_workload_filter *f, const struct st_cgr
 				 sizeof(name)) && !strcmp(name, f->name);
 }
 
-/* @path or an ancestor is the container's */
-static bool in_container(const struct st_workload_filter *f, const char *path)
+/* The first @len bytes of @path, or an ancestor, are the container's */
+static bool in_container(const struct st_workload_filter *f, const char *path, size_t len)
 {
+	char last[ST_CONTAINER_ID_LEN + 1] = "";
 	struct st_cgroup_info info;
-	size_t i, len = strlen(path);
+	size_t i;
 
 	for (i = 1; i <= len; i++) {
 		if (i < len && path[i] != '/')
 			continue;
 		st_cgroup_info_parse(path, i, &info);
+		/* the cgroups below a container are its: asked once */
+		if (!info.container_id[0] || !strcmp(info.container_id, last))
+			continue;
 		if (is_container(f, &info))
 			return true;
+		strcpy(last, info.container_id);
 	}
 	return false;
 }
 
-/* A component of @path is @unit */
-static bool in_unit(const char *path, const char *unit)
+/* A component of the first @len bytes of @path is @unit */
+static bool in_unit(const char *path, size_t len, const char *unit)
 {
 	size_t n = strlen(unit);
-	const char *p;
+	const char *p, *end = path + len;
 
-	for (p = path; (p = strstr(p, unit)); p++)
-		if (p > path && p[-1] == '/' && (p[n] == '/' || !p[n]))
+	for (p = path; (p = memmem(p, end - p, unit, n)); p++)
+		if (p > path && p[-1] == '/' && (p + n == end || p[n] == '/'))
 			return true;
 	return false;
 }
 
+static bool matches(const struct st_workload_filter *f, const char *path, size_t len)
+{
+	return (!f->container[0] || in_container(f, path, len)) &&
+	       (!f->unit[0] || in_unit(path, len, f->unit));
+}
+
+/*
+ * Only names root gave count (st_cgroup_trusted_len()): a user must not
+ * put their processes in the trace, or fill its map, by naming a cgroup of
+ * their own after the container or unit.
+ */
 static bool wanted(const struct st_workload_filter *f, const char *path)
 {
-	return (!f->container[0] || in_container(f, path)) &&
-	       (!f->unit[0] || in_unit(path, f->unit));
+	size_t len = strlen(path), n;
+
+	if (!matches(f, path, len))	/* most cgroups, without a stat */
+		return false;
+	n = st_cgroup_trusted_len(f->cg, path);
+	return n == len || matches(f, path, n);
 }
 
 /* Where @id is, or goes, in f->seen */
@@ -271,6 +333,8 @@ static int report(struct st_workload_filter *f, __u64 id)
 	if (at < f->nseen && f->seen[at] == id)
 		return 0;
 	err = f->add(id, f->add_ctx);
+	if (err == 1)
+		return 0;	/* no room now: not remembered, a later walk offers it again */
 	if (err) {
 		f->rewalk = true;	/* the rest next time */
 		return err < 0 ? err : -EINVAL;
@@ -325,30 +389,34 @@ static void drop_watch(struct st_workload_filter *f, int wd)
 	f->nwatches--;
 }
 
-/* Keeps @wd's path; a wd the kernel gave before (the same directory) stays */
-static void keep_watch(struct st_workload_filter *f, int wd, const char *path)
+/*
+ * Keeps @wd's path; a wd the kernel gave before (the same directory) stays.
+ * False when out of memory: the caller drops the watch.
+ */
+static bool keep_watch(struct st_workload_filter *f, int wd, const char *path)
 {
 	size_t at = watch_at(f, wd), cap = f->watch_cap ? 2 * f->watch_cap : 256;
 	struct watch *w;
 	char *copy;
 
 	if (at < f->nwatches && f->watches[at].wd == wd)
-		return;
+		return true;
 	if (f->nwatches == f->watch_cap) {
 		w = reallocarray(f->watches, cap, sizeof(*w));
 		if (!w)
-			return;
+			return false;
 		f->watches = w;
 		f->watch_cap = cap;
 	}
 	copy = strdup(path);
 	if (!copy)
-		return;
+		return false;
 	w = &f->watches[at];
 	memmove(w + 1, w, (f->nwatches - at) * sizeof(*w));
 	w->wd = wd;
 	w->path = copy;
 	f->nwatches++;
+	return true;
 }
 
 static void watch(struct st_workload_filter *f, const char *path)
@@ -364,10 +432,14 @@ static void watch(struct st_workload_filter *f, const char *path)
 	}
 	snprintf(abs, sizeof(abs), "%s%s", st_cgroups_root(f->cg), path);
 	wd = inotify_add_watch(f->ifd, abs, IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW);
-	if (wd >= 0)
-		keep_watch(f, wd, path);
-	else if (errno != ENOENT && errno != ENOTDIR)	/* not gone since: ENOSPC... */
-		fall_back(f, strerror(errno));
+	if (wd < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)	/* not gone since: ENOSPC... */
+			fall_back(f, strerror(errno));
+	} else if (!keep_watch(f, wd, path)) {
+		/* a watch whose events cannot be placed is no watch */
+		inotify_rm_watch(f->ifd, wd);
+		fall_back(f, strerror(ENOMEM));
+	}
 }
 
 static int visit(const char *path, __u64 id, void *ctx)

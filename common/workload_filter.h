@@ -54,8 +54,9 @@ int st_workload_filter_fd(const struct st_workload_filter *f);
 /*
  * Calls @add for each cgroup id to trace that has not been reported yet:
  * the whole set the first time, what appeared since after that. Does not
- * block. The number reported, or what @add failed with (< 0; the rest is
- * reported on the next call), or -errno.
+ * block. @add returns 0 (taken), 1 (no room now: not remembered, offered
+ * again by a later walk) or < 0 (failed: the rest is reported on the next
+ * call). The number reported, what @add failed with, or -errno.
  */
 int st_workload_filter_update(struct st_workload_filter *f,
 			      int (*add)(__u64 cgroup_id, void *ctx), void *ctx);

@@ -40,7 +40,7 @@ import time
 
 from e2elib import (EVENT_TIMEOUT, HERE, Client, Fail, Skip, cgroup2_mount, check, sh,
                     show_lines)
-from shared import COLS, shared
+from shared import COLS, NOBODY, shared
 
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
 PODMAN = ["podman", "--runtime", "runc"]
@@ -503,6 +503,39 @@ def workload_unit_filter(ctx, mode, form):
     unit_filtered(ctx, lambda n: ["--unit", n[:-len(".service")] if form == "name" else n])
 
 
+@shared("workload_unit_foreign_owner", matrix=True)
+def workload_unit_foreign_owner(ctx, mode):
+    """A cgroup named like the unit, and one like a podman container, in a
+    subtree another user owns (as user@UID.service is delegated to its
+    user): --unit must not trace the first, and no container may be taken
+    from the second's path; only the unit root made is traced."""
+    ns = ctx.netns()
+    roles = {r: ctx.suite.Actor(ctx, r, ns) for r in ("spoof", "unit")}
+    name = ("stc-%s.service" % ctx.prefix).encode()
+    deleg = CgroupDir(ctx, ("/stc-%s-user.slice" % ctx.prefix).encode())
+    os.chown(deleg.path, NOBODY, NOBODY)
+    fake = CgroupDir(ctx, deleg.rel + b"/" + name)
+    fake.add(roles["spoof"].pid)
+    cg, _ = unit_cgroup(ctx, name)
+    cg.add(roles["unit"].pid)
+    run = ctx.start_tool(["--unit", name.decode()] + wl_args(ctx))
+    roles["spoof"].act()
+    exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    wl_check(ctx, run.finish(), exp)
+    # the same subtree, a directory named like root's container: no container
+    cid = hashlib.sha256(ctx.prefix.encode()).hexdigest()
+    lib = CgroupDir(ctx, deleg.rel + b"/libpod-" + cid.encode() + b".scope")
+    actor = ctx.suite.Actor(ctx, "lib", ns)
+    lib.add(actor.pid)
+    run = ctx.start_tool(wl_args(ctx))
+    scope = lib.rel.rsplit(b"/", 1)[1]
+    exp = Workload(lib.rel.decode(), lib.ino(), unit=scope.decode(),
+                   short=scope.decode()).apply(ctx, actor.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    wl_check(ctx, run.finish(), exp)
+
+
 @shared("workload_unit_started_later", matrix=True)
 def workload_unit_started_later(ctx, mode):
     """--unit of a unit with a unit file but no cgroup when the tool starts
@@ -654,6 +687,8 @@ def workload_bad_input(ctx, mode):
                 pattern=r"^%s: --container\b.*%s" % (ctx.tool, re.escape(nosuch))),
         refused(ctx, ["--unit", nosuch],
                 pattern=r"^%s: --unit\b.*%s" % (ctx.tool, re.escape(nosuch))),
+        refused(ctx, ["--unit", nosuch + ".timer"],
+                pattern=r"^%s: --unit: %s\.timer has no cgroup" % (ctx.tool, re.escape(nosuch))),
         refused(ctx, ["--cgroup", root, "--container", nosuch], one_line=False,
                 pattern=r"--cgroup|--container"),
         refused(ctx, ["--cgroup", root, "--unit", unit.decode()], one_line=False,

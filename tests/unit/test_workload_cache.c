@@ -273,6 +273,32 @@ static void test_bound(void)
 	st_workloads_close(w);
 }
 
+/* A full cache makes room from the cgroups removed since */
+static void test_sweep(void)
+{
+	struct st_workload_config small = cfg;
+	struct st_workloads *w;
+	__u64 a, b, c;
+
+	mkdirs(at("cg/sweep/a.service"));
+	mkdirs(at("cg/sweep/b.service"));
+	mkdirs(at("cg/sweep/c.service"));
+	a = ino(at("cg/sweep/a.service"));
+	b = ino(at("cg/sweep/b.service"));
+	c = ino(at("cg/sweep/c.service"));
+	small.max_entries = 2;
+	CHECK(!st_workloads_open_with(&small, &w), "open");
+	st_workload_of(w, a);
+	st_workload_of(w, b);
+	CHECK(rmdir(at("cg/sweep/a.service")) == 0, "rmdir");
+	check_wl(st_workload_of(w, c), "/sweep/c.service", "c.service", NULL, NULL, NULL);
+	CHECK(st_workloads_uncached(w) == 0, "room made: %llu uncached", st_workloads_uncached(w));
+	check_wl(st_workload_of(w, b), "/sweep/b.service", "b.service", NULL, NULL, NULL);
+	check_wl(st_workload_of(w, c), "/sweep/c.service", "c.service", NULL, NULL, NULL);
+	CHECK(st_workloads_uncached(w) == 0, "both cached: %llu", st_workloads_uncached(w));
+	st_workloads_close(w);
+}
+
 struct ids {
 	__u64 id[16];
 	int n;
@@ -456,6 +482,7 @@ int main(void)
 	test_records();
 	test_cache();
 	test_bound();
+	test_sweep();
 	test_container_args();
 	test_container_filter();
 	test_container_later();
