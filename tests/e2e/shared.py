@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 
+import toollist
 from e2elib import (BACKENDS, EVENT_TIMEOUT, IPV4, IPV6, READY_RE, Client, Fail, Skip, check,
                     need_ipv6, parse_json, parse_ts, sh, show_lines, tracefs_mounts)
 
@@ -33,13 +34,26 @@ def unknown_option(opt):
 BAD_OPTIONS.append((["--bogus"], unknown_option("--bogus")))
 
 
-def shared(name, modes=("col",), needs=None, applies=None, matrix=False, **params):
+def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=False,
+           **params):
     """A case for every tool (that has the option `needs`); matrix=True: in
-    every tool's kernel matrix, else where the tool's Suite says so."""
+    every tool's kernel matrix, else where the tool's Suite says so.
+    once=True: a case of user-space code every tool shares (name resolution,
+    escaping, following cgroups), the same whichever tool runs it: it runs
+    for one tool only, the once-cases dealt out in turn over the tools so
+    that each carries some (what each tool's programs do is the per-tool
+    cases' job)."""
     def deco(func):
-        CASES.append((name, modes, needs, applies, matrix, params, func))
+        CASES.append((name, modes, needs, applies, matrix, once, params, func))
         return func
     return deco
+
+
+def once_tool(name):
+    """The tool a once-case runs for."""
+    names = [c[0] for c in CASES if c[5]]
+    tools = toollist.tools()
+    return tools[names.index(name) % len(tools)]
 
 
 def add_cases(suite):
@@ -49,7 +63,9 @@ def add_cases(suite):
         raise ValueError("%s: no shared case %s" % (suite.tool, ", ".join(sorted(stray))))
     if suite.Actor is None:
         raise ValueError("%s: no Actor (@suite.actor) for the shared cases" % suite.tool)
-    for name, modes, needs, applies, matrix, params, func in CASES:
+    for name, modes, needs, applies, matrix, once, params, func in CASES:
+        if once and once_tool(name) != suite.tool:
+            continue
         if needs is None or needs in suite.options:
             suite.case(suite.names.get(name, name), modes, applies,
                        matrix or name in suite.matrix, **params)(func)

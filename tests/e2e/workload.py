@@ -22,6 +22,12 @@ parts:
   still cannot run (no podman, no runc: the Debian-root guests), the podman
   cases SKIP saying why.
 
+Every tool shows its events' workload in JSON and -w, and filters by
+--container NAME and --unit NAME (its programs call the filter), in cases of
+its own; the cases of the user-space code every tool shares (ID prefixes,
+containers and units that come later or again, Kubernetes paths, ownership,
+escaping, bad input) run once, dealt out over the tools (shared(once=True)).
+
 "A container started after the tool": --container must name a container
 that exists when the tool starts, so the case creates it (`podman create`:
 its name and id are in podman's records, it has no cgroup yet), starts the
@@ -384,7 +390,8 @@ def ctr_name(ctx, what="c"):
 # ----------------------------------------------------------------------------
 # Attribution
 
-@shared("workload_container", ("json", "col"), matrix=True)
+@shared("workload_container", ("json",), matrix=True)
+@shared("workload_container", ("col",), once=True)
 def workload_container(ctx, mode):
     """An event inside a podman container: JSON names the cgroup
     /libpod_parent/libpod-<id>, runtime podman, its id, its --name, the PID
@@ -418,21 +425,22 @@ def host_and_container(ctx, args, start_later=False):
     wl_check(ctx, out, exp)
 
 
-@shared("workload_container_filter_{by}", matrix=True, by=("name", "id_prefix"))
+@shared("workload_container_filter_{by}", matrix=True, by=("name",))
+@shared("workload_container_filter_{by}", matrix=True, once=True, by=("id_prefix",))
 def workload_container_filter(ctx, mode, by):
     """--container NAME or an unambiguous ID prefix (12 digits): the
     container's events, not a host process's doing the same."""
     host_and_container(ctx, lambda c: ["--container", c.name if by == "name" else c.id[:12]])
 
 
-@shared("workload_container_started_later", matrix=True)
+@shared("workload_container_started_later", matrix=True, once=True)
 def workload_container_started_later(ctx, mode):
     """--container NAME of a container created (podman create: in podman's
     records, no cgroup yet) but started only after the tool: traced."""
     host_and_container(ctx, lambda c: ["--container", c.name], start_later=True)
 
 
-@shared("workload_container_recreated", matrix=True)
+@shared("workload_container_recreated", matrix=True, once=True)
 def workload_container_recreated(ctx, mode):
     """--container NAME follows the name: the container is removed and one
     made again under that name (a new id) while the tool runs; the new one's
@@ -496,14 +504,15 @@ def unit_filtered(ctx, args, later=None):
     return wl_check(ctx, out, exp)
 
 
-@shared("workload_unit_filter_{form}", matrix=True, form=("name", "full"))
+@shared("workload_unit_filter_{form}", matrix=True, form=("name",))
+@shared("workload_unit_filter_{form}", matrix=True, once=True, form=("full",))
 def workload_unit_filter(ctx, mode, form):
     """--unit NAME (.service implied) or NAME.service: that unit's events
     only, not a sibling unit's nor the host's."""
     unit_filtered(ctx, lambda n: ["--unit", n[:-len(".service")] if form == "name" else n])
 
 
-@shared("workload_unit_foreign_owner", matrix=True)
+@shared("workload_unit_foreign_owner", matrix=True, once=True)
 def workload_unit_foreign_owner(ctx, mode):
     """A cgroup named like the unit, and one like a podman container, in a
     subtree another user owns (as user@UID.service is delegated to its
@@ -536,7 +545,7 @@ def workload_unit_foreign_owner(ctx, mode):
     wl_check(ctx, run.finish(), exp)
 
 
-@shared("workload_unit_started_later", matrix=True)
+@shared("workload_unit_started_later", matrix=True, once=True)
 def workload_unit_started_later(ctx, mode):
     """--unit of a unit with a unit file but no cgroup when the tool starts
     (installed, not running); its cgroup appears later: traced."""
@@ -554,7 +563,7 @@ def workload_unit_started_later(ctx, mode):
     unit_filtered(ctx, lambda n: ["--unit", n], lambda ctx, n: unit_cgroup(ctx, n)[0])
 
 
-@shared("workload_unit_restarted", matrix=True)
+@shared("workload_unit_restarted", matrix=True, once=True)
 def workload_unit_restarted(ctx, mode):
     """--unit of a running unit that then restarts (its cgroup removed and
     made again: a new cgroup id): the new one is traced too."""
@@ -577,7 +586,7 @@ def workload_unit_restarted(ctx, mode):
 K8S_UID = "3d1c8f2e-5b7a-4c11-9e0f-1a2b3c4d5e6f"
 
 
-@shared("workload_kubepods", ("json", "col"), matrix=True)
+@shared("workload_kubepods", ("json", "col"), matrix=True, once=True)
 def workload_kubepods(ctx, mode):
     """A Kubernetes-shaped cgroup (systemd driver, burstable pod, containerd):
     pod UID with dashes, QoS, runtime containerd and the container id; -w
@@ -599,7 +608,7 @@ def workload_kubepods(ctx, mode):
     wl_check(ctx, out, exp)
 
 
-@shared("workload_cgroup_removed", ("json",), matrix=True)
+@shared("workload_cgroup_removed", ("json",), matrix=True, once=True)
 def workload_cgroup_removed(ctx, mode):
     """An event in a unit's cgroup; the process moves out, the cgroup is
     removed; the tool keeps running and attributes the next event to where
@@ -628,7 +637,7 @@ EVIL = b'-evil\x1b[31m"\\\xff\t\xc2\x9b\xc3\xa9.service'
 EVIL_SHOWN = '-evil\\x1b[31m"\\\\\\xff\\x09\\xc2\\x9b\u00e9.service'
 
 
-@shared("workload_hostile_unit", COLS)
+@shared("workload_hostile_unit", COLS, once=True)
 def workload_hostile_unit(ctx, mode):
     """A unit directory named with an escape sequence, a quote, a backslash,
     a tab, invalid UTF-8 and a C1 control: -w escapes them like COMM (valid
@@ -674,7 +683,7 @@ def refused(ctx, args, rc=2, one_line=True, pattern=None):
     return "%s: %s" % (cmd, ", ".join(problems)) if problems else None
 
 
-@shared("workload_bad_input")
+@shared("workload_bad_input", once=True)
 def workload_bad_input(ctx, mode):
     """--container and --unit that match nothing: one stderr line naming the
     option and the argument, exit 2, nothing on stdout; either with --cgroup:
