@@ -19,6 +19,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,6 +115,7 @@ def main():
     cases = [c for s in suites for c in s.cases]
 
     passed = failed = skipped = 0
+    took = []       # (seconds, case) of the cases run, for the slowest list
     smoked = set()
     nth = -1
     for c in cases:
@@ -140,7 +142,9 @@ def main():
                 cfg.backend, cfg.offer[cfg.backend])
         else:
             cfg.log("--- %s" % full)
+            t0 = time.monotonic()
             status, reason = e2elib.run_case(cfg, c)
+            took.append((time.monotonic() - t0, full))
         if status == "PASS":
             passed += 1
             print("PASS %s" % full, flush=True)
@@ -162,6 +166,12 @@ def main():
                         (not a.only or any(s in "%s/%s" % (c.suite.tool, c.name) for s in a.only)))
         print("NOTE %d host-only cases (output format, options) not run here: "
               "run.py without --matrix runs them" % host_only, flush=True)
+    if took:
+        # where the time goes: what to look at first when a cell nears its limit
+        took.sort(reverse=True)
+        print("NOTE %.0f s in %d cases; slowest: %s" % (
+            sum(t for t, _ in took), len(took),
+            ", ".join("%s %.1f s" % (n, t) for t, n in took[:8])), flush=True)
     tail = "%d passed, %d failed" % (passed, failed)
     if skipped:
         tail += ", %d skipped" % skipped
