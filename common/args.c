@@ -250,6 +250,10 @@ static const struct argp_option common_options[] = {
 	{ "time", 'T', NULL, 0, "Add TIME: wall-clock time, HH:MM:SS", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON object per event and line", 0 },
 	{ "output", 'o', "FILE", 0, "Write the trace to FILE", 0 },
+	{ "count", 'c', NULL, 0,
+	  "Count events per process, workload and destination; print the table at exit", 0 },
+	{ "interval", 'i', "SECONDS", 0,
+	  "With -c, also print (and restart) the table every SECONDS", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0,
 	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
 	{ "ring-buffer", OPT_RINGBUF, "KIB", 0,
@@ -297,7 +301,7 @@ static error_t parse_filter(int key, char *arg, struct st_opts *o)
 	return 0;
 }
 
-/* What is printed, and where: -U, -w, -t, -T, -j, -o */
+/* What is printed, and where: -U, -w, -t, -T, -j, -o, -c, -i */
 static error_t parse_output(int key, char *arg, struct st_opts *o)
 {
 	switch (key) {
@@ -320,6 +324,12 @@ static error_t parse_output(int key, char *arg, struct st_opts *o)
 		if (!*arg)
 			st_usage_error("-o/--output: empty file name");
 		o->output = arg;
+		break;
+	case 'c':
+		o->count = true;
+		break;
+	case 'i':
+		o->interval_s = parse_one("-i/--interval", arg, 1, 86400);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -375,6 +385,10 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error("-p/--pid: cannot be combined with COMMAND");
 		if (o->cgroup && (o->container || o->unit))
 			st_usage_error("--cgroup: cannot be combined with --container or --unit");
+		if (o->interval_s && !o->count)
+			st_usage_error("-i/--interval: needs -c/--count (it prints the count table)");
+		if (o->count && o->time_mode)
+			st_usage_error("-c/--count: cannot be combined with -t or -T (rows are not events)");
 		break;
 	default:
 		if (parse_filter(key, arg, o) == ARGP_ERR_UNKNOWN &&

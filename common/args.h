@@ -31,6 +31,8 @@ struct st_opts {
 	enum st_time_mode time_mode;
 	bool json;
 	const char *output;
+	bool count;			/* -c: a table of counts instead of events */
+	__u32 interval_s;		/* -i: the table every N seconds too (0: at exit only) */
 	enum st_backend backend;
 	__u32 ringbuf_kib;		/* 0: the BPF object's default */
 	char **command;			/* NULL, or COMMAND ARGS... */

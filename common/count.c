@@ -5,50 +5,117 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "addr.h"
 #include "count.h"
 #include "log.h"
 
-struct count {
-	__u8 family;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 dport;
+/* A group's key: its cgroup id, then each column's text and its NUL */
+#define KEY_MAX (sizeof(__u64) + ST_MAX_COLUMNS * ST_CELL_LEN)
+
+struct row {
 	__u64 n;
+	size_t keylen;
+	char *key;
+	void *event;		/* the group's first event: the JSON row's fields */
 };
 
 /* collect()'s closure: the rows in an array */
 struct table {
-	struct count **rows;
+	struct row **rows;
 	size_t n;
 };
 
-static int count_cmp(const void *a, const void *b)
+static char key_buf[KEY_MAX];
+
+static __u64 now_ns(void)
 {
-	return memcmp(a, b, offsetof(struct count, n));
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int st_count_add(struct st_counts *c, const struct inet_event *e)
+void st_count_init(struct st_counts *c, const char *header, unsigned interval_s)
 {
-	struct count key = { .family = e->family, .dport = e->dport }, **slot, *row;
+	memset(c, 0, sizeof(*c));
+	c->header = header;
+	c->interval_ns = interval_s * 1000000000ULL;
+	c->due_ns = now_ns() + c->interval_ns;
+}
 
-	memcpy(key.saddr, e->saddr, sizeof(key.saddr));
-	memcpy(key.daddr, e->daddr, sizeof(key.daddr));
-	slot = tfind(&key, &c->root, count_cmp);
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->keylen != y->keylen)
+		return x->keylen < y->keylen ? -1 : 1;
+	return memcmp(x->key, y->key, x->keylen);
+}
+
+static size_t make_key(struct st_output *out, const void *e, char *key)
+{
+	const struct st_event_head *h = e;
+	size_t n = sizeof(h->cgroup_id), i;
+
+	memcpy(key, &h->cgroup_id, n);
+	for (i = 0; i < out->ncols; i++) {
+		st_output_cell(out, e, i, key + n, ST_CELL_LEN);
+		n += strlen(key + n) + 1;
+	}
+	return n;
+}
+
+static void free_row(void *p)
+{
+	struct row *r = p;
+
+	free(r->key);
+	free(r->event);
+	free(r);
+}
+
+static struct row *new_row(const struct row *like, const void *e, size_t size)
+{
+	struct row *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->keylen = like->keylen;
+	r->key = malloc(like->keylen);
+	r->event = malloc(size);
+	if (!r->key || !r->event) {
+		free_row(r);
+		return NULL;
+	}
+	memcpy(r->key, like->key, like->keylen);
+	memcpy(r->event, e, size);
+	return r;
+}
+
+int st_count_add(struct st_counts *c, struct st_output *out, const void *data, size_t size)
+{
+	struct row key = { .key = key_buf }, **slot, *r;
+	size_t kind_size = st_output_valid(data, size);
+
+	if (!kind_size)
+		return -EINVAL;
+	key.keylen = make_key(out, data, key_buf);
+	slot = tfind(&key, &c->root, row_cmp);
 	if (slot) {
 		(*slot)->n++;
 		return 0;
 	}
-	row = malloc(sizeof(*row));
-	if (row) {
-		*row = key;
-		row->n = 1;
+	if (c->nrows >= ST_COUNT_MAX_ROWS) {
+		c->dropped++;	/* said with the table */
+		return 0;
 	}
-	if (!row || !tsearch(row, &c->root, count_cmp)) {
-		free(row);
-		st_err("failed to count a connect: %s", st_strerror(ENOMEM));
+	r = new_row(&key, data, kind_size);
+	if (!r || !tsearch(r, &c->root, row_cmp)) {
+		if (r)
+			free_row(r);
+		st_err("failed to count an event: %s", st_strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	r->n = 1;
 	c->nrows++;
 	return 0;
 }
@@ -58,84 +125,98 @@ static void collect(const void *node, VISIT which, void *closure)
 	struct table *t = closure;
 
 	if (which == postorder || which == leaf)
-		t->rows[t->n++] = *(struct count *const *)node;
+		t->rows[t->n++] = *(struct row *const *)node;
 }
 
 static int by_count(const void *a, const void *b)
 {
-	const struct count *x = *(struct count *const *)a, *y = *(struct count *const *)b;
+	const struct row *x = *(struct row *const *)a, *y = *(struct row *const *)b;
 
 	if (x->n != y->n)
 		return x->n < y->n ? 1 : -1;
-	return count_cmp(x, y);
+	return row_cmp(x, y);
 }
 
-static void print_row(struct st_output *out, const struct count *r, const int *w,
-		      __u64 now, const char *event)
+/* Column @i's text in a row's key */
+static const char *cell_of(const struct row *r, size_t i)
 {
-	char sa[ST_ADDR_STRLEN], da[ST_ADDR_STRLEN], port[8], n[24];
-	struct st_json j;
-	int over = 0;
+	const char *s = r->key + sizeof(__u64);
 
-	st_addr_format(r->family, r->saddr, sa, sizeof(sa));
-	st_addr_format(r->family, r->daddr, da, sizeof(da));
-	if (out->json) {
-		st_output_json_begin(out, &j, now, event);
-		st_json_uint(&j, "ip", r->family == ST_AF_INET6 ? 6 : 4);
-		st_json_str(&j, "saddr", sa);
-		st_json_str(&j, "daddr", da);
-		st_json_uint(&j, "dport", r->dport);
-		st_json_uint(&j, "count", r->n);
-		st_json_end(&j);
-		return;
-	}
-	snprintf(port, sizeof(port), "%u", r->dport);
-	snprintf(n, sizeof(n), "%llu", (unsigned long long)r->n);
-	st_column_print(out->f, sa, w[0], &over, false);
-	st_column_print(out->f, da, w[1], &over, false);
-	st_column_print(out->f, port, w[2], &over, false);
-	st_column_print(out->f, n, w[3], &over, true);
+	for (; i; i--)
+		s += strlen(s) + 1;
+	return s;
 }
 
 /* Widths first: a table, not a stream */
-static void widths(const struct table *t, int *w)
+static void widths(const struct st_output *out, const struct table *t, int *w)
 {
-	char a[ST_ADDR_STRLEN];
-	size_t i;
+	size_t i, k;
 	int len;
 
+	for (k = 0; k < out->ncols; k++)
+		w[k] = out->cols[k].width;
 	for (i = 0; i < t->n; i++) {
-		len = strlen(st_addr_format(t->rows[i]->family, t->rows[i]->saddr, a, sizeof(a)));
-		w[0] = len > w[0] ? len : w[0];
-		len = strlen(st_addr_format(t->rows[i]->family, t->rows[i]->daddr, a, sizeof(a)));
-		w[1] = len > w[1] ? len : w[1];
+		for (k = 0; k < out->ncols; k++) {
+			len = st_text_width(cell_of(t->rows[i], k));
+			w[k] = len > w[k] ? len : w[k];
+		}
 	}
 }
 
-void st_count_print(struct st_counts *c, struct st_output *out, const char *event)
+static void print_text(struct st_counts *c, struct st_output *out, const struct table *t)
+{
+	int w[ST_MAX_COLUMNS], over = 0;
+	char n[24];
+	size_t i, k;
+
+	widths(out, t, w);
+	if (c->printed)
+		fputc('\n', out->f);	/* -i: one table after the other */
+	for (k = 0; k < out->ncols; k++)
+		st_column_print(out->f, out->cols[k].header, w[k], &over, false);
+	st_column_print(out->f, c->header, 0, &over, true);
+	for (i = 0; i < t->n; i++) {
+		for (k = 0; k < out->ncols; k++)
+			st_column_print(out->f, cell_of(t->rows[i], k), w[k], &over, false);
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)t->rows[i]->n);
+		st_column_print(out->f, n, 0, &over, true);
+	}
+}
+
+void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 {
 	struct table t = { .rows = calloc(c->nrows ? c->nrows : 1, sizeof(*t.rows)) };
-	int w[4] = { 15, 15, 5, 8 }, over = 0;
-	struct timespec now;
+	__u64 now = now_ns();
 	size_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (t.rows)
-		twalk_r(c->root, collect, &t);
-	else
-		st_err("failed to print the counts: %s", st_strerror(ENOMEM));
-	qsort(t.rows, t.n, sizeof(*t.rows), by_count);
-	widths(&t, w);
-	if (!out->json) {
-		st_column_print(out->f, "LADDR", w[0], &over, false);
-		st_column_print(out->f, "RADDR", w[1], &over, false);
-		st_column_print(out->f, "RPORT", w[2], &over, false);
-		st_column_print(out->f, "CONNECTS", w[3], &over, true);
+	if (!force && (!c->interval_ns || now < c->due_ns)) {
+		free(t.rows);
+		return;
 	}
-	for (i = 0; i < t.n; i++)
-		print_row(out, t.rows[i], w, now.tv_sec * 1000000000ULL + now.tv_nsec, event);
-	tdestroy(c->root, free);
+	c->due_ns = now + c->interval_ns;
+	if (!t.rows) {
+		st_err("failed to print the counts: %s", st_strerror(ENOMEM));
+		return;		/* counted on, the next table has them */
+	}
+	twalk_r(c->root, collect, &t);
+	qsort(t.rows, t.n, sizeof(*t.rows), by_count);
+	if (out->json)
+		for (i = 0; i < t.n; i++)
+			st_output_count_json(out, t.rows[i]->event, now, t.rows[i]->n);
+	else
+		print_text(c, out, &t);
+	c->printed = true;
+	if (c->dropped)
+		st_err("%llu events not counted: more than %d groups in one table",
+		       c->dropped, ST_COUNT_MAX_ROWS);
+	free(t.rows);
+	st_count_free(c);
+}
+
+void st_count_free(struct st_counts *c)
+{
+	tdestroy(c->root, free_row);
 	c->root = NULL;
 	c->nrows = 0;
-	free(t.rows);
+	c->dropped = 0;
 }

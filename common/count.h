@@ -1,24 +1,41 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Count mode (tcpconnect -c): events counted per (family, local address,
- * remote address, remote port) instead of printed, and the table printed at
- * exit, biggest first: LADDR RADDR RPORT CONNECTS, or one JSON line a row.
+ * Count mode (-c, every tool): events counted per group instead of printed.
+ * A group is what the output's columns show of an event (the tool's count
+ * columns: process, workload, destination...) and its cgroup; the table is
+ * printed biggest first at exit and, with -i, every interval (then emptied):
+ * the columns and COUNT_HEADER, or one JSON line a row through the output's
+ * writer ("event":"count").
+ *
+ * The table holds ST_COUNT_MAX_ROWS groups; once full, an event of a new
+ * group is not counted, and the table says how many were not, on stderr.
  */
 #ifndef SOCKTRACE_COUNT_H
 #define SOCKTRACE_COUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
-#include "event.h"
 #include "output.h"
 
+#define ST_COUNT_MAX_ROWS 65536
+
 struct st_counts {
-	void *root;		/* tsearch tree of rows */
+	void *root;			/* tsearch tree of rows */
 	size_t nrows;
+	unsigned long long dropped;	/* events of groups past ST_COUNT_MAX_ROWS */
+	const char *header;		/* the count column's: CONNECTS, ACCEPTS... */
+	__u64 interval_ns;		/* -i, or 0: at exit only */
+	__u64 due_ns;			/* CLOCK_MONOTONIC of the next table */
+	bool printed;			/* a table before: the next is set apart */
 };
 
-/* One more for @e's row: 0, or -ENOMEM said in one line */
-int st_count_add(struct st_counts *c, const struct inet_event *e);
-/* The table on @out (@event: the JSON rows' "event"), biggest first; frees the rows */
-void st_count_print(struct st_counts *c, struct st_output *out, const char *event);
+void st_count_init(struct st_counts *c, const char *header, unsigned interval_s);
+/* One more for @data's group (an event of @out's columns): 0, -EINVAL for a
+ * malformed record (not counted), or -ENOMEM said in one line */
+int st_count_add(struct st_counts *c, struct st_output *out, const void *data, size_t size);
+/* The table on @out if an interval is over (@force: now), then an empty one */
+void st_count_print(struct st_counts *c, struct st_output *out, bool force);
+/* Frees the rows, printed or not */
+void st_count_free(struct st_counts *c);
 
 #endif

@@ -56,11 +56,25 @@ static void close_cell(const struct inet_event *e, enum st_field f, char *buf, s
 					       e->bytes_received) / 1024);
 }
 
+/* The service's port: a close does not say which end it was */
+static bool service_port(const struct inet_event *e, __u16 *port)
+{
+	if (e->h.type == ST_EV_ACCEPT)
+		*port = e->sport;
+	else if (e->h.type == ST_EV_CONNECT || e->h.type == ST_EV_SEND)
+		*port = e->dport;
+	else
+		return false;
+	return true;
+}
+
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 		 char *buf, size_t len)
 {
 	const struct inet_event *e = ev;
 	char tmp[ST_ADDR_STRLEN];
+	__u16 port = 0;
+	bool known;
 
 	(void)o;
 	switch (f) {
@@ -70,6 +84,10 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	case ST_F_DADDR: st_cell_text(buf, len, addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
 	case ST_F_DPORT: st_cell_num(buf, len, true, e->dport); break;
 	case ST_F_RESULT: st_cell_text(buf, len, result_text(e, tmp, sizeof(tmp))); break;
+	case ST_F_SERVICE_PORT:
+		known = service_port(e, &port);	/* before port is read */
+		st_cell_num(buf, len, known, port);
+		break;
 	case ST_F_BACKLOG:
 		if (e->h.flags & ST_EVF_BACKLOG)
 			snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max);
@@ -113,8 +131,36 @@ static void json(const struct st_output *o, const void *ev, struct st_json *j)
 	}
 }
 
+/* Count rows: the members of the columns a tool counts by */
+static void json_field(const struct st_output *o, const void *ev, enum st_field f,
+		       struct st_json *j)
+{
+	const struct inet_event *e = ev;
+	char tmp[ST_ADDR_STRLEN];
+	__u16 port = 0;
+	bool known;
+
+	(void)o;
+	switch (f) {
+	case ST_F_IP: st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
+		break;
+	case ST_F_SADDR: st_json_str(j, "saddr", addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
+	case ST_F_SPORT: st_json_uint_known(j, "sport", e->sport, e->sport); break;
+	case ST_F_DADDR: st_json_str(j, "daddr", addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
+	case ST_F_DPORT: st_json_uint(j, "dport", e->dport); break;
+	case ST_F_RESULT: st_json_str(j, "result", result_text(e, tmp, sizeof(tmp))); break;
+	case ST_F_SERVICE_PORT:
+		known = service_port(e, &port);	/* before port is read */
+		st_json_uint_known(j, "port", known, port);
+		break;
+	default:
+		break;	/* per connection (lifetime, bytes, backlog): never a count's */
+	}
+}
+
 const struct st_event_fmt st_inet_fmt = {
 	.size = sizeof(struct inet_event),
 	.cell = cell,
 	.json = json,
+	.json_field = json_field,
 };

@@ -81,8 +81,24 @@ static void json(const struct st_output *o, const void *ev, struct st_json *j)
 	st_json_uint_known(j, "peer_pid", e->peer_pid, e->peer_pid);	/* 0: unknown */
 }
 
+/* Count rows: the members of the columns unixconnect counts by */
+static void json_field(const struct st_output *o, const void *ev, enum st_field f,
+		       struct st_json *j)
+{
+	const struct unix_event *e = ev;
+
+	(void)o;
+	if (f == ST_F_SOCK_TYPE)
+		st_json_str(j, "type", unix_type(e->sock_type, false));
+	else if (f == ST_F_PATH)
+		json_path(j, e);
+	else if (f == ST_F_PEER_PID)
+		st_json_uint_known(j, "peer_pid", e->peer_pid, e->peer_pid);
+}
+
 const struct st_event_fmt st_unix_fmt = {
 	.size = sizeof(struct unix_event),
 	.cell = cell,
 	.json = json,
+	.json_field = json_field,
 };

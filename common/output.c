@@ -109,8 +109,7 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 	return 0;
 }
 
-/* Terminal columns of an escaped value: its UTF-8 characters, not bytes */
-static int text_width(const char *s)
+int st_text_width(const char *s)
 {
 	int n = 0;
 
@@ -122,7 +121,7 @@ static int text_width(const char *s)
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last)
 {
 	/* the spaces that bring the next cell to its header's offset */
-	int pad = width - text_width(value) - *over + 1;
+	int pad = width - st_text_width(value) - *over + 1;
 
 	fputs(value, f);
 	if (last) {
@@ -198,16 +197,27 @@ static bool head_cell(struct st_output *o, const struct st_event_head *h,
 	}
 }
 
-static void columns(struct st_output *o, const struct st_event_fmt *k, const void *e)
+/* By the head's kind, of an event st_output_valid() took */
+static const struct st_event_fmt *kind_of(const void *e)
+{
+	return kinds[((const struct st_event_head *)e)->kind];
+}
+
+void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, size_t len)
+{
+	if (!head_cell(o, e, o->cols[i].field, buf, len) &&
+	    !kind_of(e)->cell(o, e, o->cols[i].field, buf, len))
+		buf[0] = '\0';	/* a tool's column of another kind: a bug */
+}
+
+static void columns(struct st_output *o, const void *e)
 {
 	char buf[ST_CELL_LEN];
 	size_t i;
 	int over = 0;
 
 	for (i = 0; i < o->ncols; i++) {
-		if (!head_cell(o, e, o->cols[i].field, buf, sizeof(buf)) &&
-		    !k->cell(o, e, o->cols[i].field, buf, sizeof(buf)))
-			buf[0] = '\0';	/* a tool's column of another kind: a bug */
+		st_output_cell(o, e, i, buf, sizeof(buf));
 		st_column_print(o->f, buf, o->cols[i].width, &over, i + 1 == o->ncols);
 	}
 }
@@ -261,6 +271,38 @@ static void json_workload(struct st_output *o, const struct st_event_head *h,
 	st_json_str(j, "pod_qos", wl->pod_qos);
 }
 
+/* A count row's member for a head column; false if @f is the kind's */
+static bool head_json(const struct st_event_head *h, enum st_field f, struct st_json *j)
+{
+	switch (f) {
+	case ST_F_UID: st_json_uint(j, "uid", h->uid); return true;
+	case ST_F_PID: st_json_uint(j, "pid", h->pid); return true;
+	case ST_F_COMM: st_json_bytes(j, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
+		return true;
+	case ST_F_TYPE:
+	case ST_F_TYPE_LONG: st_json_str(j, "event_type", event_name(h->type, true)); return true;
+	case ST_F_NETNS: st_json_uint(j, "netns", h->netns); return true;
+	case ST_F_WORKLOAD: return true;	/* every row has the workload's members */
+	default:
+		return false;
+	}
+}
+
+void st_output_count_json(struct st_output *o, const void *e, __u64 mono_ns, __u64 n)
+{
+	const struct st_event_head *h = e;
+	struct st_json j;
+	size_t i;
+
+	st_output_json_begin(o, &j, mono_ns, "count");
+	for (i = 0; i < o->ncols; i++)
+		if (!head_json(h, o->cols[i].field, &j))
+			kind_of(e)->json_field(o, e, o->cols[i].field, &j);
+	json_workload(o, h, &j);
+	st_json_uint(&j, "count", n);
+	st_json_end(&j);
+}
+
 static void json_line(struct st_output *o, const struct st_event_fmt *k, const void *e)
 {
 	const struct st_event_head *h = e;
@@ -277,20 +319,23 @@ static void json_line(struct st_output *o, const struct st_event_fmt *k, const v
 	st_json_end(&j);
 }
 
-int st_output_event(struct st_output *o, const void *data, size_t size)
+size_t st_output_valid(const void *data, size_t size)
 {
 	const struct st_event_head *h = data;
-	const struct st_event_fmt *k;
 
 	if (size < sizeof(*h) || h->kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[h->kind])
-		return -EINVAL;
-	k = kinds[h->kind];
-	if (size < k->size)
+		return 0;
+	return size < kinds[h->kind]->size ? 0 : kinds[h->kind]->size;
+}
+
+int st_output_event(struct st_output *o, const void *data, size_t size)
+{
+	if (!st_output_valid(data, size))
 		return -EINVAL;
 	if (o->json)
-		json_line(o, k, data);
+		json_line(o, kind_of(data), data);
 	else
-		columns(o, k, data);
+		columns(o, data);
 	return 0;
 }
 

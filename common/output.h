@@ -39,6 +39,7 @@ enum st_field {
 	ST_F_DURATION_MS,
 	ST_F_TX_KB,
 	ST_F_RX_KB,
+	ST_F_SERVICE_PORT,	/* a connect's remote port, an accept's local one */
 	/* unix */
 	ST_F_SOCK_TYPE,		/* STREAM, DGRAM, SEQPACKET */
 	ST_F_PEER_PID,		/* the other end's PID, or - */
@@ -80,6 +81,9 @@ struct st_event_fmt {
 		     char *buf, size_t len);
 	/* the kind's JSON members, after the head's */
 	void (*json)(const struct st_output *o, const void *e, struct st_json *j);
+	/* a count row's member for column @f (one of the kind's fields) */
+	void (*json_field)(const struct st_output *o, const void *e, enum st_field f,
+			   struct st_json *j);
 };
 
 /* Room for any cell's text: an escaped cgroup path (WORKLOAD) is the longest */
@@ -100,6 +104,15 @@ void st_output_header(struct st_output *o);
  * printed: the BPF object and the tool disagree).
  */
 int st_output_event(struct st_output *o, const void *data, size_t size);
+/* The size of @data's kind if @data is a whole event of a known kind, else 0 */
+size_t st_output_valid(const void *data, size_t size);
+/* Column @i's text for the valid event @e, as a line shows it */
+void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, size_t len);
+/*
+ * A count row as a JSON line: "event":"count", the members of the columns'
+ * fields taken from @e, the workload's members, then "count": @n.
+ */
+void st_output_count_json(struct st_output *o, const void *e, __u64 mono_ns, __u64 n);
 /*
  * Starts a JSON line with the members every line has: "ts" and "time_ns"
  * (@mono_ns, CLOCK_MONOTONIC), "tool" and "event".
@@ -117,6 +130,8 @@ void st_output_close(struct st_output *o);
  * takes it up, so the line is back under its header as soon as it can be.
  */
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last);
+/* Terminal columns of an escaped value: its UTF-8 characters, not bytes */
+int st_text_width(const char *s);
 
 /* For the kinds' cells: @s, or "-" for a value the event does not know */
 void st_cell_text(char *buf, size_t len, const char *s);

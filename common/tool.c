@@ -138,14 +138,22 @@ static int load(struct st_run *r)
 	return err;
 }
 
+int st_run_emit(struct st_run *r, const void *data, size_t size)
+{
+	/* a malformed record is neither printed nor counted */
+	if (r->opts.count)
+		return st_count_add(&r->counts, &r->out, data, size) == -ENOMEM ? -ENOMEM : 0;
+	st_output_event(&r->out, data, size);
+	return 0;
+}
+
 static int handle(void *ctx, void *data, size_t size)
 {
 	struct st_run *r = ctx;
 
 	if (r->tool->on_event)
 		return r->tool->on_event(r, data, size);
-	st_output_event(&r->out, data, size);	/* a malformed record is not printed */
-	return 0;
+	return st_run_emit(r, data, size);
 }
 
 /*
@@ -176,11 +184,13 @@ static void print_ready(const struct st_run *r)
 static int start(struct st_run *r)
 {
 	struct st_column cols[ST_MAX_COLUMNS];
+	size_t ncols = r->opts.count ? r->tool->count_columns(cols) : r->tool->columns(cols);
 	int err;
 
-	err = st_output_open(&r->out, &r->opts, r->tool->name, cols, r->tool->columns(cols));
+	err = st_output_open(&r->out, &r->opts, r->tool->name, cols, ncols);
 	if (err)
 		return err;
+	st_count_init(&r->counts, r->tool->count_header, r->opts.interval_s);
 	r->out.backlog = r->tool->json_backlog;
 	r->out.workloads = r->workloads;
 	err = st_filter_fill(&r->filter, &r->opts, &r->bpf);
@@ -194,7 +204,8 @@ static int start(struct st_run *r)
 		return err;
 	st_loop_signals();
 	print_ready(r);
-	st_output_header(&r->out);
+	if (!r->opts.count)	/* a table has its own, each time */
+		st_output_header(&r->out);
 	err = st_loop_flush(&r->loop, &r->out);
 	if (!err && r->opts.command)
 		err = st_command_start(&r->cmd, r->opts.command, r->bpf.pids, &r->fail_status);
@@ -207,6 +218,8 @@ static bool tick(void *ctx)
 	struct st_run *r = ctx;
 
 	st_lost_check(&r->lost, false);
+	if (r->opts.count)
+		st_count_print(&r->counts, &r->out, false);	/* -i: when it is due */
 	st_filter_workload_update(&r->filter);	/* a failure is said, the trace goes on */
 	st_command_reap(&r->cmd, false);
 	return !r->cmd.done;
@@ -229,10 +242,11 @@ static int run(struct st_run *r)
 		       st_workloads_uncached(r->workloads), ST_WORKLOADS_MAX);
 	/* the trace stops with the reader; COMMAND runs on to its end */
 	st_command_reap(&r->cmd, true);
-	if (r->tool->after_run) {
+	if (r->tool->after_run)
 		r->tool->after_run(r);
-		st_loop_flush(&r->loop, &r->out);
-	}
+	if (r->opts.count)
+		st_count_print(&r->counts, &r->out, true);
+	st_loop_flush(&r->loop, &r->out);
 	if (r->opts.command && r->cmd.done)
 		return st_command_exit_status(&r->cmd);
 	return err ? 1 : 0;
@@ -245,6 +259,7 @@ static void finish(struct st_run *r)
 	st_filter_close(&r->filter);
 	st_workloads_close(r->workloads);
 	st_command_reap(&r->cmd, false);
+	st_count_free(&r->counts);
 	st_output_close(&r->out);
 	if (r->bpf.obj)
 		r->tool->skel->destroy();

@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "btfcache.h"
 #include "command.h"
+#include "count.h"
 #include "filter.h"
 #include "log.h"
 #include "loop.h"
@@ -49,10 +50,13 @@ struct st_tool {
 	size_t (*rows)(struct st_prog *rows);
 	/* its columns after TIME and UID (ST_MAX_COLUMNS at most) */
 	size_t (*columns)(struct st_column *cols);
+	/* -c: the columns an event is counted by (after UID), and the count's header */
+	size_t (*count_columns)(struct st_column *cols);
+	const char *count_header;
 
 	/* optional: after the backends are chosen, before load */
 	int (*before_load)(struct st_run *r);
-	/* optional: takes each event instead of the trace stream */
+	/* optional: takes each event instead of the trace stream (st_run_emit() it) */
 	int (*on_event)(struct st_run *r, const void *data, size_t size);
 	/* optional: after the loop, before the stream is closed */
 	void (*after_run)(struct st_run *r);
@@ -77,6 +81,7 @@ struct st_run {
 	struct st_loop loop;
 	struct st_lost lost;
 	struct st_command cmd;
+	struct st_counts counts;	/* -c */
 };
 
 /* Every tool's main(). */
@@ -93,6 +98,9 @@ size_t st_rows(struct st_prog *rows, const struct st_prog *from, size_t n);
 #define ST_ROWS(rows, table)							\
 	((void)sizeof(char[ARRAY_SIZE(table) <= ST_MAX_PROGS ? 1 : -1]),	\
 	 st_rows(rows, table, ARRAY_SIZE(table)))
+
+/* For on_event: the event goes on as any other, to the trace or the counts */
+int st_run_emit(struct st_run *r, const void *data, size_t size);
 
 /* For before_load: the programs of @hook stay out (not loaded, not attached) */
 void st_run_drop_hook(struct st_run *r, const char *hook);

@@ -25,6 +25,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'b':
 		backlog = true;
 		break;
+	case ARGP_KEY_END:
+		if (backlog && ((struct st_opts *)state->input)->count)
+			st_usage_error("-c/--count: cannot be combined with -b (a queue per accept)");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -55,6 +59,19 @@ static size_t columns(struct st_column *c)
 	return n;
 }
 
+/* -c: per process, workload and the local address and port it serves */
+static size_t count_columns(struct st_column *c)
+{
+	size_t n = 0;
+
+	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
+	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
+	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
+	c[n++] = (struct st_column){ "LADDR", ST_F_SADDR, 15 };
+	c[n++] = (struct st_column){ "LPORT", ST_F_SPORT, 5 };
+	return n;
+}
+
 static const struct st_tool tool = {
 	.name = "tcpaccept",
 	.what = "TCP accepts",
@@ -73,6 +90,7 @@ static const struct st_tool tool = {
 	       "    tcpaccept -N 4026531840   # only this network namespace\n"
 	       "    tcpaccept --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
 	       "    tcpaccept -w           # add WORKLOAD: container or service\n"
+	       "    tcpaccept -c -w -i 5   # accepts per process, workload and port, every 5 s\n"
 	       "    tcpaccept --container 3f2a9c   # only the container with this ID prefix\n"
 	       "    tcpaccept --unit nginx    # only nginx.service, also once it starts\n"
 	       "    tcpaccept -j -o trace.json   # JSON lines into a file\n"
@@ -84,6 +102,8 @@ static const struct st_tool tool = {
 	.skel = &tcpaccept_skeleton,
 	.rows = rows,
 	.columns = columns,
+	.count_columns = count_columns,
+	.count_header = "ACCEPTS",
 };
 
 ST_TOOL_MAIN(tool)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tcpconnect: trace active TCP connects, and with -r whether they worked. */
 #include "tool.h"
-#include "count.h"
 #include "state_rows.h"
 #include "tcpconnect.h"
 #include "tcpconnect.skel.h"
@@ -10,14 +9,12 @@ ST_SKELETON(tcpconnect);
 
 enum { OPT_LPORT = 'L' };
 
-static bool lport, count, result, failed_only;	/* -L, -c, -r, -x */
-static struct st_counts counts;
+static bool lport, result, failed_only;	/* -L, -r, -x */
 
 static const struct argp_option options[] = {
 	{ "port", 'P', "PORT[,PORT...]", 0, "Trace only these destination ports", 0 },
 	{ "lport", OPT_LPORT, NULL, 0, "Add LPORT, the local (source) port", 0 },
 	{ "source-port", 's', NULL, 0, "Same as --lport", 0 },
-	{ "count", 'c', NULL, 0, "Count connects per source, destination and port; print at exit", 0 },
 	{ "result", 'r', NULL, 0, "Print each connect once its outcome is known, with RESULT", 0 },
 	{ "failed", 'x', NULL, 0, "Print only connects that failed (implies -r)", 0 },
 	{},
@@ -31,12 +28,11 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'P': st_parse_ports(arg, o); break;
 	case OPT_LPORT:
 	case 's': lport = true; break;
-	case 'c': count = true; break;
 	case 'x': failed_only = true; /* fall through */
 	case 'r': result = true; break;
 	case ARGP_KEY_END:
-		if (count && (result || lport || o->time_mode || o->print_uid || o->print_workload))
-			st_usage_error("-c/--count: cannot be combined with -r, -x, -L, -t, -T, -U or -w");
+		if (o->count && lport)
+			st_usage_error("-c/--count: cannot be combined with -L (a port per connect)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -64,8 +60,6 @@ static size_t columns(struct st_column *c)
 {
 	size_t n = 0;
 
-	if (count)
-		return 0;	/* a table at exit instead */
 	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
 	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
 	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
@@ -96,18 +90,20 @@ static int before_load(struct st_run *r)
 	return 0;
 }
 
-static int on_event(struct st_run *r, const void *data, size_t size)
+/* -c: per process, workload and destination (and outcome, with -r) */
+static size_t count_columns(struct st_column *c)
 {
-	if (count)
-		return size < sizeof(struct inet_event) ? 0 : st_count_add(&counts, data);
-	st_output_event(&r->out, data, size);
-	return 0;
-}
+	size_t n = 0;
 
-static void after_run(struct st_run *r)
-{
-	if (count)
-		st_count_print(&counts, &r->out, "count");
+	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
+	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
+	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
+	c[n++] = (struct st_column){ "SADDR", ST_F_SADDR, 15 };
+	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
+	c[n++] = (struct st_column){ "DPORT", ST_F_DPORT, 5 };
+	if (result)
+		c[n++] = (struct st_column){ "RESULT", ST_F_RESULT, 6 };
+	return n;
 }
 
 static const struct st_tool tool = {
@@ -124,7 +120,8 @@ static const struct st_tool tool = {
 	       "    tcpconnect -p 181,182  # only these processes\n"
 	       "    tcpconnect -P 80,443   # only these destination ports\n"
 	       "    tcpconnect -L -4       # IPv4 only, with the local port\n"
-	       "    tcpconnect -c          # count connects per destination, print at exit\n"
+	       "    tcpconnect -c          # count per process and destination, print at exit\n"
+	       "    tcpconnect -c -x -i 10 # failed connects per destination, every 10 s\n"
 	       "    tcpconnect -N 4026531840   # only this network namespace\n"
 	       "    tcpconnect --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
 	       "    tcpconnect -w          # add WORKLOAD: container or service\n"
@@ -139,8 +136,8 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.before_load = before_load,
-	.on_event = on_event,
-	.after_run = after_run,
+	.count_columns = count_columns,
+	.count_header = "CONNECTS",
 };
 
 ST_TOOL_MAIN(tool)

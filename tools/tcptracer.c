@@ -23,13 +23,14 @@ static const struct argp_option options[] = {
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	(void)arg;
-	(void)state;
 	if (key == 'v')
 		verbose = true;
 	else if (key == 'l')
 		lifetime = true;
-	else
+	else if (key != ARGP_KEY_END)
 		return ARGP_ERR_UNKNOWN;
+	else if (lifetime && ((struct st_opts *)state->input)->count)
+		st_usage_error("-c/--count: cannot be combined with -l (a lifetime per connection)");
 	return 0;
 }
 
@@ -63,6 +64,28 @@ static size_t columns(struct st_column *c)
 	return n;
 }
 
+/*
+ * -c: per kind, process, workload, addresses and the service's port (a
+ * connect's remote one, an accept's local one); a close does not say which
+ * end it was, so its rows count per address pair, PORT "-".
+ */
+static size_t count_columns(struct st_column *c)
+{
+	size_t n = 0;
+
+	c[n++] = verbose ? (struct st_column){ "TYPE", ST_F_TYPE_LONG, 7 } :
+			   (struct st_column){ "T", ST_F_TYPE, 1 };
+	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
+	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
+	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
+	c[n++] = (struct st_column){ "SADDR", ST_F_SADDR, 15 };
+	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
+	c[n++] = (struct st_column){ "PORT", ST_F_SERVICE_PORT, 5 };
+	if (verbose)
+		c[n++] = (struct st_column){ "NETNS", ST_F_NETNS, 10 };
+	return n;
+}
+
 static const struct st_tool tool = {
 	.name = "tcptracer",
 	.what = "TCP connects, accepts and closes",
@@ -80,6 +103,7 @@ static const struct st_tool tool = {
 	       "    tcptracer -N 4026531840   # only this network namespace\n"
 	       "    tcptracer --cgroup /sys/fs/cgroup/system.slice   # only this cgroup\n"
 	       "    tcptracer -w           # add WORKLOAD: container or service\n"
+	       "    tcptracer -c -i 10     # counts per process and peer, every 10 s\n"
 	       "    tcptracer --container web -l   # only the container named web\n"
 	       "    tcptracer --unit postgresql -j # only postgresql.service, as JSON\n"
 	       "    tcptracer -j -o trace.json   # JSON lines into a file\n"
@@ -90,6 +114,8 @@ static const struct st_tool tool = {
 	.skel = &tcptracer_skeleton,
 	.rows = rows,
 	.columns = columns,
+	.count_columns = count_columns,
+	.count_header = "COUNT",
 };
 
 ST_TOOL_MAIN(tool)

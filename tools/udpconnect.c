@@ -70,6 +70,23 @@ static size_t columns(struct st_column *c)
 	return ARRAY_SIZE(t);
 }
 
+/* -c: per process, workload, kind and destination */
+static size_t count_columns(struct st_column *c)
+{
+	const struct st_column t[] = {
+		{ "T", ST_F_TYPE, 1 },
+		{ "PID", ST_F_PID, 7 },
+		{ "COMM", ST_F_COMM, 16 },
+		{ "IP", ST_F_IP, 2 },
+		{ "SADDR", ST_F_SADDR, 15 },
+		{ "DADDR", ST_F_DADDR, 15 },
+		{ "DPORT", ST_F_DPORT, 5 },
+	};
+
+	memcpy(c, t, sizeof(t));
+	return ARRAY_SIZE(t);
+}
+
 static int before_load(struct st_run *r)
 {
 	if (connect_only)
@@ -94,10 +111,9 @@ static int on_event(struct st_run *r, const void *data, size_t size)
 {
 	const struct st_event_head *h = data;
 
-	st_output_event(&r->out, data, size);
 	if (size >= sizeof(*h) && h->type == ST_EV_SEND)
 		check_seen();
-	return 0;
+	return st_run_emit(r, data, size);
 }
 
 /* also when the ring buffer dropped the S lines */
@@ -122,6 +138,7 @@ static const struct st_tool tool = {
 	       "    udpconnect -p 181,182      # only these processes\n"
 	       "    udpconnect -6              # IPv6 sockets only\n"
 	       "    udpconnect -P 53 -w        # which container or service asks DNS\n"
+	       "    udpconnect -c -P 53        # who asks which DNS server, how often\n"
 	       "    udpconnect --container web # only the container named web\n"
 	       "    udpconnect -j -o trace.json    # JSON lines into a file\n"
 	       "    udpconnect -- dig example.com  # dig and its children only",
@@ -131,6 +148,8 @@ static const struct st_tool tool = {
 	.skel = &udpconnect_skeleton,
 	.rows = rows,
 	.columns = columns,
+	.count_columns = count_columns,
+	.count_header = "COUNT",
 	.before_load = before_load,
 	.on_event = on_event,
 	.after_run = after_run,

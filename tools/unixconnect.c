@@ -65,6 +65,21 @@ static size_t columns(struct st_column *c)
 	return ARRAY_SIZE(t);
 }
 
+/* -c: per process, workload, kind and socket */
+static size_t count_columns(struct st_column *c)
+{
+	const struct st_column t[] = {
+		{ "T", ST_F_TYPE, 1 },
+		{ "PID", ST_F_PID, 7 },
+		{ "COMM", ST_F_COMM, 16 },
+		{ "TYPE", ST_F_SOCK_TYPE, 9 },
+		{ "PATH", ST_F_PATH, 4 },
+	};
+
+	memcpy(c, t, sizeof(t));
+	return ARRAY_SIZE(t);
+}
+
 /* --path: matched here, on the text PATH shows, so hostile names match as printed */
 static int on_event(struct st_run *r, const void *data, size_t size)
 {
@@ -76,8 +91,7 @@ static int on_event(struct st_run *r, const void *data, size_t size)
 		if (fnmatch(path_glob, path ? path : "(unnamed)", 0))
 			return 0;
 	}
-	st_output_event(&r->out, data, size);
-	return 0;
+	return st_run_emit(r, data, size);
 }
 
 static const struct st_tool tool = {
@@ -94,6 +108,7 @@ static const struct st_tool tool = {
 	       "    unixconnect -t -U                # add a timestamp and the UID\n"
 	       "    unixconnect -p 181               # only this process\n"
 	       "    unixconnect -w                   # add WORKLOAD: container or service\n"
+	       "    unixconnect -c                   # count per process and socket, at exit\n"
 	       "    unixconnect --container web      # only the container named web\n"
 	       "    unixconnect --unit ssh -j        # only ssh.service, as JSON\n"
 	       "    unixconnect -j -o trace.json     # JSON lines into a file\n"
@@ -103,6 +118,8 @@ static const struct st_tool tool = {
 	.skel = &unixconnect_skeleton,
 	.rows = rows,
 	.columns = columns,
+	.count_columns = count_columns,
+	.count_header = "COUNT",
 	.on_event = on_event,
 };
 

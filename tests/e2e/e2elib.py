@@ -711,7 +711,7 @@ class Suite:
     (@suite.actor) makes the tool's events for those."""
 
     def __init__(self, tool, what, columns, colmap, json_keys, proto, events, json_extra=None,
-                 options=(), bad_options=(), json_args=(), matrix=(), names=None):
+                 options=(), bad_options=(), json_args=(), matrix=(), names=None, count=None):
         """what: the ready line's "Tracing WHAT"; columns: the default header;
         colmap: the tool's columns beside COLMAP's; json_keys: [(key, type)]
         after JSON's, in order, a type (int, NULL) for a value that may be
@@ -722,7 +722,10 @@ class Suite:
         line each, e.g. shared.unknown_option()); json_args: argument lists
         the json_schema case runs with besides none; matrix: the shared cases
         that are in the kernel matrix for this tool; names: {shared case: its
-        name here}."""
+        name here}; count: (columns, header) of -c, each column (HEADER,
+        json_key, value) where value(event) gives an expected event's
+        (JSON value, column text) in its group, None for event[json_key]
+        (tests/e2e/count.py)."""
         self.tool = tool
         self.what = what
         self.columns = list(columns)
@@ -740,6 +743,7 @@ class Suite:
         self.json_args = json_args
         self.matrix = set(matrix)
         self.names = names or {}
+        self.count = count
         self.Actor = None
         self.cases = []
 

@@ -21,7 +21,9 @@ COLS = ("col", "json")
 NOBODY = 65534
 CASES = []
 # What every tool refuses; each tool adds its own (Suite.bad_options)
-BAD_OPTIONS = [(["-p", "abc"], r"-p/--pid\b"), (["--backend", "bogus"], r"--backend\b")]
+BAD_OPTIONS = [(["-p", "abc"], r"-p/--pid\b"), (["--backend", "bogus"], r"--backend\b"),
+               (["-i", "5"], r"-i/--interval\b.*-c"), (["-c", "-i", "0"], r"-i/--interval\b"),
+               (["-c", "-i", "x"], r"-i/--interval\b"), (["-c", "-T"], r"-c/--count\b")]
 
 
 def unknown_option(opt):
@@ -445,5 +447,7 @@ def unavailable_backend(ctx, mode):
         check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
 
 
-# Workload attribution (issue 16): its cases are shared ones too
+# Workload attribution (issue 16) and count mode (issue 17): their cases are
+# shared ones too
 import workload  # noqa: E402,F401
+import count  # noqa: E402,F401

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * libFuzzer target: arbitrary inet and unix events through both output modes. Every line
- * must be free of control bytes (C1 included) and end in its only newline; a JSON line
- * must be one valid JSON object whose comm and path give back the event's exact bytes.
+ * libFuzzer target: arbitrary inet and unix events through both output modes, as events
+ * and as count rows (-c). Every line must be free of control bytes (C1 included) and end
+ * in its only newline; a JSON line must be one valid JSON object whose comm and path give
+ * back the event's exact bytes.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "count.h"
 #include "escape.h"
 #include "json_check.h"
 #include "output.h"
@@ -107,6 +109,46 @@ static void render(const struct inet_event *inet, const struct unix_event *unx, 
 	free(buf);
 }
 
+/* Each line of @buf clean on its own; the last one's JSON checked as render()'s */
+static void check_lines(const char *buf, size_t len)
+{
+	const char *p = buf, *nl;
+
+	while (p < buf + len) {
+		nl = memchr(p, '\n', buf + len - p);
+		if (!nl)
+			abort();	/* a line without its newline */
+		check_clean(p, nl + 1 - p);
+		p = nl + 1;
+	}
+}
+
+/* @e (a valid event of @cols) counted twice: a table of one row, clean */
+static void render_count(const void *e, size_t size, const struct st_column *c, size_t n,
+			 int json)
+{
+	struct st_opts opts = { .json = json, .print_uid = 1, .count = 1 };
+	const struct st_event_head *h = e;
+	struct st_counts counts;
+	struct st_output o;
+	char *buf = NULL;
+	size_t len = 0;
+
+	st_output_open(&o, &opts, "fuzz", c, n);
+	o.f = open_memstream(&buf, &len);
+	st_count_init(&counts, "COUNT", 0);
+	if (st_count_add(&counts, &o, e, size) || st_count_add(&counts, &o, e, size))
+		abort();
+	st_count_print(&counts, &o, 1);
+	fclose(o.f);
+	check_lines(buf, len);
+	if (json && (len == 0 || memchr(buf, '\n', len) != buf + len - 1))
+		abort();	/* one row */
+	if (json)
+		check_json(buf, len, "comm", h->comm, strnlen(h->comm, ST_COMM_LEN));
+	free(buf);
+}
+
 /* A record as the ring buffer gives it: any kind, any size. It is one clean
  * line, or refused (-EINVAL) with nothing printed. */
 static void render_raw(const uint8_t *data, size_t size, int json)
@@ -141,10 +183,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.h.kind = ST_KIND_INET;
 	render(&e, NULL, 0);
 	render(&e, NULL, 1);
+	render_count(&e, sizeof(e), cols, sizeof(cols) / sizeof(cols[0]), 0);
+	render_count(&e, sizeof(e), cols, sizeof(cols) / sizeof(cols[0]), 1);
 	memcpy(&u, data, size < sizeof(u) ? size : sizeof(u));
 	u.h.kind = ST_KIND_UNIX;
 	render(NULL, &u, 0);
 	render(NULL, &u, 1);
+	render_count(&u, sizeof(u), unix_cols, sizeof(unix_cols) / sizeof(unix_cols[0]), 0);
+	render_count(&u, sizeof(u), unix_cols, sizeof(unix_cols) / sizeof(unix_cols[0]), 1);
 	st_escape((const char *)data + sizeof(e), size - sizeof(e) < 128 ?
 		  size - sizeof(e) : 128, 1, out, sizeof(out));
 	check_clean(out, strlen(out));

@@ -15,7 +15,7 @@ from tools._bpfstate import add_unblocked_case
 
 TOOL = "tcpaccept"
 COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "WORKLOAD", "IP", "RADDR", "RPORT",
-           "LADDR", "LPORT", "BL"]
+           "LADDR", "LPORT", "BL", "ACCEPTS"]
 
 suite = Suite(
     TOOL, "TCP accepts", ["PID", "COMM", "IP", "RADDR", "RPORT", "LADDR", "LPORT"],
@@ -23,8 +23,11 @@ suite = Suite(
             "LPORT": ("sport", int), "BL": ("bl", str)},
     json_keys=INET_JSON + [("backlog", int), ("backlog_max", int)],
     proto="tcp", events=("accept",), options=("-P", "-4", "-6"),
-    bad_options=[(["-P", "0"], r"-P/--port\b"), (["-p", "x"], r"-p/--pid\b")],
+    bad_options=[(["-P", "0"], r"-P/--port\b"), (["-p", "x"], r"-p/--pid\b"),
+                 (["-c", "-b"], r"-c/--count\b")],
     json_args=(["-b"],), matrix=("pid_filter", "port_filter"),
+    count=([("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+            ("LADDR", "saddr", None), ("LPORT", "sport", None)], "ACCEPTS"),
     names={"json_schema": "json_types"})
 COLS = shared.COLS
 

@@ -16,7 +16,7 @@ from tools._bpfstate import add_unblocked_case, map_entries
 
 TOOL = "tcptracer"
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "WORKLOAD", "IP", "SADDR",
-           "DADDR", "SPORT", "DPORT", "NETNS", "MS", "TX_KB", "RX_KB"]
+           "DADDR", "SPORT", "DPORT", "NETNS", "MS", "TX_KB", "RX_KB", "PORT", "COUNT"]
 SHORT = {"connect": "C", "accept": "A", "close": "X"}
 
 suite = Suite(
@@ -31,8 +31,14 @@ suite = Suite(
     json_extra={"close": [("duration_ns", (int, NULL)), ("bytes_sent", int),
                           ("bytes_received", int)]},
     proto="tcp", events=("connect", "accept", "close"), options=("-4", "-6"),
-    bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b")],
-    json_args=(["-l"],), names={"json_schema": "json_types"})
+    bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b"),
+                 (["-c", "-l"], r"-c/--count\b")],
+    json_args=(["-l"],), names={"json_schema": "json_types"},
+    count=([("T", "event_type", lambda e: (e["event"], SHORT[e["event"]])),
+            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+            ("SADDR", "saddr", None), ("DADDR", "daddr", None),
+            ("PORT", "port", lambda e: ({"connect": e["dport"], "accept": e["sport"]}.get(
+                e["event"]), None))], "COUNT"))
 COLS = shared.COLS
 SENT, RECEIVED = 3000, 5000     # by the client
 MS = Like("MS like 0.123", lambda v: re.match(r"^\d+\.\d{3}$", v or ""))

@@ -9,7 +9,7 @@ from e2elib import INET_JSON, MAPPED, V4, Suite, check, need_ipv6, show_lines
 TOOL = "udpconnect"
 
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "WORKLOAD", "IP", "SADDR", "SPORT",
-           "DADDR", "DPORT"]
+           "DADDR", "DPORT", "COUNT"]
 EVENTS = {"C": "connect", "S": "send"}
 
 
@@ -28,7 +28,11 @@ suite = Suite(
     options=("-P", "-4", "-6"),
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-4", "-6"], r"-4/-6\b"),
                  (["-P", "53,x"], r"-P/--port\b")],
-    matrix=("port_filter",))
+    matrix=("port_filter",),
+    count=([("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
+            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+            ("SADDR", "saddr", None), ("DADDR", "daddr", None), ("DPORT", "dport", None)],
+           "COUNT"))
 COLS = shared.COLS
 ANY = {4: "0.0.0.0", 6: "::"}
 

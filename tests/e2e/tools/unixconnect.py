@@ -10,7 +10,8 @@ from e2elib import NULL, Suite, check, show_lines
 
 TOOL = "unixconnect"
 
-COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "WORKLOAD", "TYPE", "PEER", "PATH"]
+COLUMNS = ["TIME(s)", "TIME", "UID", "T", "PID", "COMM", "WORKLOAD", "TYPE", "PEER",
+           "PATH", "COUNT"]
 EVENTS = {"C": "connect", "A": "accept"}
 TYPES = {"STREAM": "stream", "DGRAM": "dgram", "SEQPACKET": "seqpacket"}
 
@@ -42,7 +43,11 @@ suite = Suite(
     json_keys=[("type", str), ("path", (str, NULL)), ("peer_pid", (int, NULL))],
     proto="unix", events=tuple(EVENTS.values()),
     bad_options=[(["--path", ""], r"--path\b"), (["-4"], shared.unknown_option("-4")),
-                 (["-P", "53"], shared.unknown_option("-P"))])
+                 (["-P", "53"], shared.unknown_option("-P"))],
+    count=([("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
+            ("PID", "pid", None), ("COMM", "comm", None),
+            ("TYPE", "type", lambda e: (e["type"], e["type"].upper())),
+            ("PATH", "path", lambda e: (e["path"], e["path"] or "(unnamed)"))], "COUNT"))
 COLS = shared.COLS
 
 
