@@ -10,6 +10,7 @@
 #define ST_PF_IO_WORKER	0x00000010	/* include/linux/sched.h */
 
 struct owner {
+	__u64 start_ns;		/* when it was taken: a connect's SYN */
 	__u64 cgroup_id;
 	__u32 pid;
 	__u32 tid;
@@ -32,6 +33,7 @@ static __always_inline void current_comm(char comm[ST_COMM_LEN])
 
 static __always_inline void owner_of_current(struct owner *o)
 {
+	o->start_ns = bpf_ktime_get_ns();
 	current_ids(&o->pid, &o->tid);
 	o->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
 	o->cgroup_id = bpf_get_current_cgroup_id();

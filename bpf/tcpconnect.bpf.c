@@ -50,19 +50,30 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/* How a connect ended: @result, and with @settled, how long and how many SYNs */
 static __always_inline void emit(struct sock *sk, const struct owner *o,
-				 const struct dest *d, int result)
+				 const struct dest *d, int result, bool settled)
 {
 	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, ST_EV_CONNECT);
+	__u32 retrans;
 
 	if (!e)
 		return;
 	owner_to_event(o, &e->h);
 	read_sock(sk, e);
+	if (d)	/* failed_early() */
+		e->h.flags |= ST_EVF_LOCAL;
 	if (d && d->family == e->family) {
 		/* the connect failed before the socket took the destination */
 		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
 		e->dport = d->port;
+	}
+	if (settled) {
+		e->latency_ns = e->h.time_ns - o->start_ns;
+		e->h.flags |= ST_EVF_LATENCY;
+		/* no data has left yet: every retransmit was of the SYN */
+		retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+		e->syn_retrans = retrans > 255 ? 255 : retrans;
 	}
 	e->proto = IPPROTO_TCP;
 	e->result = result;
@@ -134,9 +145,9 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk);
 	if (cfg.report_result) {
 		if (!cfg.failed_only || result)
-			emit(sk, o, NULL, result);
+			emit(sk, o, NULL, result, true);
 	} else if (!o->reported) {
-		emit(sk, o, NULL, ST_RESULT_UNKNOWN);
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
 	}
 	bpf_map_delete_elem(&owners, &sk);
 }
@@ -159,7 +170,7 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 	if (!want_sk(sk) || !want_port(p->dest.port) || !want_current())
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, &p->dest, -ret);
+	emit(sk, &o, &p->dest, -ret, false);
 }
 
 /*
@@ -175,7 +186,7 @@ static __always_inline void report_now(struct sock *sk, int ret)
 	if (ret || !want_current() || !want_sk(sk) || !want_sk_dport(sk))
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, NULL, ST_RESULT_UNKNOWN);
+	emit(sk, &o, NULL, ST_RESULT_UNKNOWN, false);
 }
 
 static __always_inline void connect_exit(struct sock *sk, int ret)
@@ -199,7 +210,7 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 	}
 	o = bpf_map_lookup_elem(&owners, &sk);
 	if (o && !cfg.report_result && !o->reported) {
-		emit(sk, o, NULL, ST_RESULT_UNKNOWN);
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
 		o->reported = 1;
 	}
 out:

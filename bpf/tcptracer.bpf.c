@@ -88,6 +88,11 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 		return;
 	owner_to_event(o, &e->h);
 	read_sock(sk, e);
+	if (type == ST_EV_CONNECT) {
+		/* o was taken as the SYN left (connecting()) */
+		e->latency_ns = e->h.time_ns - o->start_ns;
+		e->h.flags |= ST_EVF_LATENCY;
+	}
 	if (type == ST_EV_CLOSE) {
 		if (c && c->est_ns) {
 			e->duration_ns = e->h.time_ns - c->est_ns;

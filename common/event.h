@@ -36,6 +36,8 @@ enum st_event_type {
  */
 #define ST_EVF_DURATION	0x01	/* duration_ns (not for a connection older than the tool) */
 #define ST_EVF_BACKLOG	0x02	/* backlog and backlog_max (the listener was found) */
+#define ST_EVF_LATENCY	0x04	/* latency_ns (a connect followed from its SYN) */
+#define ST_EVF_LOCAL	0x08	/* a connect that failed before any packet left */
 
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
@@ -89,7 +91,9 @@ struct inet_event {
 	__u16 dport;
 	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
 	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u16 pad;
+	__u8 syn_retrans;	/* settled connects: SYNs sent again (at most 255) */
+	__u8 pad[5];
+	__u64 latency_ns;	/* connects: SYN sent to settled, if ST_EVF_LATENCY */
 };
 
 #define ST_AF_UNIX	1

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* struct inet_event (TCP and UDP) beyond its head: columns and JSON members. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 #include "addr.h"
 #include "output.h"
@@ -40,6 +41,40 @@ const char *st_result_name(int result, char *buf, size_t len)
 static const char *result_text(const struct inet_event *e, char *buf, size_t len)
 {
 	return e->result == ST_RESULT_UNKNOWN ? NULL : st_result_name(e->result, buf, len);
+}
+
+/*
+ * After a SYN left, the kernel says ECONNREFUSED for a reset and for an ICMP
+ * port unreachable alike (the far end, or a firewall's REJECT, refused), and
+ * ETIMEDOUT when nothing came back; any other error is what an ICMP error
+ * (host, network or protocol unreachable, prohibited) was made into.
+ */
+const char *st_failure_kind(const struct inet_event *e)
+{
+	if (e->result == 0 || e->result == ST_RESULT_UNKNOWN)
+		return NULL;
+	if (e->result == ST_RESULT_CLOSED)
+		return "closed";
+	if (e->h.flags & ST_EVF_LOCAL)
+		return "local";		/* no route, a blackhole, no port: nothing sent */
+	if (e->result == ECONNREFUSED)
+		return "refused";
+	return e->result == ETIMEDOUT ? "timeout" : "unreachable";
+}
+
+/* A settled connect's numbers: in result mode only */
+static void connect_cell(const struct inet_event *e, enum st_field f, char *buf, size_t len)
+{
+	bool settled = e->result != ST_RESULT_UNKNOWN;
+
+	if (f == ST_F_LATENCY_MS && (e->h.flags & ST_EVF_LATENCY))
+		snprintf(buf, len, "%.3f", e->latency_ns / 1e6);
+	else if (f == ST_F_SYN_RETRANS)
+		st_cell_num(buf, len, settled, e->syn_retrans);
+	else if (f == ST_F_FAILURE)
+		st_cell_text(buf, len, st_failure_kind(e));
+	else
+		snprintf(buf, len, "-");
 }
 
 /* The connection's numbers, known on close lines only */
@@ -99,6 +134,11 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	case ST_F_RX_KB:
 		close_cell(e, f, buf, len);
 		break;
+	case ST_F_LATENCY_MS:
+	case ST_F_SYN_RETRANS:
+	case ST_F_FAILURE:
+		connect_cell(e, f, buf, len);
+		break;
 	default:
 		return false;
 	}
@@ -117,8 +157,14 @@ static void json(const struct st_output *o, const void *ev, struct st_json *j)
 	st_json_uint_known(j, "sport", e->sport, e->sport);
 	st_json_str(j, "daddr", addr_text(e, e->daddr, addr, sizeof(addr)));
 	st_json_uint(j, "dport", e->dport);
-	if (e->result != ST_RESULT_UNKNOWN)	/* result mode: known by then */
+	if (e->result != ST_RESULT_UNKNOWN) {	/* result mode: known by then */
 		st_json_str(j, "result", st_result_name(e->result, tmp, sizeof(tmp)));
+		st_json_uint_known(j, "latency_ns", e->h.flags & ST_EVF_LATENCY, e->latency_ns);
+		st_json_uint(j, "syn_retrans", e->syn_retrans);
+		st_json_str(j, "failure", st_failure_kind(e));
+	} else if (o->latency && e->h.type == ST_EV_CONNECT) {
+		st_json_uint_known(j, "latency_ns", e->h.flags & ST_EVF_LATENCY, e->latency_ns);
+	}
 	if (e->h.type == ST_EV_CLOSE) {
 		st_json_uint_known(j, "duration_ns", e->h.flags & ST_EVF_DURATION,
 				   e->duration_ns);

@@ -40,6 +40,9 @@ enum st_field {
 	ST_F_TX_KB,
 	ST_F_RX_KB,
 	ST_F_SERVICE_PORT,	/* a connect's remote port, an accept's local one */
+	ST_F_LATENCY_MS,	/* a connect's, SYN to settled */
+	ST_F_SYN_RETRANS,	/* a settled connect's SYN retransmits */
+	ST_F_FAILURE,		/* refused, timeout, unreachable, local, closed */
 	/* unix */
 	ST_F_SOCK_TYPE,		/* STREAM, DGRAM, SEQPACKET */
 	ST_F_PEER_PID,		/* the other end's PID, or - */
@@ -64,6 +67,7 @@ struct st_output {
 	size_t ncols;
 	enum st_time_mode time_mode;
 	bool backlog;		/* JSON: accept events carry backlog, backlog_max */
+	bool latency;		/* JSON: connect events carry latency_ns */
 	/* what a cgroup id is: for JSON and -w (NULL: neither is asked for) */
 	struct st_workloads *workloads;
 	__u64 first_ns;
@@ -144,6 +148,8 @@ extern const struct st_event_fmt st_unix_fmt;	/* struct unix_event */
 
 /* inet: RESULT's text ("ok", an errno name, "closed") */
 const char *st_result_name(int result, char *buf, size_t len);
+/* inet: how a connect failed (FAILURE), or NULL if it did not or is not known */
+const char *st_failure_kind(const struct inet_event *e);
 /* unix: PATH as printed: escaped path, "@" escaped abstract name, or NULL if unnamed */
 const char *st_unix_path(const struct unix_event *e, char *buf, size_t len);
 

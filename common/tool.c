@@ -192,6 +192,7 @@ static int start(struct st_run *r)
 		return err;
 	st_count_init(&r->counts, r->tool->count_header, r->opts.interval_s);
 	r->out.backlog = r->tool->json_backlog;
+	r->out.latency = r->tool->json_latency;
 	r->out.workloads = r->workloads;
 	err = st_filter_fill(&r->filter, &r->opts, &r->bpf);
 	if (!err)

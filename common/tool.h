@@ -45,6 +45,7 @@ struct st_tool {
 	argp_parser_t parse;
 	bool family;			/* takes -4/-6 */
 	bool json_backlog;		/* JSON: accept events carry backlog, backlog_max */
+	bool json_latency;		/* JSON: connect events carry latency_ns */
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
 	size_t (*rows)(struct st_prog *rows);

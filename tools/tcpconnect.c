@@ -15,7 +15,9 @@ static const struct argp_option options[] = {
 	{ "port", 'P', "PORT[,PORT...]", 0, "Trace only these destination ports", 0 },
 	{ "lport", OPT_LPORT, NULL, 0, "Add LPORT, the local (source) port", 0 },
 	{ "source-port", 's', NULL, 0, "Same as --lport", 0 },
-	{ "result", 'r', NULL, 0, "Print each connect once its outcome is known, with RESULT", 0 },
+	{ "result", 'r', NULL, 0,
+	  "Print each connect once its outcome is known: RESULT, LAT(ms), RETRANS (SYNs sent "
+	  "again) and FAILURE (refused, timeout, unreachable, local, closed)", 0 },
 	{ "failed", 'x', NULL, 0, "Print only connects that failed (implies -r)", 0 },
 	{},
 };
@@ -68,8 +70,12 @@ static size_t columns(struct st_column *c)
 		c[n++] = (struct st_column){ "LPORT", ST_F_SPORT, 5 };
 	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
 	c[n++] = (struct st_column){ "DPORT", ST_F_DPORT, 5 };
-	if (result)
+	if (result) {
 		c[n++] = (struct st_column){ "RESULT", ST_F_RESULT, 6 };
+		c[n++] = (struct st_column){ "LAT(ms)", ST_F_LATENCY_MS, 8 };
+		c[n++] = (struct st_column){ "RETRANS", ST_F_SYN_RETRANS, 7 };
+		c[n++] = (struct st_column){ "FAILURE", ST_F_FAILURE, 7 };
+	}
 	return n;
 }
 

@@ -15,8 +15,9 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0,
 	  "TYPE with full names (connect, accept, close) and a NETNS column", 0 },
 	{ "lifetime", 'l', NULL, 0,
-	  "Add MS, TX_KB and RX_KB: on close lines, how long the connection lived "
-	  "and the data it sent and received", 0 },
+	  "Add LAT(ms), MS, TX_KB and RX_KB: on connect lines, how long the handshake "
+	  "took; on close lines, how long the connection lived and the data it sent "
+	  "and received", 0 },
 	{},
 };
 
@@ -57,6 +58,7 @@ static size_t columns(struct st_column *c)
 	if (verbose)
 		c[n++] = (struct st_column){ "NETNS", ST_F_NETNS, 10 };
 	if (lifetime) {
+		c[n++] = (struct st_column){ "LAT(ms)", ST_F_LATENCY_MS, 8 };
 		c[n++] = (struct st_column){ "MS", ST_F_DURATION_MS, 8 };
 		c[n++] = (struct st_column){ "TX_KB", ST_F_TX_KB, 5 };
 		c[n++] = (struct st_column){ "RX_KB", ST_F_RX_KB, 5 };
@@ -111,6 +113,7 @@ static const struct st_tool tool = {
 	.options = options,
 	.parse = parse,
 	.family = true,
+	.json_latency = true,
 	.skel = &tcptracer_skeleton,
 	.rows = rows,
 	.columns = columns,

@@ -703,6 +703,18 @@ JSON = [("ts", str), ("time_ns", int), ("tool", str), ("event", str), ("pid", in
         ("proto", str)]
 # and what the tools of IP sockets print after them
 INET_JSON = [("ip", int), ("saddr", str), ("sport", int), ("daddr", str), ("dport", int)]
+# and a connect's outcome, in tcpconnect's result mode (-r, -x)
+RESULT_JSON = [("result", str), ("latency_ns", (int, NULL)), ("syn_retrans", int),
+               ("failure", (str, NULL))]
+
+
+def lat_ms(v):
+    """LAT(ms) and MS as event keys: "0.123" -> 123000 (ns), "-" -> None."""
+    return None if v == "-" else int(round(float(v) * 1e6))
+
+
+def at_least_ns(lo):
+    return Like("a latency of %g s or more" % (lo / 1e9), lambda v: is_int(v) and v >= lo)
 
 
 class Suite:
@@ -735,7 +747,8 @@ class Suite:
         self.json_types = dict(self.json)
         for more in self.json_extra.values():
             self.json_types.update(more)
-        self.json_types["result"] = str     # tcpconnect -r: see Ctx.check_events
+        # tcpconnect -r: see Ctx.check_events
+        self.json_types.update(dict(RESULT_JSON))
         self.proto = proto
         self.events = events
         self.options = options
@@ -755,7 +768,7 @@ class Suite:
 
     def json_keys(self, event, with_result=False):
         return [k for k, _ in self.json + self.json_extra.get(event, [])] + (
-            ["result"] if with_result else [])
+            [k for k, _ in RESULT_JSON] if with_result else [])
 
     def actor(self, cls):
         self.Actor = cls

@@ -318,6 +318,34 @@ static void test_column_print(void)
 	free(buf);
 }
 
+/* FAILURE: what a connect's outcome says of how it failed */
+static void test_failure_kind(void)
+{
+	struct inet_event e = sample();
+	const struct { int result; __u8 flags; const char *kind; } t[] = {
+		{ 0, ST_EVF_LATENCY, NULL },
+		{ ST_RESULT_UNKNOWN, 0, NULL },
+		{ ST_RESULT_CLOSED, ST_EVF_LATENCY, "closed" },
+		{ ECONNREFUSED, ST_EVF_LATENCY, "refused" },	/* a reset, an ICMP port unreachable */
+		{ ETIMEDOUT, ST_EVF_LATENCY, "timeout" },
+		{ EHOSTUNREACH, ST_EVF_LATENCY, "unreachable" },	/* ICMP, after the SYN */
+		{ EACCES, ST_EVF_LATENCY, "unreachable" },	/* ICMPv6 prohibited */
+		{ EHOSTUNREACH, ST_EVF_LOCAL, "local" },	/* an unreachable route */
+		{ EINVAL, ST_EVF_LOCAL, "local" },	/* a blackhole route */
+	};
+	const char *got;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		e.result = t[i].result;
+		e.h.flags = t[i].flags;
+		got = st_failure_kind(&e);
+		CHECK(t[i].kind ? got && !strcmp(got, t[i].kind) : !got,
+		      "result %d flags %#x: %s, expected %s", t[i].result, t[i].flags,
+		      got ? got : "NULL", t[i].kind ? t[i].kind : "NULL");
+	}
+}
+
 static void test_json(void)
 {
 	struct st_opts opts = { .json = true };
@@ -331,7 +359,8 @@ static void test_json(void)
 		  "\"container_id\":null,\"container_name\":null,\"container_pid\":null,"
 		  "\"pod_uid\":null,\"pod_qos\":null,"
 		  "\"proto\":\"tcp\",\"ip\":4,\"saddr\":\"10.0.0.1\",\"sport\":51234,"
-		  "\"daddr\":\"192.0.2.7\",\"dport\":443,\"result\":\"ECONNREFUSED\"}\n");
+		  "\"daddr\":\"192.0.2.7\",\"dport\":443,\"result\":\"ECONNREFUSED\","
+		  "\"latency_ns\":null,\"syn_retrans\":0,\"failure\":\"refused\"}\n");
 	e.result = ST_RESULT_UNKNOWN;
 	CHECK(!strstr(render(&opts, &e, 1), "result"), "no result when unknown");
 	e.result = ST_RESULT_CLOSED;
@@ -519,6 +548,7 @@ int main(void)
 	test_column_overflow();
 	test_column_print();
 	test_json();
+	test_failure_kind();
 	test_workload_output();
 	test_unknown();
 	test_config();

@@ -13,20 +13,23 @@ import time
 import e2elib
 import shared
 import workload
-from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Skip, Suite, check,
-                    is_int, parse_columns, parse_json, show_lines)
+from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Like, Skip, Suite,
+                    at_least_ns, check, is_int, lat_ms, parse_columns, parse_json, show_lines)
 
 TOOL = "tcpconnect"
 
 # Every column header the contract lists for this tool (tests/check_man.py
 # checks they are all in the man page's FIELDS section).
 COLUMNS = ["TIME(s)", "TIME", "UID", "PID", "COMM", "WORKLOAD", "IP", "SADDR", "LPORT", "DADDR",
-           "DPORT", "RESULT", "CONNECTS"]
+           "DPORT", "RESULT", "LAT(ms)", "RETRANS", "FAILURE",
+           "CONNECTS"]
 
 suite = Suite(
     TOOL, "TCP connects", ["PID", "COMM", "IP", "SADDR", "DADDR", "DPORT"],
     colmap={"SADDR": ("saddr", str), "LPORT": ("sport", int), "DADDR": ("daddr", str),
-            "DPORT": ("dport", int), "RESULT": ("result", str)},
+            "DPORT": ("dport", int), "RESULT": ("result", str), "LAT(ms)": ("latency_ns", lat_ms),
+            "RETRANS": ("syn_retrans", int),
+            "FAILURE": ("failure", lambda v: None if v == "-" else v)},
     # sport is null for a connect that failed before it had one (result_unreach)
     json_keys=[(k, (int, NULL) if k == "sport" else t) for k, t in INET_JSON],
     proto="tcp", events=("connect",), options=("-P", "-4", "-6"),
@@ -43,13 +46,32 @@ BLACKHOLE = "198.51.100.2"
 CLOSED_PORT = 9     # nothing listens on it in the case's own netns
 
 
+RESULT_COLS = ["RESULT", "LAT(ms)", "RETRANS", "FAILURE"]
+# FAILURE by RESULT, once a SYN left
+KIND = {"ok": None, "ECONNREFUSED": "refused", "ETIMEDOUT": "timeout", "closed": "closed",
+        "EHOSTUNREACH": "unreachable"}
+
+
 def header(lport=False, result=False):
     return suite.header(["PID", "COMM", "IP", "SADDR"] + (["LPORT"] if lport else []) +
-                        ["DADDR", "DPORT"] + (["RESULT"] if result else []))
+                        ["DADDR", "DPORT"] + (RESULT_COLS if result else []))
 
 
-def ev(cli, r, ip, saddr, daddr, dport, result=None, uid=0, pid=None, tid=None, sport=True):
-    """The event a connect by client `cli` (its conn r) must produce."""
+def outcome(result, local=False, retrans=0, latency=None):
+    """What result mode says with RESULT: a connect that failed before any
+    packet left (local) has no latency and FAILURE local; one that sent its
+    SYN took some time (at least `latency` ns if given), sent it again
+    `retrans` times (an int, or a Like), and failed as KIND says."""
+    if local:
+        return {"result": result, "latency_ns": None, "syn_retrans": 0, "failure": "local"}
+    return {"result": result, "latency_ns": at_least_ns(latency or 0), "syn_retrans": retrans,
+            "failure": KIND[result]}
+
+
+def ev(cli, r, ip, saddr, daddr, dport, result=None, uid=0, pid=None, tid=None, sport=True,
+       **how):
+    """The event a connect by client `cli` (its conn r) must produce; with
+    result, how: outcome()'s arguments."""
     e = {"tool": TOOL, "event": "connect", "pid": pid or cli.pid, "tid": tid or cli.pid,
          "comm": cli.comm, "uid": uid, "netns": cli.netns_inode(), "proto": "tcp", "ip": ip,
          "daddr": daddr, "dport": dport}
@@ -60,7 +82,7 @@ def ev(cli, r, ip, saddr, daddr, dport, result=None, uid=0, pid=None, tid=None, 
             raise RuntimeError("test could not read the source port: %r" % r)
         e["sport"] = r["lport"]
     if result is not None:
-        e["result"] = result
+        e.update(outcome(result, **how))
     return e
 
 
@@ -142,14 +164,36 @@ def result_ok(ctx, mode):
 
 # A connect that fails: role, address, errno, the SADDR printed, port; sport:
 # whether the client must have read a source port (None: if it did); options
-Try = collections.namedtuple("Try", "role addr errno saddr port sport opts",
-                             defaults=(CLOSED_PORT, True, {}))
+Try = collections.namedtuple("Try", "role addr errno saddr port sport opts how",
+                             defaults=(CLOSED_PORT, True, {}, {}))
+
+
+def retrans_segs(ns):
+    """The netns's own count of TCP segments sent again (Tcp RetransSegs)."""
+    rows = [l.split() for l in ns.run(["cat", "/proc/net/snmp"]).stdout.splitlines()
+            if l.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("RetransSegs")])
+
+
+def check_retrans(ns, before, mine):
+    """The case's RETRANS add up to what the kernel counted in the netns, where
+    these connects were all there was; and each SYN sent again waited at
+    least the initial RTO (1 s) first, so the latency covers them."""
+    sent_again = retrans_segs(ns) - before
+    got = sum(e["syn_retrans"] for e in mine)
+    check(got == sent_again, "RETRANS adds up to %d, the netns's RetransSegs grew by %d: %s" % (
+        got, sent_again, show_lines([e["_line"] for e in mine])))
+    short = [e["_line"] for e in mine if e["latency_ns"] is not None and
+             e["latency_ns"] < e["syn_retrans"] * 990 * 10**6]
+    check(not short, "a latency shorter than its SYN retransmits can take: %s" % show_lines(short))
 
 
 def failures(ctx, ns, *tries):
     """-r; a client of its own per try, its connect asked at once with the
-    others': each printed once, its errno as RESULT."""
+    others': each printed once, its errno as RESULT, its SYN retransmits
+    what the kernel counted."""
     clients = {t.role: ctx.client(t.role, ns) for t in tries}
+    before = retrans_segs(ns)
     run = ctx.start_tool(["-r"] + ctx.mode_args())
     for t in tries:
         clients[t.role].ask("connect", family=4, addr=t.addr, port=t.port, **t.opts)
@@ -157,10 +201,12 @@ def failures(ctx, ns, *tries):
     for t in tries:
         r = clients[t.role].connected(t.errno)
         exp.append(ev(clients[t.role], r, 4, t.saddr, t.addr, t.port, result=t.errno,
-                      sport=bool(r.get("lport")) if t.sport is None else t.sport))
+                      sport=bool(r.get("lport")) if t.sport is None else t.sport, **t.how))
     run.wait_comm(ctx.prefix + "-", len(tries))
     out = run.finish()
-    return ctx.check_events(out, header(result=True), exp)
+    mine = ctx.check_events(out, header(result=True), exp)
+    check_retrans(ns, before, mine)
+    return mine
 
 
 @suite.case("result_refused", modes=COLS, matrix=True)
@@ -194,12 +240,22 @@ def blackhole_netns(ctx):
     return ns
 
 
+ANY_COUNT = Like("a count", lambda v: is_int(v) and v >= 0)
+# tcp_syn_retries=1: the SYN sent again at least once (after the initial RTO,
+# 1 s; kernels with tcp_syn_linear_timeouts resend it once more before the
+# deadline), then the timeout: at least that second between SYN and failure
+TIMED_OUT = {"retrans": Like("1 or more", lambda v: is_int(v) and v >= 1), "latency": 10**9}
+
+
 @suite.case("result_timeout", modes=COLS, matrix=True)
 def result_timeout(ctx, mode):
+    """No answer to the SYN: ETIMEDOUT, FAILURE timeout, the SYN sent again
+    as tcp_syn_retries (1 here) says, a latency past the initial RTO."""
     failures(ctx, blackhole_netns(ctx),
-             Try("blk", BLACKHOLE, "ETIMEDOUT", BLACKHOLE_LOCAL, 80, sport=None),
+             Try("blk", BLACKHOLE, "ETIMEDOUT", BLACKHOLE_LOCAL, 80, sport=None,
+                 how=TIMED_OUT),
              Try("nb", BLACKHOLE, "ETIMEDOUT", BLACKHOLE_LOCAL, 80,
-                 opts={"nonblock": True, "timeout": 60}))
+                 opts={"nonblock": True, "timeout": 60}, how=TIMED_OUT))
 
 
 @suite.case("result_closed", modes=COLS, matrix=True)
@@ -212,21 +268,68 @@ def result_closed(ctx, mode):
     run.wait_comm(ctx.comm("cli"))
     out = run.finish()
     ctx.check_events(out, header(result=True), [
-        ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="closed")])
+        ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="closed", retrans=ANY_COUNT)])
 
 
 def unreach_netns(ctx):
     ns = ctx.netns()
     ns.run(["ip", "route", "add", "unreachable", "192.0.2.0/24"])
+    ns.run(["ip", "route", "add", "blackhole", "198.18.0.0/24"])
     return ns
+
+
+ROUTED_AWAY = "198.18.5.1"      # the router answers it with ICMP host unreachable
+CLI_ADDR, RTR_ADDR = "10.213.0.1", "10.213.0.2"
+
+
+def icmp_netns(ctx):
+    """A client netns whose default route leads (over a veth pair) to a
+    router netns, forwarding, with an unreachable route for ROUTED_AWAY: a
+    SYN to it comes back as an ICMP host unreachable."""
+    cli, rtr = ctx.netns(), ctx.netns()
+    peer_ns = rtr.name if rtr.holder is None else str(rtr.holder.pid)
+    r = cli.run(["ip", "link", "add", "rt0", "type", "veth", "peer", "name", "rt1",
+                 "netns", peer_ns], check_rc=False)
+    if r.returncode != 0:
+        raise Skip("cannot make a veth pair to a router netns: %s" % r.stderr.strip())
+    cli.run(["ip", "addr", "add", CLI_ADDR + "/24", "dev", "rt0"])
+    cli.run(["ip", "link", "set", "rt0", "up"])
+    cli.run(["ip", "route", "add", "default", "via", RTR_ADDR])
+    # an ICMP the router's rate limit held back must not hang the case
+    cli.run(["sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1"])
+    # each SYN gets its ICMP (ip_error()'s own limit, 1/s per source, stays)
+    rtr.run(["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"])
+    rtr.run(["ip", "addr", "add", RTR_ADDR + "/24", "dev", "rt1"])
+    rtr.run(["ip", "link", "set", "rt1", "up"])
+    rtr.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.forwarding=1"])
+    rtr.run(["ip", "route", "add", "unreachable", ROUTED_AWAY + "/32"])
+    return cli
+
+
+@suite.case("result_icmp_unreachable", modes=COLS, matrix=True)
+def result_icmp_unreachable(ctx, mode):
+    """The SYN left and a router answered ICMP host unreachable: RESULT
+    EHOSTUNREACH, FAILURE unreachable (not local: a source port was bound
+    and the SYN sent, so it has a latency). An ICMP that comes back while
+    connect() still holds the socket (veth answers at once, in the same
+    softirq) is only noted, and the error comes with a retransmit's answer:
+    RETRANS is what the netns counted."""
+    how = {"retrans": ANY_COUNT}
+    failures(ctx, icmp_netns(ctx), Try("blk", ROUTED_AWAY, "EHOSTUNREACH", CLI_ADDR, 80, how=how),
+             Try("nb", ROUTED_AWAY, "EHOSTUNREACH", CLI_ADDR, 80,
+                 opts={"nonblock": True, "timeout": 60}, how=how))
 
 
 @suite.case("result_unreach", modes=COLS, matrix=True)
 def result_unreach(ctx, mode):
-    """Failures before any SYN: EHOSTUNREACH (unreachable route), ENETUNREACH (no route)."""
+    """Failures before any packet left: EHOSTUNREACH (an unreachable route),
+    ENETUNREACH (no route), EINVAL (a blackhole route): FAILURE local, no
+    latency, no retransmit."""
+    local = {"local": True}
     mine = failures(ctx, unreach_netns(ctx),
-                    Try("host", "192.0.2.1", "EHOSTUNREACH", None, 80, sport=False),
-                    Try("net", "203.0.113.1", "ENETUNREACH", None, 80, sport=False))
+                    Try("host", "192.0.2.1", "EHOSTUNREACH", None, 80, sport=False, how=local),
+                    Try("net", "203.0.113.1", "ENETUNREACH", None, 80, sport=False, how=local),
+                    Try("bh", "198.18.0.1", "EINVAL", None, 80, sport=False, how=local))
     # no source port was ever bound: null, not a port 0
     check(mode != "json" or all(e["sport"] is None for e in mine),
           "sport should be null: %s" % show_lines([e["_line"] for e in mine]))
@@ -392,6 +495,6 @@ def workload_result_cgroup_never_seen(ctx, mode):
     r = cli.connected("ETIMEDOUT")
     run.wait_comm(cli.comm)
     out = run.finish()
-    exp = [ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="ETIMEDOUT")]
+    exp = [ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="ETIMEDOUT", **TIMED_OUT)]
     workload.Workload(None, ino).apply(ctx, exp)
     workload.wl_check(ctx, out, exp)

@@ -9,14 +9,15 @@ import time
 import e2elib
 import shared
 import workload
-from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Like, Suite, check, show_lines,
-                    tcp_end)
+from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Like, Suite, at_least_ns, check, lat_ms,
+                    show_lines, tcp_end)
 from tools._accept import Pair, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case, map_entries
 
 TOOL = "tcptracer"
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "WORKLOAD", "IP", "SADDR",
-           "DADDR", "SPORT", "DPORT", "NETNS", "MS", "TX_KB", "RX_KB", "PORT", "COUNT"]
+           "DADDR", "SPORT", "DPORT", "NETNS", "LAT(ms)", "MS", "TX_KB", "RX_KB", "PORT",
+           "COUNT"]
 SHORT = {"connect": "C", "accept": "A", "close": "X"}
 
 suite = Suite(
@@ -24,11 +25,13 @@ suite = Suite(
     ["T", "PID", "COMM", "IP", "SADDR", "DADDR", "SPORT", "DPORT"],
     colmap={"T": ("t", str), "TYPE": ("event", str), "SADDR": ("saddr", str),
             "DADDR": ("daddr", str), "SPORT": ("sport", int), "DPORT": ("dport", int),
-            "NETNS": ("netns", int), "MS": ("ms", str), "TX_KB": ("tx_kb", str),
+            "NETNS": ("netns", int), "LAT(ms)": ("latency_ns", lat_ms), "MS": ("ms", str),
+            "TX_KB": ("tx_kb", str),
             "RX_KB": ("rx_kb", str)},
     json_keys=INET_JSON,
     # null: a connection that predates the tool, whose lifetime it cannot know
-    json_extra={"close": [("duration_ns", (int, NULL)), ("bytes_sent", int),
+    json_extra={"connect": [("latency_ns", (int, NULL))],
+                "close": [("duration_ns", (int, NULL)), ("bytes_sent", int),
                           ("bytes_received", int)]},
     proto="tcp", events=("connect", "accept", "close"), options=("-4", "-6"),
     bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b"),
@@ -46,7 +49,7 @@ MS = Like("MS like 0.123", lambda v: re.match(r"^\d+\.\d{3}$", v or ""))
 
 def header(verbose=False, lifetime=False):
     h = ["TYPE" if verbose else "T"] + suite.columns[1:] + (["NETNS"] if verbose else [])
-    return suite.header(h + (["MS", "TX_KB", "RX_KB"] if lifetime else []))
+    return suite.header(h + (["LAT(ms)", "MS", "TX_KB", "RX_KB"] if lifetime else []))
 
 
 def ev(ctx, kind, peer, conn, tx=None, rx=None, uid=0, pid=None, comm=None):
@@ -54,6 +57,8 @@ def ev(ctx, kind, peer, conn, tx=None, rx=None, uid=0, pid=None, comm=None):
     a close by peer's main thread, or by process pid (named comm) if given."""
     e = tcp_end(peer, conn, uid)
     e.update(tool=TOOL, event=kind)
+    # the handshake's time, from the SYN: connect lines only
+    e["latency_ns"] = at_least_ns(0) if kind == "connect" else None
     if kind == "close":
         e.update(pid=pid or peer.pid, comm=comm or peer.comm, tid=pid or peer.pid)
     if ctx.mode == "json":
