@@ -61,8 +61,6 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 		return;
 	owner_to_event(o, &e->h);
 	read_sock(sk, e);
-	if (d)	/* failed_early() */
-		e->h.flags |= ST_EVF_LOCAL;
 	if (d && d->family == e->family) {
 		/* the connect failed before the socket took the destination */
 		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
@@ -74,6 +72,8 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 		/* no data has left yet: every retransmit was of the SYN */
 		retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
 		e->syn_retrans = retrans > 255 ? 255 : retrans;
+	} else if (result != ST_RESULT_UNKNOWN) {
+		e->h.flags |= ST_EVF_LOCAL;	/* it failed inside connect() */
 	}
 	e->proto = IPPROTO_TCP;
 	e->result = result;
@@ -122,6 +122,15 @@ static __always_inline int connect_error(struct sock *sk)
 	return err ? err : ST_RESULT_CLOSED;
 }
 
+/* This thread is inside connect() on @sk (SYN_SENT was set there) */
+static __always_inline bool inside_connect(struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+	return p && p->sk == (__u64)sk;
+}
+
 static __always_inline bool state_change_wanted(int old, int new)
 {
 	return (old == TCP_CLOSE && new == TCP_SYN_SENT) || old == TCP_SYN_SENT;
@@ -140,6 +149,13 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 		return;
 	o = bpf_map_lookup_elem(&owners, &sk);
 	if (!o)
+		return;
+	/*
+	 * tcp_v4/v6_connect() set SYN_SENT, then failed before the SYN left
+	 * (no local port left: EADDRNOTAVAIL) and put the socket back to CLOSE
+	 * without an error; connect_exit() has the errno and says it.
+	 */
+	if (new == TCP_CLOSE && !BPF_CORE_READ(sk, sk_err) && inside_connect(sk))
 		return;
 	/* tcp_reset() and tcp_done_with_error() set sk_err before CLOSE */
 	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk);
@@ -209,7 +225,14 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 		goto out;
 	}
 	o = bpf_map_lookup_elem(&owners, &sk);
-	if (o && !cfg.report_result && !o->reported) {
+	if (!o)
+		goto out;
+	if (ret < 0 && !in_progress(ret)) {
+		/* on_state() left it to us: no SYN left; -r says it, the default not */
+		if (cfg.report_result)
+			emit(sk, o, p->have_dest ? &p->dest : NULL, -ret, false);
+		bpf_map_delete_elem(&owners, &sk);
+	} else if (!cfg.report_result && !o->reported) {
 		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
 		o->reported = 1;
 	}
@@ -232,7 +255,10 @@ static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 		return;
 	}
 	p = bpf_map_lookup_elem(&pending, &tid);
-	if (ret < 0 && cfg.report_result && (!p || p->sk != (__u64)sk))
+	/* a failure: the address asked for, which the socket may have dropped */
+	if (ret < 0 && cfg.report_result && p && p->sk == (__u64)sk && !p->have_dest)
+		p->have_dest = read_dest(&p->dest, uaddr, user) == 0;
+	else if (ret < 0 && cfg.report_result && (!p || p->sk != (__u64)sk))
 		connect_enter(sk, uaddr, user);
 	connect_exit(sk, ret);
 }

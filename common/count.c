@@ -8,8 +8,12 @@
 #include "count.h"
 #include "log.h"
 
-/* A group's key: its cgroup id, then each column's text and its NUL */
-#define KEY_MAX (sizeof(__u64) + ST_MAX_COLUMNS * ST_CELL_LEN)
+/*
+ * A group's key: its cgroup id, what a unix socket's name is (below), then
+ * each column's text and its NUL
+ */
+#define KEY_HEAD (sizeof(__u64) + sizeof(__u16) + 1)
+#define KEY_MAX (KEY_HEAD + ST_MAX_COLUMNS * ST_CELL_LEN)
 
 struct row {
 	__u64 n;
@@ -34,10 +38,9 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-void st_count_init(struct st_counts *c, const char *header, unsigned interval_s)
+void st_count_init(struct st_counts *c, unsigned interval_s)
 {
 	memset(c, 0, sizeof(*c));
-	c->header = header;
 	c->interval_ns = interval_s * 1000000000ULL;
 	c->due_ns = now_ns() + c->interval_ns;
 }
@@ -51,12 +54,29 @@ static int row_cmp(const void *a, const void *b)
 	return memcmp(x->key, y->key, x->keylen);
 }
 
+/*
+ * PATH's text cannot tell an unnamed socket from a file named "(unnamed)",
+ * nor an abstract name from a file whose name starts with "@": the key
+ * carries the name's length and its first byte (0: abstract) too.
+ */
+static void unix_name(const struct st_event_head *h, char *key)
+{
+	const struct unix_event *u = (const void *)h;
+
+	memset(key, 0, sizeof(__u16) + 1);
+	if (h->kind != ST_KIND_UNIX)
+		return;
+	memcpy(key, &u->path_len, sizeof(__u16));
+	key[sizeof(__u16)] = u->path_len ? u->path[0] : 0;
+}
+
 static size_t make_key(struct st_output *out, const void *e, char *key)
 {
 	const struct st_event_head *h = e;
-	size_t n = sizeof(h->cgroup_id), i;
+	size_t n = KEY_HEAD, i;
 
-	memcpy(key, &h->cgroup_id, n);
+	memcpy(key, &h->cgroup_id, sizeof(h->cgroup_id));
+	unix_name(h, key + sizeof(h->cgroup_id));
 	for (i = 0; i < out->ncols; i++) {
 		st_output_cell(out, e, i, key + n, ST_CELL_LEN);
 		n += strlen(key + n) + 1;
@@ -112,8 +132,8 @@ int st_count_add(struct st_counts *c, struct st_output *out, const void *data, s
 	if (!r || !tsearch(r, &c->root, row_cmp)) {
 		if (r)
 			free_row(r);
-		st_err("failed to count an event: %s", st_strerror(ENOMEM));
-		return -ENOMEM;
+		c->no_memory++;	/* said with the table */
+		return 0;
 	}
 	r->n = 1;
 	c->nrows++;
@@ -140,16 +160,27 @@ static int by_count(const void *a, const void *b)
 /* Column @i's text in a row's key */
 static const char *cell_of(const struct row *r, size_t i)
 {
-	const char *s = r->key + sizeof(__u64);
+	const char *s = r->key + KEY_HEAD;
 
 	for (; i; i--)
 		s += strlen(s) + 1;
 	return s;
 }
 
+/* Column @k's text in row @r: the count in ST_F_COUNT's */
+static const char *text_of(const struct st_output *out, const struct row *r, size_t k,
+			   char *n, size_t len)
+{
+	if (out->cols[k].field != ST_F_COUNT)
+		return cell_of(r, k);
+	snprintf(n, len, "%llu", (unsigned long long)r->n);
+	return n;
+}
+
 /* Widths first: a table, not a stream */
 static void widths(const struct st_output *out, const struct table *t, int *w)
 {
+	char n[24];
 	size_t i, k;
 	int len;
 
@@ -157,7 +188,7 @@ static void widths(const struct st_output *out, const struct table *t, int *w)
 		w[k] = out->cols[k].width;
 	for (i = 0; i < t->n; i++) {
 		for (k = 0; k < out->ncols; k++) {
-			len = st_text_width(cell_of(t->rows[i], k));
+			len = st_text_width(text_of(out, t->rows[i], k, n, sizeof(n)));
 			w[k] = len > w[k] ? len : w[k];
 		}
 	}
@@ -168,32 +199,32 @@ static void print_text(struct st_counts *c, struct st_output *out, const struct 
 	int w[ST_MAX_COLUMNS], over = 0;
 	char n[24];
 	size_t i, k;
+	bool last;
 
 	widths(out, t, w);
 	if (c->printed)
 		fputc('\n', out->f);	/* -i: one table after the other */
 	for (k = 0; k < out->ncols; k++)
-		st_column_print(out->f, out->cols[k].header, w[k], &over, false);
-	st_column_print(out->f, c->header, 0, &over, true);
+		st_column_print(out->f, out->cols[k].header, w[k], &over, k + 1 == out->ncols);
 	for (i = 0; i < t->n; i++) {
-		for (k = 0; k < out->ncols; k++)
-			st_column_print(out->f, cell_of(t->rows[i], k), w[k], &over, false);
-		snprintf(n, sizeof(n), "%llu", (unsigned long long)t->rows[i]->n);
-		st_column_print(out->f, n, 0, &over, true);
+		for (k = 0; k < out->ncols; k++) {
+			last = k + 1 == out->ncols;
+			st_column_print(out->f, text_of(out, t->rows[i], k, n, sizeof(n)), w[k],
+					&over, last);
+		}
 	}
 }
 
 void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 {
-	struct table t = { .rows = calloc(c->nrows ? c->nrows : 1, sizeof(*t.rows)) };
+	struct table t = {};
 	__u64 now = now_ns();
 	size_t i;
 
-	if (!force && (!c->interval_ns || now < c->due_ns)) {
-		free(t.rows);
-		return;
-	}
+	if (!force && (!c->interval_ns || now < c->due_ns))
+		return;		/* every loop pass asks */
 	c->due_ns = now + c->interval_ns;
+	t.rows = calloc(c->nrows ? c->nrows : 1, sizeof(*t.rows));
 	if (!t.rows) {
 		st_err("failed to print the counts: %s", st_strerror(ENOMEM));
 		return;		/* counted on, the next table has them */
@@ -209,6 +240,8 @@ void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 	if (c->dropped)
 		st_err("%llu events not counted: more than %d groups in one table",
 		       c->dropped, ST_COUNT_MAX_ROWS);
+	if (c->no_memory)
+		st_err("%llu events not counted: %s", c->no_memory, st_strerror(ENOMEM));
 	free(t.rows);
 	st_count_free(c);
 }
@@ -219,4 +252,5 @@ void st_count_free(struct st_counts *c)
 	c->root = NULL;
 	c->nrows = 0;
 	c->dropped = 0;
+	c->no_memory = 0;
 }

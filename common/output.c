@@ -192,6 +192,7 @@ static bool head_cell(struct st_output *o, const struct st_event_head *h,
 	case ST_F_TYPE_LONG: st_cell_text(buf, len, event_name(h->type, true)); return true;
 	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)h->netns); return true;
 	case ST_F_WORKLOAD: workload_cell(o, h, buf, len); return true;
+	case ST_F_COUNT: buf[0] = '\0'; return true;	/* the table fills it in */
 	default:
 		return false;
 	}
@@ -283,6 +284,7 @@ static bool head_json(const struct st_event_head *h, enum st_field f, struct st_
 	case ST_F_TYPE_LONG: st_json_str(j, "event_type", event_name(h->type, true)); return true;
 	case ST_F_NETNS: st_json_uint(j, "netns", h->netns); return true;
 	case ST_F_WORKLOAD: return true;	/* every row has the workload's members */
+	case ST_F_COUNT: return true;		/* "count" ends the row */
 	default:
 		return false;
 	}

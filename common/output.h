@@ -43,6 +43,8 @@ enum st_field {
 	ST_F_LATENCY_MS,	/* a connect's, SYN to settled */
 	ST_F_SYN_RETRANS,	/* a settled connect's SYN retransmits */
 	ST_F_FAILURE,		/* refused, timeout, unreachable, local, closed */
+	/* -c */
+	ST_F_COUNT,		/* a row's count: the table's, not an event's */
 	/* unix */
 	ST_F_SOCK_TYPE,		/* STREAM, DGRAM, SEQPACKET */
 	ST_F_PEER_PID,		/* the other end's PID, or - */

@@ -142,8 +142,9 @@ int st_run_emit(struct st_run *r, const void *data, size_t size)
 {
 	/* a malformed record is neither printed nor counted */
 	if (r->opts.count)
-		return st_count_add(&r->counts, &r->out, data, size) == -ENOMEM ? -ENOMEM : 0;
-	st_output_event(&r->out, data, size);
+		st_count_add(&r->counts, &r->out, data, size);
+	else
+		st_output_event(&r->out, data, size);
 	return 0;
 }
 
@@ -190,7 +191,7 @@ static int start(struct st_run *r)
 	err = st_output_open(&r->out, &r->opts, r->tool->name, cols, ncols);
 	if (err)
 		return err;
-	st_count_init(&r->counts, r->tool->count_header, r->opts.interval_s);
+	st_count_init(&r->counts, r->opts.interval_s);
 	r->out.backlog = r->tool->json_backlog;
 	r->out.latency = r->tool->json_latency;
 	r->out.workloads = r->workloads;
@@ -229,7 +230,7 @@ static bool tick(void *ctx)
 /* The loop and what ends it; the exit status */
 static int run(struct st_run *r)
 {
-	int err;
+	int err, werr;
 
 	st_lost_init(&r->lost, r->bpf.lost);
 	err = st_loop_run(&r->loop, &r->out, tick, r);
@@ -247,7 +248,11 @@ static int run(struct st_run *r)
 		r->tool->after_run(r);
 	if (r->opts.count)
 		st_count_print(&r->counts, &r->out, true);
-	st_loop_flush(&r->loop, &r->out);
+	/* with -c the table is all the output: a failed write is a failure,
+	 * a reader that left is not */
+	werr = st_loop_flush(&r->loop, &r->out);
+	if (!err && werr && r->loop.write_err != -EPIPE)
+		err = werr;
 	if (r->opts.command && r->cmd.done)
 		return st_command_exit_status(&r->cmd);
 	return err ? 1 : 0;
@@ -281,6 +286,8 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	r.cmd.child = -1;
 	st_log_init(tool->name);
 	st_parse_args(tool->options, tool->parse, tool->doc, tool->family, argc, argv, &r.opts);
+	if (r.opts.count && !tool->count_columns)
+		st_usage_error("-c/--count: %s has no count mode", tool->name);
 	err = prepare(&r);
 	if (!err)
 		err = load(&r);

@@ -51,9 +51,8 @@ struct st_tool {
 	size_t (*rows)(struct st_prog *rows);
 	/* its columns after TIME and UID (ST_MAX_COLUMNS at most) */
 	size_t (*columns)(struct st_column *cols);
-	/* -c: the columns an event is counted by (after UID), and the count's header */
+	/* -c: the columns an event is counted by (after UID), ST_F_COUNT among them */
 	size_t (*count_columns)(struct st_column *cols);
-	const char *count_header;
 
 	/* optional: after the backends are chosen, before load */
 	int (*before_load)(struct st_run *r);

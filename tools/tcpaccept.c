@@ -69,6 +69,7 @@ static size_t count_columns(struct st_column *c)
 	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
 	c[n++] = (struct st_column){ "LADDR", ST_F_SADDR, 15 };
 	c[n++] = (struct st_column){ "LPORT", ST_F_SPORT, 5 };
+	c[n++] = (struct st_column){ "ACCEPTS", ST_F_COUNT, 7 };
 	return n;
 }
 
@@ -103,7 +104,6 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,
-	.count_header = "ACCEPTS",
 };
 
 ST_TOOL_MAIN(tool)

@@ -109,6 +109,7 @@ static size_t count_columns(struct st_column *c)
 	c[n++] = (struct st_column){ "DPORT", ST_F_DPORT, 5 };
 	if (result)
 		c[n++] = (struct st_column){ "RESULT", ST_F_RESULT, 6 };
+	c[n++] = (struct st_column){ "CONNECTS", ST_F_COUNT, 8 };
 	return n;
 }
 
@@ -143,7 +144,6 @@ static const struct st_tool tool = {
 	.columns = columns,
 	.before_load = before_load,
 	.count_columns = count_columns,
-	.count_header = "CONNECTS",
 };
 
 ST_TOOL_MAIN(tool)

@@ -85,6 +85,7 @@ static size_t count_columns(struct st_column *c)
 	c[n++] = (struct st_column){ "PORT", ST_F_SERVICE_PORT, 5 };
 	if (verbose)
 		c[n++] = (struct st_column){ "NETNS", ST_F_NETNS, 10 };
+	c[n++] = (struct st_column){ "COUNT", ST_F_COUNT, 5 };
 	return n;
 }
 
@@ -118,7 +119,6 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,
-	.count_header = "COUNT",
 };
 
 ST_TOOL_MAIN(tool)

@@ -81,6 +81,7 @@ static size_t count_columns(struct st_column *c)
 		{ "SADDR", ST_F_SADDR, 15 },
 		{ "DADDR", ST_F_DADDR, 15 },
 		{ "DPORT", ST_F_DPORT, 5 },
+		{ "COUNT", ST_F_COUNT, 5 },
 	};
 
 	memcpy(c, t, sizeof(t));
@@ -149,7 +150,6 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,
-	.count_header = "COUNT",
 	.before_load = before_load,
 	.on_event = on_event,
 	.after_run = after_run,

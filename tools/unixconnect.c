@@ -65,7 +65,7 @@ static size_t columns(struct st_column *c)
 	return ARRAY_SIZE(t);
 }
 
-/* -c: per process, workload, kind and socket */
+/* -c: per process, workload, kind and socket; PATH last, as it may hold spaces */
 static size_t count_columns(struct st_column *c)
 {
 	const struct st_column t[] = {
@@ -73,6 +73,7 @@ static size_t count_columns(struct st_column *c)
 		{ "PID", ST_F_PID, 7 },
 		{ "COMM", ST_F_COMM, 16 },
 		{ "TYPE", ST_F_SOCK_TYPE, 9 },
+		{ "COUNT", ST_F_COUNT, 5 },
 		{ "PATH", ST_F_PATH, 4 },
 	};
 
@@ -119,7 +120,6 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,
-	.count_header = "COUNT",
 	.on_event = on_event,
 };
 

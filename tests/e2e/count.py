@@ -13,10 +13,17 @@ from shared import COLS, shared
 from workload import cgroup_of
 
 
+def spec(ctx):
+    """(key columns, the count's header, every header in order) of Suite.count."""
+    cols = ctx.suite.count
+    return ([c for c in cols if c[1] != "count"],
+            next(c[0] for c in cols if c[1] == "count"), [c[0] for c in cols])
+
+
 def expect(ctx, events):
     """{group: count}: a group is the tuple of the count columns' values
     (JSON values in JSON mode, column texts else) of an expected event."""
-    cols, _ = ctx.suite.count
+    cols, _, _ = spec(ctx)
     groups = {}
     for e in events:
         key = []
@@ -33,7 +40,7 @@ def expect(ctx, events):
 def json_tables(ctx, trace, actors):
     """[[(group, count)]]: the tables of JSON rows (one time_ns each), their
     keys checked in order, only the rows of this case's processes kept."""
-    cols, _ = ctx.suite.count
+    cols, _, _ = spec(ctx)
     want = ["ts", "time_ns", "tool", "event"] + [c[1] for c in cols] + [
         k for k, _ in WORKLOAD_JSON] + ["count"]
     cgroups = {a.pid: cgroup_of(a.pid).decode() for a in actors}
@@ -55,22 +62,26 @@ def json_tables(ctx, trace, actors):
 
 
 def text_tables(ctx, trace, actors):
-    """The same for column tables: a header each, an empty line between."""
-    cols, count_hdr = ctx.suite.count
-    hdr = [c[0] for c in cols] + [count_hdr]
+    """The same for column tables: a header each, an empty line between. The
+    other processes' rows are only checked for order (a COMM or a path with
+    a space in it does not split into the columns)."""
+    cols, count_hdr, hdr = spec(ctx)
     pids = {str(a.pid) for a in actors}
+    at_pid, at_count = hdr.index("PID"), hdr.index(count_hdr)
     tables, block = [], []
     for line in trace + [""]:
         if line.strip():
             block.append(line)
             continue
         if block:
-            rows = parse_columns(block, hdr)
-            tables.append([(tuple(r[h] for h in hdr[:-1]), int(r[count_hdr]), r["_line"])
-                           for r in rows if r["PID"] in pids])
-            counts = [int(r[count_hdr]) for r in rows]
+            whole = [l.split() for l in block[1:] if len(l.split()) == len(hdr)]
+            counts = [int(t[at_count]) for t in whole]
             check(counts == sorted(counts, reverse=True), "count rows not biggest first: %s"
                   % show_lines(block))
+            mine = [l for l in block[1:] if l.split()[at_pid:at_pid + 1] in ([p] for p in pids)]
+            rows = parse_columns(block[:1] + mine, hdr)
+            tables.append([(tuple(r[c[0]] for c in cols), int(r[count_hdr]), r["_line"])
+                           for r in rows])
         block = []
     return tables
 

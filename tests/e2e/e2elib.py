@@ -734,10 +734,10 @@ class Suite:
         line each, e.g. shared.unknown_option()); json_args: argument lists
         the json_schema case runs with besides none; matrix: the shared cases
         that are in the kernel matrix for this tool; names: {shared case: its
-        name here}; count: (columns, header) of -c, each column (HEADER,
-        json_key, value) where value(event) gives an expected event's
-        (JSON value, column text) in its group, None for event[json_key]
-        (tests/e2e/count.py)."""
+        name here}; count: the columns of -c, each (HEADER, json_key, value)
+        where value(event) gives an expected event's (JSON value, column
+        text) in its group, None for event[json_key]; json_key "count" is the
+        count's column (tests/e2e/count.py)."""
         self.tool = tool
         self.what = what
         self.columns = list(columns)

@@ -59,7 +59,9 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--backend", default="auto", choices=["auto", "fentry", "kprobe", "tracepoint"])
     ap.add_argument("--tool", action="append",
-                    help="only this tool (repeatable); default: every tool (tools/*.c)")
+                    help="only this tool (repeatable); default: every tool (tools/*.c). "
+                    "A shared case of common user-space code runs for one tool only "
+                    "(shared.py, once=True): --tool X runs those dealt to X")
     ap.add_argument("--only", action="append",
                     help="only cases whose tool/case name contains this (repeatable)")
     ap.add_argument("--expect-backend", choices=kernel.BACKENDS,

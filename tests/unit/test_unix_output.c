@@ -2,6 +2,7 @@
 /* struct unix_event formatting (unixconnect) on synthetic events. */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include "count.h"
 #include "output.h"
 #include "unit.h"
 
@@ -99,10 +100,46 @@ static void test_json(void)
 		  "\"proto\":\"unix\",\"type\":\"dgram\",\"path\":null,\"peer_pid\":null}\n");
 }
 
+/*
+ * -c: the text of PATH is the same for an unnamed socket and a file named
+ * "(unnamed)", and for an abstract name and a file named "@" and the same:
+ * four sockets, four rows, the count in its column before PATH.
+ */
+static void test_count_names(void)
+{
+	const struct st_column count_cols[] = {
+		{ "PID", ST_F_PID, 7 }, { "COUNT", ST_F_COUNT, 5 }, { "PATH", ST_F_PATH, 4 },
+	};
+	struct unix_event e[] = {
+		sample("", 0), sample("(unnamed)", 10), sample("\0x", 2), sample("@x", 3),
+		sample("@x", 3),
+	};
+	struct st_opts opts = { .count = true };
+	struct st_counts c;
+	struct st_output o;
+	char *buf = NULL;
+	size_t len, i;
+
+	st_output_open(&o, &opts, "unixconnect", count_cols, 3);
+	o.f = open_memstream(&buf, &len);
+	st_count_init(&c, 0);
+	for (i = 0; i < sizeof(e) / sizeof(e[0]); i++)
+		CHECK(st_count_add(&c, &o, &e[i], sizeof(e[i])) == 0, "counted %zu", i);
+	st_count_print(&c, &o, true);
+	fclose(o.f);
+	CHECK_STR(buf, "PID     COUNT PATH\n"
+		  "1234    2     @x\n"
+		  "1234    1     @x\n"
+		  "1234    1     (unnamed)\n"
+		  "1234    1     (unnamed)\n");
+	free(buf);
+}
+
 int main(void)
 {
 	test_path();
 	test_columns();
 	test_json();
+	test_count_names();
 	return unit_report();
 }

@@ -26,8 +26,8 @@ suite = Suite(
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-p", "x"], r"-p/--pid\b"),
                  (["-c", "-b"], r"-c/--count\b")],
     json_args=(["-b"],), matrix=("pid_filter", "port_filter"),
-    count=([("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
-            ("LADDR", "saddr", None), ("LPORT", "sport", None)], "ACCEPTS"),
+    count=[("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+           ("LADDR", "saddr", None), ("LPORT", "sport", None), ("ACCEPTS", "count", None)],
     names={"json_schema": "json_types"})
 COLS = shared.COLS
 

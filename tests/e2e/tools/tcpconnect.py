@@ -36,9 +36,9 @@ suite = Suite(
     bad_options=[(["-P", "70000"], r"-P/--port\b"), (["-c", "-L"], r"-c/--count\b")],
     json_args=(["-r"],),
     matrix=("pid_filter", "netns_filter"),
-    count=([("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
-            ("SADDR", "saddr", None), ("DADDR", "daddr", None), ("DPORT", "dport", None)],
-           "CONNECTS"))
+    count=[("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+           ("SADDR", "saddr", None), ("DADDR", "daddr", None), ("DPORT", "dport", None),
+           ("CONNECTS", "count", None)])
 
 COLS = shared.COLS
 BLACKHOLE_LOCAL = "198.51.100.1"
@@ -333,6 +333,33 @@ def result_unreach(ctx, mode):
     # no source port was ever bound: null, not a port 0
     check(mode != "json" or all(e["sport"] is None for e in mine),
           "sport should be null: %s" % show_lines([e["_line"] for e in mine]))
+
+
+@suite.case("result_no_local_port", modes=COLS, matrix=True)
+def result_no_local_port(ctx, mode):
+    """tcp_v4_connect() sets SYN_SENT, then finds no local port left and puts
+    the socket back to CLOSE without an error: -r says EADDRNOTAVAIL, FAILURE
+    local (not "closed", no latency), and the default mode prints nothing of
+    it (no SYN left), only the connect after it that worked."""
+    ns = ctx.netns()
+    ok = Actor(ctx, "ok", ns)       # its listener bound before the range shrinks
+    # connect() takes the even ports of the range: 40000 only
+    ns.run(["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=40000 40001"])
+    srv = ctx.client("srv", ns)
+    port = srv.serve(4)
+    ctx.client("first", ns).connect(4, V4, port)    # holds 40000 to that port
+    cli = ctx.client("cli", ns)
+    run = ctx.start_tool(["-r"] + ctx.mode_args())
+    r = cli.connect(4, V4, port, want="EADDRNOTAVAIL")
+    run.wait_comm(cli.comm)
+    out = run.finish()
+    ctx.check_events(out, header(result=True), [
+        ev(cli, r, 4, None, V4, port, result="EADDRNOTAVAIL", sport=False, local=True)])
+    run = ctx.start_tool(ctx.mode_args())   # ok: another destination, 40000 again
+    cli.connect(4, V4, port, want="EADDRNOTAVAIL")
+    exp = ok.act()
+    run.wait_comm(ok.comm)
+    ctx.check_events(run.finish(), header(), exp)
 
 
 @suite.case("unreach_not_in_default_mode")

@@ -37,11 +37,11 @@ suite = Suite(
     bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b"),
                  (["-c", "-l"], r"-c/--count\b")],
     json_args=(["-l"],), names={"json_schema": "json_types"},
-    count=([("T", "event_type", lambda e: (e["event"], SHORT[e["event"]])),
-            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
-            ("SADDR", "saddr", None), ("DADDR", "daddr", None),
-            ("PORT", "port", lambda e: ({"connect": e["dport"], "accept": e["sport"]}.get(
-                e["event"]), None))], "COUNT"))
+    count=[("T", "event_type", lambda e: (e["event"], SHORT[e["event"]])),
+           ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+           ("SADDR", "saddr", None), ("DADDR", "daddr", None),
+           ("PORT", "port", lambda e: ({"connect": e["dport"], "accept": e["sport"]}.get(
+               e["event"]), None)), ("COUNT", "count", None)])
 COLS = shared.COLS
 SENT, RECEIVED = 3000, 5000     # by the client
 MS = Like("MS like 0.123", lambda v: re.match(r"^\d+\.\d{3}$", v or ""))

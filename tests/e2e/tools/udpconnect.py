@@ -29,10 +29,10 @@ suite = Suite(
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-4", "-6"], r"-4/-6\b"),
                  (["-P", "53,x"], r"-P/--port\b")],
     matrix=("port_filter",),
-    count=([("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
-            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
-            ("SADDR", "saddr", None), ("DADDR", "daddr", None), ("DPORT", "dport", None)],
-           "COUNT"))
+    count=[("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
+           ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
+           ("SADDR", "saddr", None), ("DADDR", "daddr", None), ("DPORT", "dport", None),
+           ("COUNT", "count", None)])
 COLS = shared.COLS
 ANY = {4: "0.0.0.0", 6: "::"}
 

@@ -44,10 +44,10 @@ suite = Suite(
     proto="unix", events=tuple(EVENTS.values()),
     bad_options=[(["--path", ""], r"--path\b"), (["-4"], shared.unknown_option("-4")),
                  (["-P", "53"], shared.unknown_option("-P"))],
-    count=([("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
-            ("PID", "pid", None), ("COMM", "comm", None),
-            ("TYPE", "type", lambda e: (e["type"], e["type"].upper())),
-            ("PATH", "path", lambda e: (e["path"], e["path"] or "(unnamed)"))], "COUNT"))
+    count=[("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
+           ("PID", "pid", None), ("COMM", "comm", None),
+           ("TYPE", "type", lambda e: (e["type"], e["type"].upper())), ("COUNT", "count", None),
+           ("PATH", "path", lambda e: (e["path"], e["path"] or "(unnamed)"))])
 COLS = shared.COLS
 
 
