@@ -136,7 +136,7 @@ static void render_count(const void *e, size_t size, const struct st_column *c, 
 
 	st_output_open(&o, &opts, "fuzz", c, n);
 	o.f = open_memstream(&buf, &len);
-	st_count_init(&counts, "COUNT", 0);
+	st_count_init(&counts, 0);
 	if (st_count_add(&counts, &o, e, size) || st_count_add(&counts, &o, e, size))
 		abort();
 	st_count_print(&counts, &o, 1);
