@@ -209,6 +209,7 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct dest asked = {};		/* family 0: none */
 	struct owner *o;
 
 	if (!p)
@@ -228,9 +229,13 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 	if (!o)
 		goto out;
 	if (ret < 0 && !in_progress(ret)) {
-		/* on_state() left it to us: no SYN left; -r says it, the default not */
+		/* on_state() left it to us: no SYN left; -r says it, the default not.
+		 * A copy, not "have_dest ? &p->dest : NULL": 6.1's verifier loses
+		 * that pointer's type. */
+		if (p->have_dest)
+			asked = p->dest;
 		if (cfg.report_result)
-			emit(sk, o, p->have_dest ? &p->dest : NULL, -ret, false);
+			emit(sk, o, &asked, -ret, false);
 		bpf_map_delete_elem(&owners, &sk);
 	} else if (!cfg.report_result && !o->reported) {
 		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
