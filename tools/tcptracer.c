@@ -42,7 +42,8 @@ static size_t rows(struct st_prog *r)
 	return ST_ROWS(r, t);
 }
 
-static size_t columns(struct st_column *c)
+/* What a line and a count row both start with: what, who, between where */
+static size_t who_and_where(struct st_column *c)
 {
 	size_t n = 0;
 
@@ -53,6 +54,13 @@ static size_t columns(struct st_column *c)
 	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
 	c[n++] = (struct st_column){ "SADDR", ST_F_SADDR, 15 };
 	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
+	return n;
+}
+
+static size_t columns(struct st_column *c)
+{
+	size_t n = who_and_where(c);
+
 	c[n++] = (struct st_column){ "SPORT", ST_F_SPORT, 5 };
 	c[n++] = (struct st_column){ "DPORT", ST_F_DPORT, 5 };
 	if (verbose)
@@ -73,15 +81,8 @@ static size_t columns(struct st_column *c)
  */
 static size_t count_columns(struct st_column *c)
 {
-	size_t n = 0;
+	size_t n = who_and_where(c);
 
-	c[n++] = verbose ? (struct st_column){ "TYPE", ST_F_TYPE_LONG, 7 } :
-			   (struct st_column){ "T", ST_F_TYPE, 1 };
-	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
-	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
-	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
-	c[n++] = (struct st_column){ "SADDR", ST_F_SADDR, 15 };
-	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
 	c[n++] = (struct st_column){ "PORT", ST_F_SERVICE_PORT, 5 };
 	if (verbose)
 		c[n++] = (struct st_column){ "NETNS", ST_F_NETNS, 10 };

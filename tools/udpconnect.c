@@ -53,39 +53,35 @@ static size_t rows(struct st_prog *r)
 	return connect_only ? n : n + ST_ROWS(r + n, send);
 }
 
+/* The columns of a line (@count false) or of a count row, which has no
+ * source port (one per socket) and ends with COUNT */
+static size_t some_columns(struct st_column *c, bool count)
+{
+	size_t n = 0;
+
+	c[n++] = (struct st_column){ "T", ST_F_TYPE, 1 };
+	c[n++] = (struct st_column){ "PID", ST_F_PID, 7 };
+	c[n++] = (struct st_column){ "COMM", ST_F_COMM, 16 };
+	c[n++] = (struct st_column){ "IP", ST_F_IP, 2 };
+	c[n++] = (struct st_column){ "SADDR", ST_F_SADDR, 15 };
+	if (!count)
+		c[n++] = (struct st_column){ "SPORT", ST_F_SPORT, 5 };
+	c[n++] = (struct st_column){ "DADDR", ST_F_DADDR, 15 };
+	c[n++] = (struct st_column){ "DPORT", ST_F_DPORT, 5 };
+	if (count)
+		c[n++] = (struct st_column){ "COUNT", ST_F_COUNT, 5 };
+	return n;
+}
+
 static size_t columns(struct st_column *c)
 {
-	const struct st_column t[] = {
-		{ "T", ST_F_TYPE, 1 },
-		{ "PID", ST_F_PID, 7 },
-		{ "COMM", ST_F_COMM, 16 },
-		{ "IP", ST_F_IP, 2 },
-		{ "SADDR", ST_F_SADDR, 15 },
-		{ "SPORT", ST_F_SPORT, 5 },
-		{ "DADDR", ST_F_DADDR, 15 },
-		{ "DPORT", ST_F_DPORT, 5 },
-	};
-
-	memcpy(c, t, sizeof(t));
-	return ARRAY_SIZE(t);
+	return some_columns(c, false);
 }
 
 /* -c: per process, workload, kind and destination */
 static size_t count_columns(struct st_column *c)
 {
-	const struct st_column t[] = {
-		{ "T", ST_F_TYPE, 1 },
-		{ "PID", ST_F_PID, 7 },
-		{ "COMM", ST_F_COMM, 16 },
-		{ "IP", ST_F_IP, 2 },
-		{ "SADDR", ST_F_SADDR, 15 },
-		{ "DADDR", ST_F_DADDR, 15 },
-		{ "DPORT", ST_F_DPORT, 5 },
-		{ "COUNT", ST_F_COUNT, 5 },
-	};
-
-	memcpy(c, t, sizeof(t));
-	return ARRAY_SIZE(t);
+	return some_columns(c, true);
 }
 
 static int before_load(struct st_run *r)
