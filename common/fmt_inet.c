@@ -91,16 +91,14 @@ static void close_cell(const struct inet_event *e, enum st_field f, char *buf, s
 					       e->bytes_received) / 1024);
 }
 
-/* The service's port: a close does not say which end it was */
-static bool service_port(const struct inet_event *e, __u16 *port)
+/* The service's port, or -1: a close does not say which end it was */
+static int service_port(const struct inet_event *e)
 {
 	if (e->h.type == ST_EV_ACCEPT)
-		*port = e->sport;
-	else if (e->h.type == ST_EV_CONNECT || e->h.type == ST_EV_SEND)
-		*port = e->dport;
-	else
-		return false;
-	return true;
+		return e->sport;
+	if (e->h.type == ST_EV_CONNECT || e->h.type == ST_EV_SEND)
+		return e->dport;
+	return -1;
 }
 
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
@@ -108,8 +106,7 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 {
 	const struct inet_event *e = ev;
 	char tmp[ST_ADDR_STRLEN];
-	__u16 port = 0;
-	bool known;
+	int port;
 
 	(void)o;
 	switch (f) {
@@ -120,8 +117,8 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	case ST_F_DPORT: st_cell_num(buf, len, true, e->dport); break;
 	case ST_F_RESULT: st_cell_text(buf, len, result_text(e, tmp, sizeof(tmp))); break;
 	case ST_F_SERVICE_PORT:
-		known = service_port(e, &port);	/* before port is read */
-		st_cell_num(buf, len, known, port);
+		port = service_port(e);
+		st_cell_num(buf, len, port >= 0, port);
 		break;
 	case ST_F_BACKLOG:
 		if (e->h.flags & ST_EVF_BACKLOG)
@@ -145,20 +142,45 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	return true;
 }
 
-static void json(const struct st_output *o, const void *ev, struct st_json *j)
+/* A field's JSON member: an event's (json()) or a count row's (its columns) */
+static void json_field(const struct st_output *o, const void *ev, enum st_field f,
+		       struct st_json *j)
 {
 	const struct inet_event *e = ev;
-	char addr[ST_ADDR_STRLEN], tmp[32];
+	char tmp[ST_ADDR_STRLEN];
+	int port;
+
+	(void)o;
+	switch (f) {
+	case ST_F_IP: st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
+		break;
+	case ST_F_SADDR: st_json_str(j, "saddr", addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
+	case ST_F_SPORT: st_json_uint_known(j, "sport", e->sport, e->sport); break;
+	case ST_F_DADDR: st_json_str(j, "daddr", addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
+	case ST_F_DPORT: st_json_uint(j, "dport", e->dport); break;
+	case ST_F_RESULT: st_json_str(j, "result", result_text(e, tmp, sizeof(tmp))); break;
+	case ST_F_SERVICE_PORT:
+		port = service_port(e);
+		st_json_uint_known(j, "port", port >= 0, port);
+		break;
+	default:
+		break;	/* json() writes the rest itself, by event kind */
+	}
+}
+
+static void json(const struct st_output *o, const void *ev, struct st_json *j)
+{
+	static const enum st_field ends[] = { ST_F_IP, ST_F_SADDR, ST_F_SPORT, ST_F_DADDR,
+					      ST_F_DPORT };
+	const struct inet_event *e = ev;
 	bool backlog = e->h.flags & ST_EVF_BACKLOG;
+	size_t i;
 
 	st_json_str(j, "proto", proto_name(e->proto));
-	st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
-	st_json_str(j, "saddr", addr_text(e, e->saddr, addr, sizeof(addr)));
-	st_json_uint_known(j, "sport", e->sport, e->sport);
-	st_json_str(j, "daddr", addr_text(e, e->daddr, addr, sizeof(addr)));
-	st_json_uint(j, "dport", e->dport);
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		json_field(o, e, ends[i], j);
 	if (e->result != ST_RESULT_UNKNOWN) {	/* result mode: known by then */
-		st_json_str(j, "result", st_result_name(e->result, tmp, sizeof(tmp)));
+		json_field(o, e, ST_F_RESULT, j);
 		st_json_uint_known(j, "latency_ns", e->h.flags & ST_EVF_LATENCY, e->latency_ns);
 		st_json_uint(j, "syn_retrans", e->syn_retrans);
 		st_json_str(j, "failure", st_failure_kind(e));
@@ -174,33 +196,6 @@ static void json(const struct st_output *o, const void *ev, struct st_json *j)
 	if (o->backlog && e->h.type == ST_EV_ACCEPT) {
 		st_json_uint_known(j, "backlog", backlog, e->backlog);
 		st_json_uint_known(j, "backlog_max", backlog, e->backlog_max);
-	}
-}
-
-/* Count rows: the members of the columns a tool counts by */
-static void json_field(const struct st_output *o, const void *ev, enum st_field f,
-		       struct st_json *j)
-{
-	const struct inet_event *e = ev;
-	char tmp[ST_ADDR_STRLEN];
-	__u16 port = 0;
-	bool known;
-
-	(void)o;
-	switch (f) {
-	case ST_F_IP: st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
-		break;
-	case ST_F_SADDR: st_json_str(j, "saddr", addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
-	case ST_F_SPORT: st_json_uint_known(j, "sport", e->sport, e->sport); break;
-	case ST_F_DADDR: st_json_str(j, "daddr", addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
-	case ST_F_DPORT: st_json_uint(j, "dport", e->dport); break;
-	case ST_F_RESULT: st_json_str(j, "result", result_text(e, tmp, sizeof(tmp))); break;
-	case ST_F_SERVICE_PORT:
-		known = service_port(e, &port);	/* before port is read */
-		st_json_uint_known(j, "port", known, port);
-		break;
-	default:
-		break;	/* per connection (lifetime, bytes, backlog): never a count's */
 	}
 }
 

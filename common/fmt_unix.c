@@ -70,18 +70,7 @@ static void json_path(struct st_json *j, const struct unix_event *e)
 	}
 }
 
-static void json(const struct st_output *o, const void *ev, struct st_json *j)
-{
-	const struct unix_event *e = ev;
-
-	(void)o;
-	st_json_str(j, "proto", "unix");
-	st_json_str(j, "type", unix_type(e->sock_type, false));
-	json_path(j, e);
-	st_json_uint_known(j, "peer_pid", e->peer_pid, e->peer_pid);	/* 0: unknown */
-}
-
-/* Count rows: the members of the columns unixconnect counts by */
+/* A field's JSON member: an event's (json()) or a count row's (its columns) */
 static void json_field(const struct st_output *o, const void *ev, enum st_field f,
 		       struct st_json *j)
 {
@@ -92,8 +81,16 @@ static void json_field(const struct st_output *o, const void *ev, enum st_field 
 		st_json_str(j, "type", unix_type(e->sock_type, false));
 	else if (f == ST_F_PATH)
 		json_path(j, e);
-	else if (f == ST_F_PEER_PID)
+	else if (f == ST_F_PEER_PID)	/* 0: unknown */
 		st_json_uint_known(j, "peer_pid", e->peer_pid, e->peer_pid);
+}
+
+static void json(const struct st_output *o, const void *ev, struct st_json *j)
+{
+	st_json_str(j, "proto", "unix");
+	json_field(o, ev, ST_F_SOCK_TYPE, j);
+	json_field(o, ev, ST_F_PATH, j);
+	json_field(o, ev, ST_F_PEER_PID, j);
 }
 
 const struct st_event_fmt st_unix_fmt = {

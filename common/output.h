@@ -87,7 +87,7 @@ struct st_event_fmt {
 		     char *buf, size_t len);
 	/* the kind's JSON members, after the head's */
 	void (*json)(const struct st_output *o, const void *e, struct st_json *j);
-	/* a count row's member for column @f (one of the kind's fields) */
+	/* field @f's member (one of the kind's fields): a count row's, and json()'s own */
 	void (*json_field)(const struct st_output *o, const void *e, enum st_field f,
 			   struct st_json *j);
 };
