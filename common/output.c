@@ -272,7 +272,7 @@ static void json_workload(struct st_output *o, const struct st_event_head *h,
 	st_json_str(j, "pod_qos", wl->pod_qos);
 }
 
-/* A count row's member for a head column; false if @f is the kind's */
+/* A head field's JSON member (an event's, a count row's); false if @f is the kind's */
 static bool head_json(const struct st_event_head *h, enum st_field f, struct st_json *j)
 {
 	switch (f) {
@@ -311,11 +311,11 @@ static void json_line(struct st_output *o, const struct st_event_fmt *k, const v
 	struct st_json j;
 
 	st_output_json_begin(o, &j, h->time_ns, event_name(h->type, true));
-	st_json_uint(&j, "pid", h->pid);
-	st_json_uint(&j, "tid", h->tid);
-	st_json_bytes(&j, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
-	st_json_uint(&j, "uid", h->uid);
-	st_json_uint(&j, "netns", h->netns);
+	head_json(h, ST_F_PID, &j);
+	st_json_uint(&j, "tid", h->tid);	/* no column: never counted by */
+	head_json(h, ST_F_COMM, &j);
+	head_json(h, ST_F_UID, &j);
+	head_json(h, ST_F_NETNS, &j);
 	json_workload(o, h, &j);
 	k->json(o, e, &j);
 	st_json_end(&j);
