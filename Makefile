@@ -43,7 +43,7 @@ VERSION := 0.1.0
 DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjansson-dev
 TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
-	liburing-dev podman runc busybox-static
+	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
 # wants it; another one than this machine's is a cross build (mk/cross.mk).
 HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -66,7 +66,7 @@ JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansso
 ALL_CFLAGS = $(CFLAGS) $(SAN_FLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
 	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS) $(EXTRA_LDFLAGS)
-LDLIBS = $(LIBBPF_LIBS) $(JANSSON_LIBS) -lelf -lz
+LDLIBS = $(LIBBPF_LIBS) $(JANSSON_LIBS) -lelf -lz -lresolv
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	-Wno-unused-parameter -Icommon -Ibpf -I$(OUTPUT)
 

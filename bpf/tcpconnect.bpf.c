@@ -27,6 +27,7 @@
 #include "owner.bpf.h"
 #include "owners.bpf.h"
 #include "follow.bpf.h"
+#include "dns.bpf.h"
 
 #define EINTR		4
 #define EISCONN		106

@@ -23,6 +23,7 @@
 #include "owner.bpf.h"
 #include "owners.bpf.h"
 #include "follow.bpf.h"
+#include "dns.bpf.h"
 
 struct conn {
 	struct owner o;

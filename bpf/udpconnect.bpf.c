@@ -20,6 +20,7 @@
 #include "sock.bpf.h"
 #include "owner.bpf.h"
 #include "follow.bpf.h"
+#include "dns.bpf.h"
 
 enum pend_kind { PEND_CONNECT = 1, PEND_KSEND };
 

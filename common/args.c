@@ -428,6 +428,27 @@ const struct argp st_family_argp = {
 	.parser = parse_family,
 };
 
+static const struct argp_option dns_options[] = {
+	{ "dns", 'd', NULL, 0,
+	  "Add QUERY: the DNS name the destination was resolved from (answers seen since the start)",
+	  0 },
+	{},
+};
+
+static error_t parse_dns(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	if (key != 'd')
+		return ARGP_ERR_UNKNOWN;
+	((struct st_opts *)state->input)->dns = true;
+	return 0;
+}
+
+const struct argp st_dns_argp = {
+	.options = dns_options,
+	.parser = parse_dns,
+};
+
 static void print_version(FILE *f, struct argp_state *state)
 {
 	(void)state;
@@ -452,29 +473,25 @@ static error_t parse_root(int key, char *arg, struct argp_state *state)
 	return tool_parse ? tool_parse(key, arg, state) : ARGP_ERR_UNKNOWN;
 }
 
-static const struct argp_child with_family[] = {
-	{ &st_common_argp, 0, "Common options:", 1 },
-	{ &st_family_argp, 0, NULL, 1 },
-	{},
-};
-static const struct argp_child common_only[] = {
-	{ &st_common_argp, 0, "Common options:", 1 },
-	{},
-};
-
 void st_parse_args(const struct argp_option *options, argp_parser_t parse,
-		   const char *doc, bool family, int argc, char **argv, struct st_opts *o)
+		   const char *doc, unsigned int groups, int argc, char **argv,
+		   struct st_opts *o)
 {
+	struct argp_child children[4] = { { &st_common_argp, 0, "Common options:", 1 } };
 	const struct argp argp = {
 		.options = options,
 		.parser = parse_root,
 		.args_doc = "[COMMAND [ARGS...]]",
 		.doc = doc,
-		.children = family ? with_family : common_only,
+		.children = children,
 	};
 
+	nchildren = 1;
+	if (groups & ST_ARGS_FAMILY)
+		children[nchildren++] = (struct argp_child){ &st_family_argp, 0, NULL, 1 };
+	if (groups & ST_ARGS_DNS)
+		children[nchildren++] = (struct argp_child){ &st_dns_argp, 0, NULL, 1 };
 	tool_parse = parse;
-	nchildren = family ? 2 : 1;
 	argp_program_version_hook = print_version;
 	argp_err_exit_status = 2;
 	argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o);

@@ -28,6 +28,7 @@ struct st_opts {
 	int family;			/* 0, ST_AF_INET, ST_AF_INET6 */
 	bool print_uid;
 	bool print_workload;		/* -w */
+	bool dns;			/* -d: the name each destination was resolved from */
 	enum st_time_mode time_mode;
 	bool json;
 	const char *output;
@@ -54,13 +55,20 @@ void st_usage_error(const char *fmt, ...);
 /* The common options, COMMAND [ARGS...] included, and -4/-6 */
 extern const struct argp st_common_argp;
 extern const struct argp st_family_argp;
+extern const struct argp st_dns_argp;
+
+/* Which optional groups of common options a tool takes */
+#define ST_ARGS_FAMILY	0x1	/* -4/-6 */
+#define ST_ARGS_DNS	0x2	/* -d */
 
 /*
  * Parses a tool's command line: its own @options (handled by @parse, which
- * finds @o as state->input), then the common ones (and -4/-6 if @family),
- * into @o. Exits 2 with one line on a bad one, 0 after --help or -V.
+ * finds @o as state->input), then the common ones and the @groups
+ * (ST_ARGS_*), into @o. Exits 2 with one line on a bad one, 0 after --help
+ * or -V.
  */
 void st_parse_args(const struct argp_option *options, argp_parser_t parse,
-		   const char *doc, bool family, int argc, char **argv, struct st_opts *o);
+		   const char *doc, unsigned int groups, int argc, char **argv,
+		   struct st_opts *o);
 
 #endif

@@ -44,7 +44,8 @@ static bool serves(const struct st_prog *p, const char *hook, enum st_backend b,
 
 	if (strcmp(p->hook, hook) || !serves_family(p, family))
 		return false;
-	return own == b || ((p->flags & ST_ROW_CATCH_UP) && b != ST_BACKEND_TRACEPOINT);
+	return own == b || (p->flags & ST_ROW_ANY) ||
+	       ((p->flags & ST_ROW_CATCH_UP) && b != ST_BACKEND_TRACEPOINT);
 }
 
 struct selecting {
@@ -73,10 +74,21 @@ static int try_backend(struct selecting *s, const char *hook, enum st_backend b,
 	return err;
 }
 
+/* The backend of @hook's ST_ROW_ANY program, or ST_BACKEND_AUTO if it has none */
+static enum st_backend any_backend(const struct selecting *s, const char *hook)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if ((s->progs[i].flags & ST_ROW_ANY) && !strcmp(s->progs[i].hook, hook))
+			return st_prog_backend(s->progs[i].prog);
+	return ST_BACKEND_AUTO;
+}
+
 static int choose(struct selecting *s, enum st_backend forced, size_t h)
 {
 	const char *why = "", *hook = s->sel->hooks[h];
-	enum st_backend b;
+	enum st_backend b, any = any_backend(s, hook);
 	int err = -ENOENT;
 
 	for (b = ST_BACKEND_FENTRY; b < ST_BACKEND_MAX; b++) {
@@ -84,7 +96,8 @@ static int choose(struct selecting *s, enum st_backend forced, size_t h)
 			continue;
 		err = try_backend(s, hook, b, &why);
 		if (!err) {
-			s->sel->chosen[h] = b;
+			/* the ready line says what runs */
+			s->sel->chosen[h] = any != ST_BACKEND_AUTO ? any : b;
 			return 0;
 		}
 		st_dbg("hook %s: %s unusable: %s", hook, names[b], why);
@@ -141,7 +154,8 @@ static int load_hook(const struct selecting *s, size_t h, char *list, size_t len
 		if (!serves(&s->progs[i], sel->hooks[h], sel->chosen[h], s->family))
 			continue;
 		bpf_program__set_autoload(s->progs[i].prog, true);
-		err = note_catch_up(sel, s->progs[i].prog, sel->chosen[h]);
+		if (s->progs[i].flags & ST_ROW_CATCH_UP)
+			err = note_catch_up(sel, s->progs[i].prog, sel->chosen[h]);
 		off += snprintf(list + off, off < len ? len - off : 0, "%s%s", off ? ", " : "",
 				bpf_program__name(s->progs[i].prog));
 	}

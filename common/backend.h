@@ -39,6 +39,9 @@ struct st_prog {
 /* a syscall tracepoint that goes along on the fentry and kprobe backends
  * too: the only hook that sees a call already in progress at attach */
 #define ST_ROW_CATCH_UP	0x4
+/* a tracepoint that is its hook's program on every backend: no function
+ * hook would see more (-d's packets) */
+#define ST_ROW_ANY	0x8
 
 #define ST_MAX_HOOKS	8
 #define ST_MAX_CATCH_UP	4

@@ -43,6 +43,7 @@ enum st_event_type {
 enum st_lost_counter {
 	ST_LOST_EVENTS,		/* ring buffer full */
 	ST_LOST_FOLLOW,		/* pids map full: a descendant not followed */
+	ST_LOST_DNS,		/* ring buffer full: a DNS answer (-d) not read */
 	ST_LOST_MAX,
 };
 
@@ -50,6 +51,7 @@ enum st_lost_counter {
 enum st_event_kind {
 	ST_KIND_INET = 1,	/* struct inet_event */
 	ST_KIND_UNIX,		/* struct unix_event */
+	ST_KIND_DNS,		/* struct dns_event: for the name cache (-d), never printed */
 };
 
 /*
@@ -112,6 +114,27 @@ struct unix_event {
 	__u8 sock_type;		/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
 	__u8 pad;
 	char path[ST_UNIX_PATH_MAX];
+};
+
+/*
+ * Room for one DNS message: the EDNS buffer size resolvers advertise since
+ * the 2020 DNS flag day, so a UDP answer is rarely longer; one that is, or a
+ * TCP answer split over segments, comes with less than msg_len captured.
+ */
+#define ST_DNS_MSG_MAX	1232
+
+/*
+ * One DNS message from port 53, as a network namespace received it (-d):
+ * the head's netns and time only, as no task is running when it arrives.
+ */
+struct dns_event {
+	struct st_event_head h;	/* kind ST_KIND_DNS */
+	__u16 msg_len;		/* the message's length: UDP's, or TCP's length prefix */
+	__u16 cap_len;		/* bytes of it in msg: < msg_len if it was not all there */
+	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
+	__u8 pad[2];
+	__u8 msg[ST_DNS_MSG_MAX];
 };
 
 /* A -p list this short is kept in st_config and compared in place. */

@@ -101,6 +101,25 @@ static int service_port(const struct inet_event *e)
 	return -1;
 }
 
+/* -d: what the remote address was resolved from, or NULL */
+static const struct st_dns_name *dns_name(const struct st_output *o, const struct inet_event *e)
+{
+	return o->dns ? st_dns_lookup(o->dns, e->h.netns, e->family, e->daddr, e->h.time_ns)
+		      : NULL;
+}
+
+static void query_cell(const struct st_output *o, const struct inet_event *e,
+		       char *buf, size_t len)
+{
+	const struct st_dns_name *n = dns_name(o, e);
+
+	/* dn_expand() printed it with \DDD escapes; escaped again all the same */
+	if (n)
+		st_escape(n->query, strlen(n->query), 0, buf, len);
+	else
+		st_cell_text(buf, len, NULL);
+}
+
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 		 char *buf, size_t len)
 {
@@ -108,7 +127,6 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	char tmp[ST_ADDR_STRLEN];
 	int port;
 
-	(void)o;
 	switch (f) {
 	case ST_F_IP: st_cell_num(buf, len, ip_version(e->family), ip_version(e->family)); break;
 	case ST_F_SADDR: st_cell_text(buf, len, addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
@@ -136,6 +154,7 @@ static bool cell(const struct st_output *o, const void *ev, enum st_field f,
 	case ST_F_FAILURE:
 		connect_cell(e, f, buf, len);
 		break;
+	case ST_F_QUERY: query_cell(o, e, buf, len); break;
 	default:
 		return false;
 	}
@@ -147,10 +166,10 @@ static void json_field(const struct st_output *o, const void *ev, enum st_field 
 		       struct st_json *j)
 {
 	const struct inet_event *e = ev;
+	const struct st_dns_name *n;
 	char tmp[ST_ADDR_STRLEN];
 	int port;
 
-	(void)o;
 	switch (f) {
 	case ST_F_IP: st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
 		break;
@@ -163,9 +182,23 @@ static void json_field(const struct st_output *o, const void *ev, enum st_field 
 		port = service_port(e);
 		st_json_uint_known(j, "port", port >= 0, port);
 		break;
+	case ST_F_QUERY:
+		n = dns_name(o, e);
+		st_json_str(j, "query", n ? n->query : NULL);
+		break;
 	default:
 		break;	/* json() writes the rest itself, by event kind */
 	}
+}
+
+/* -d: "query", and "cnames" from it to the name the address record had */
+static void json_names(const struct st_output *o, const struct inet_event *e,
+		       struct st_json *j)
+{
+	const struct st_dns_name *n = dns_name(o, e);
+
+	st_json_str(j, "query", n ? n->query : NULL);
+	st_json_strs(j, "cnames", n ? n->cnames : NULL, n ? n->ncnames : 0);
 }
 
 static void json(const struct st_output *o, const void *ev, struct st_json *j)
@@ -197,6 +230,8 @@ static void json(const struct st_output *o, const void *ev, struct st_json *j)
 		st_json_uint_known(j, "backlog", backlog, e->backlog);
 		st_json_uint_known(j, "backlog_max", backlog, e->backlog_max);
 	}
+	if (o->dns)
+		json_names(o, e, j);
 }
 
 const struct st_event_fmt st_inet_fmt = {

@@ -72,3 +72,17 @@ void st_json_null(struct st_json *j, const char *k)
 	key(j, k);
 	fwrite_unlocked("null", 1, 4, j->f);
 }
+
+void st_json_strs(struct st_json *j, const char *k, const char *strs, size_t n)
+{
+	size_t i;
+
+	key(j, k);
+	fputc_unlocked('[', j->f);
+	for (i = 0; i < n; i++, strs += strlen(strs) + 1) {
+		if (i)
+			fputc_unlocked(',', j->f);
+		st_json_string(j->f, strs, strlen(strs));
+	}
+	fputc_unlocked(']', j->f);
+}

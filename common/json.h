@@ -31,5 +31,7 @@ void st_json_uint(struct st_json *j, const char *key, unsigned long long v);
 void st_json_uint_known(struct st_json *j, const char *key, bool known,
 			unsigned long long v);
 void st_json_null(struct st_json *j, const char *key);
+/* "key":["a","b"] from @n strings packed one after another, each NUL-ended */
+void st_json_strs(struct st_json *j, const char *key, const char *strs, size_t n);
 
 #endif

@@ -63,7 +63,13 @@ static int add_column(struct st_output *o, struct st_column c)
 static int add_columns(struct st_output *o, const struct st_opts *opts,
 		       const struct st_column *cols, size_t ncols)
 {
+	const struct st_column query = { "QUERY", ST_F_QUERY, 20 };
+	bool counting = false;
 	int err = 0;
+	size_t i;
+
+	for (i = 0; i < ncols; i++)
+		counting |= cols[i].field == ST_F_COUNT;
 
 	if (opts->time_mode == ST_TIME_RELATIVE)
 		err = add_column(o, (struct st_column){ "TIME(s)", ST_F_TIME_REL, 9 });
@@ -72,11 +78,17 @@ static int add_columns(struct st_output *o, const struct st_opts *opts,
 	if (!err && opts->print_uid)
 		err = add_column(o, (struct st_column){ "UID", ST_F_UID, 6 });
 	for (; !err && ncols; ncols--, cols++) {
-		err = add_column(o, *cols);
+		/* QUERY ends a line; in a count row, the count comes after it */
+		if (cols->field == ST_F_COUNT && opts->dns)
+			err = add_column(o, query);
+		if (!err)
+			err = add_column(o, *cols);
 		/* who, then which workload it belongs to */
 		if (!err && cols->field == ST_F_COMM && opts->print_workload)
 			err = add_column(o, (struct st_column){ "WORKLOAD", ST_F_WORKLOAD, 20 });
 	}
+	if (!err && opts->dns && !counting)
+		err = add_column(o, query);
 	return err;
 }
 

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "escape.h"
 #include "event.h"
+#include "dns.h"
 #include "json.h"
 #include "workload.h"
 
@@ -43,6 +44,7 @@ enum st_field {
 	ST_F_LATENCY_MS,	/* a connect's, SYN to settled */
 	ST_F_SYN_RETRANS,	/* a settled connect's SYN retransmits */
 	ST_F_FAILURE,		/* refused, timeout, unreachable, local, closed */
+	ST_F_QUERY,		/* -d: the name the destination was resolved from */
 	/* -c */
 	ST_F_COUNT,		/* a row's count: the table's, not an event's */
 	/* unix */
@@ -72,6 +74,8 @@ struct st_output {
 	bool latency;		/* JSON: connect events carry latency_ns */
 	/* what a cgroup id is: for JSON and -w (NULL: neither is asked for) */
 	struct st_workloads *workloads;
+	/* -d: the names of addresses (NULL: not asked for) */
+	struct st_dns *dns;
 	__u64 first_ns;
 	__s64 mono_to_real_ns;
 	/* JSON "ts": the date and time of the last second formatted, reused */
@@ -94,6 +98,7 @@ struct st_event_fmt {
 
 /* Room for any cell's text: an escaped cgroup path (WORKLOAD) is the longest */
 #define ST_CELL_LEN (ST_ESCAPED_LEN(ST_CGROUP_PATH_MAX) + 2)
+_Static_assert(ST_CELL_LEN > ST_ESCAPED_LEN(1025), "QUERY: a DNS name fits a cell");
 
 /*
  * Opens the trace stream: -o FILE, else stderr in command mode, else stdout.

@@ -104,6 +104,8 @@ static int prepare(struct st_run *r)
 		err = st_loop_size(&r->bpf, &r->opts);
 	if (!err)
 		err = choose_backends(r);
+	if (!err && !r->opts.dns)
+		st_run_drop_hook(r, "dns");
 	if (!err && r->tool->before_load)
 		err = r->tool->before_load(r);
 	return err;
@@ -150,8 +152,15 @@ int st_run_emit(struct st_run *r, const void *data, size_t size)
 
 static int handle(void *ctx, void *data, size_t size)
 {
+	const struct st_event_head *h = data;
 	struct st_run *r = ctx;
 
+	/* -d's answers go to the cache, before the connects that follow them */
+	if (size >= sizeof(*h) && h->kind == ST_KIND_DNS) {
+		if (size >= sizeof(struct dns_event))
+			st_dns_add(&r->dns, data);
+		return 0;
+	}
 	if (r->tool->on_event)
 		return r->tool->on_event(r, data, size);
 	return st_run_emit(r, data, size);
@@ -195,6 +204,14 @@ static int start(struct st_run *r)
 	r->out.backlog = r->tool->json_backlog;
 	r->out.latency = r->tool->json_latency;
 	r->out.workloads = r->workloads;
+	if (r->opts.dns) {
+		err = st_dns_init(&r->dns, ST_DNS_CACHE_MAX);
+		if (err) {
+			st_err("-d: no memory for the DNS cache");
+			return err;
+		}
+		r->out.dns = &r->dns;
+	}
 	err = st_filter_fill(&r->filter, &r->opts, &r->bpf);
 	if (!err)
 		err = st_loop_open(&r->loop, r->bpf.events, handle, r);
@@ -248,6 +265,7 @@ static int run(struct st_run *r)
 		r->tool->after_run(r);
 	if (r->opts.count)
 		st_count_print(&r->counts, &r->out, true);
+	st_dns_report(&r->dns);
 	/* with -c the table is all the output: a failed write is a failure,
 	 * a reader that left is not */
 	werr = st_loop_flush(&r->loop, &r->out);
@@ -266,6 +284,7 @@ static void finish(struct st_run *r)
 	st_workloads_close(r->workloads);
 	st_command_reap(&r->cmd, false);
 	st_count_free(&r->counts);
+	st_dns_free(&r->dns);
 	st_output_close(&r->out);
 	if (r->bpf.obj)
 		r->tool->skel->destroy();
@@ -285,7 +304,9 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	r.loop.epfd = -1;
 	r.cmd.child = -1;
 	st_log_init(tool->name);
-	st_parse_args(tool->options, tool->parse, tool->doc, tool->family, argc, argv, &r.opts);
+	st_parse_args(tool->options, tool->parse, tool->doc,
+		      (tool->family ? ST_ARGS_FAMILY : 0) | (tool->dns ? ST_ARGS_DNS : 0),
+		      argc, argv, &r.opts);
 	if (r.opts.count && !tool->count_columns)
 		st_usage_error("-c/--count: %s has no count mode", tool->name);
 	err = prepare(&r);

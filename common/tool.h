@@ -21,6 +21,7 @@
 #include "btfcache.h"
 #include "command.h"
 #include "count.h"
+#include "dns.h"
 #include "filter.h"
 #include "log.h"
 #include "loop.h"
@@ -44,6 +45,9 @@ struct st_tool {
 	const struct argp_option *options;
 	argp_parser_t parse;
 	bool family;			/* takes -4/-6 */
+	/* takes -d: its rows list dns.bpf.h's tp_dns_answer as hook "dns",
+	 * which runs only with -d; its events' destinations get QUERY */
+	bool dns;
 	bool json_backlog;		/* JSON: accept events carry backlog, backlog_max */
 	bool json_latency;		/* JSON: connect events carry latency_ns */
 	const struct st_skeleton *skel;
@@ -82,6 +86,7 @@ struct st_run {
 	struct st_lost lost;
 	struct st_command cmd;
 	struct st_counts counts;	/* -c */
+	struct st_dns dns;		/* -d */
 };
 
 /* Every tool's main(). */

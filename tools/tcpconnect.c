@@ -53,6 +53,7 @@ static size_t rows(struct st_prog *r)
 		{ "connect", skel->progs.kretprobe_tcp_v6_connect, ST_ROW_V6 },
 		{ "connect", skel->progs.tp_sys_exit_connect, 0 },
 		ST_STATE_ROWS(skel),
+		ST_DNS_ROW(skel),
 	};
 
 	return ST_ROWS(r, t);
@@ -139,6 +140,7 @@ static const struct st_tool tool = {
 	.options = options,
 	.parse = parse,
 	.family = true,
+	.dns = true,
 	.skel = &tcpconnect_skeleton,
 	.rows = rows,
 	.columns = columns,

@@ -37,7 +37,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static size_t rows(struct st_prog *r)
 {
-	const struct st_prog t[] = { ST_STATE_ROWS(skel), ST_ACCEPT_ROWS(skel) };
+	const struct st_prog t[] = { ST_STATE_ROWS(skel), ST_ACCEPT_ROWS(skel),
+				     ST_DNS_ROW(skel) };
 
 	return ST_ROWS(r, t);
 }
@@ -115,6 +116,7 @@ static const struct st_tool tool = {
 	.options = options,
 	.parse = parse,
 	.family = true,
+	.dns = true,
 	.json_latency = true,
 	.skel = &tcptracer_skeleton,
 	.rows = rows,

@@ -50,6 +50,8 @@ static size_t rows(struct st_prog *r)
 	};
 	size_t n = ST_ROWS(r, connect);
 
+	r[n++] = (struct st_prog)ST_DNS_ROW(skel);
+
 	return connect_only ? n : n + ST_ROWS(r + n, send);
 }
 
@@ -142,6 +144,7 @@ static const struct st_tool tool = {
 	.options = options,
 	.parse = parse,
 	.family = true,
+	.dns = true,
 	.skel = &udpconnect_skeleton,
 	.rows = rows,
 	.columns = columns,

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
+#include "dns.h"
+#include "log.h"
+
+#define NS_PER_S	1000000000ULL
+
+struct st_dns_entry {
+	struct st_dns_entry *next;		/* in its bucket */
+	struct st_dns_entry *newer, *older;	/* by last use */
+	__u64 netns;
+	__u64 expires_ns;
+	__u8 addr[16];		/* IPv4: the first 4, the rest 0 */
+	__u8 family;
+	struct st_dns_name name;
+	char names[];		/* query, then the CNAMEs, each NUL-ended */
+};
+
+/* The names of one answer: the one asked, then the CNAME chain from it */
+struct chain {
+	char names[ST_DNS_CHAIN_MAX + 1][NS_MAXDNAME];
+	size_t n;
+};
+
+int st_dns_init(struct st_dns *d, size_t max)
+{
+	memset(d, 0, sizeof(*d));
+	for (d->nbuckets = 1; d->nbuckets < max; d->nbuckets <<= 1)
+		;
+	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	d->max = max;
+	return d->buckets ? 0 : -ENOMEM;
+}
+
+void st_dns_free(struct st_dns *d)
+{
+	struct st_dns_entry *e, *older;
+
+	for (e = d->newest; e; e = older) {
+		older = e->older;
+		free(e);
+	}
+	free(d->buckets);
+	memset(d, 0, sizeof(*d));
+}
+
+/* A v4-mapped IPv6 address is the IPv4 address an A record gave */
+static int normalize(int family, const __u8 *addr, __u8 out[16])
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(out, 0, 16);
+	if (family == ST_AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
+		memcpy(out, addr + 12, 4);
+		return ST_AF_INET;
+	}
+	memcpy(out, addr, family == ST_AF_INET ? 4 : 16);
+	return family;
+}
+
+/* FNV-1a over the key */
+static size_t bucket(const struct st_dns *d, __u64 netns, int family, const __u8 *addr)
+{
+	__u64 h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		h = (h ^ ((netns >> (8 * i)) & 0xff)) * 1099511628211ULL;
+	h = (h ^ family) * 1099511628211ULL;
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 1099511628211ULL;
+	return h & (d->nbuckets - 1);
+}
+
+static struct st_dns_entry **find(struct st_dns *d, __u64 netns, int family, const __u8 *addr)
+{
+	struct st_dns_entry **p = &d->buckets[bucket(d, netns, family, addr)];
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->netns == netns && (*p)->family == family &&
+		    !memcmp((*p)->addr, addr, 16))
+			return p;
+	return p;
+}
+
+static void unlink_use(struct st_dns *d, struct st_dns_entry *e)
+{
+	*(e->newer ? &e->newer->older : &d->newest) = e->older;
+	*(e->older ? &e->older->newer : &d->oldest) = e->newer;
+}
+
+static void link_newest(struct st_dns *d, struct st_dns_entry *e)
+{
+	e->newer = NULL;
+	e->older = d->newest;
+	*(d->newest ? &d->newest->newer : &d->oldest) = e;
+	d->newest = e;
+}
+
+static void drop(struct st_dns *d, struct st_dns_entry *e)
+{
+	struct st_dns_entry **p = find(d, e->netns, e->family, e->addr);
+
+	*p = e->next;
+	unlink_use(d, e);
+	d->n--;
+	free(e);
+}
+
+/* A new entry for one address: replaces the address's, or the least recently used */
+static void put(struct st_dns *d, const struct dns_event *ev, int family, const __u8 *addr,
+		__u32 ttl, const struct chain *c)
+{
+	size_t i, len = 0, off = 0;
+	struct st_dns_entry *e, **p;
+	__u8 key[16];
+
+	family = normalize(family, addr, key);
+	p = find(d, ev->h.netns, family, key);
+	if (*p)
+		drop(d, *p);
+	else if (d->n == d->max) {
+		d->stats.evicted += d->oldest->expires_ns > ev->h.time_ns;
+		drop(d, d->oldest);
+	}
+	for (i = 0; i < c->n; i++)
+		len += strlen(c->names[i]) + 1;
+	e = malloc(sizeof(*e) + len);
+	if (!e)
+		return;		/* a name not shown; nothing else is lost */
+	for (i = 0; i < c->n; i++)
+		off += strlen(strcpy(e->names + off, c->names[i])) + 1;
+	e->netns = ev->h.netns;
+	e->family = family;
+	memcpy(e->addr, key, sizeof(key));
+	e->expires_ns = ev->h.time_ns + (ttl ? ttl : 1) * NS_PER_S;
+	e->name = (struct st_dns_name){ e->names, e->names + strlen(e->names) + 1, c->n - 1 };
+	p = find(d, e->netns, e->family, e->addr);
+	e->next = NULL;
+	*p = e;
+	link_newest(d, e);
+	d->n++;
+	d->stats.addresses++;
+}
+
+/* The CNAME chain from the name asked; -1 if a record does not parse */
+static int follow_cnames(ns_msg *m, struct chain *c)
+{
+	int i, count = ns_msg_count(*m, ns_s_an);
+	bool more = true;
+	ns_rr rr;
+
+	/* a longer chain (or a loop) is cut where the names run out */
+	while (more && c->n <= ST_DNS_CHAIN_MAX) {
+		more = false;
+		for (i = 0; i < count; i++) {
+			if (ns_parserr(m, ns_s_an, i, &rr))
+				return -1;
+			if (ns_rr_type(rr) != ns_t_cname ||
+			    strcasecmp(ns_rr_name(rr), c->names[c->n - 1]))
+				continue;
+			if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr),
+				      c->names[c->n], NS_MAXDNAME) < 0)
+				return -1;
+			c->n++;
+			more = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool in_chain(const struct chain *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcasecmp(c->names[i], name))
+			return true;
+	return false;
+}
+
+/* Every A and AAAA record of a name in the chain; -1 if a record does not parse */
+static int put_addresses(struct st_dns *d, const struct dns_event *ev, ns_msg *m,
+			 const struct chain *c)
+{
+	int i, count = ns_msg_count(*m, ns_s_an);
+	__u8 addr[16];
+	ns_rr rr;
+
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(m, ns_s_an, i, &rr))
+			return -1;
+		if (ns_rr_class(rr) != ns_c_in || !in_chain(c, ns_rr_name(rr)))
+			continue;
+		memset(addr, 0, sizeof(addr));
+		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4) {
+			memcpy(addr, ns_rr_rdata(rr), 4);
+			put(d, ev, ST_AF_INET, addr, ns_rr_ttl(rr), c);
+		} else if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16) {
+			memcpy(addr, ns_rr_rdata(rr), 16);
+			put(d, ev, ST_AF_INET6, addr, ns_rr_ttl(rr), c);
+		}
+	}
+	return 0;
+}
+
+void st_dns_add(struct st_dns *d, const struct dns_event *e)
+{
+	static struct chain c;	/* 9 KiB: not on the stack */
+	ns_msg m;
+	ns_rr q;
+
+	st_dbg("DNS message: %s, %u of %u bytes, netns %llu",
+	       e->proto == IPPROTO_TCP ? "TCP" : "UDP", e->cap_len, e->msg_len,
+	       (unsigned long long)e->h.netns);
+	if (e->cap_len < e->msg_len) {
+		d->stats.truncated++;
+		return;
+	}
+	if (ns_initparse(e->msg, e->cap_len, &m)) {
+		d->stats.malformed++;
+		return;
+	}
+	if (!ns_msg_getflag(m, ns_f_qr))
+		return;		/* a query from port 53: a server's, not an answer */
+	/* the server cut it short: the client asks again over TCP */
+	if (ns_msg_getflag(m, ns_f_tc)) {
+		d->stats.truncated++;
+		return;
+	}
+	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1) {
+		d->stats.answers++;	/* NXDOMAIN, SERVFAIL...: no address */
+		return;
+	}
+	if (ns_parserr(&m, ns_s_qd, 0, &q)) {
+		d->stats.malformed++;
+		return;
+	}
+	snprintf(c.names[0], sizeof(c.names[0]), "%s", ns_rr_name(q));
+	c.n = 1;
+	if (follow_cnames(&m, &c) || put_addresses(d, e, &m, &c)) {
+		d->stats.malformed++;	/* what was put before the bad record stays */
+		return;
+	}
+	d->stats.answers++;
+}
+
+const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int family,
+					const __u8 *addr, __u64 time_ns)
+{
+	struct st_dns_entry *e;
+	__u8 key[16];
+
+	if (!d->buckets || (family != ST_AF_INET && family != ST_AF_INET6))
+		return NULL;
+	family = normalize(family, addr, key);
+	e = *find(d, netns, family, key);
+	if (!e || e->expires_ns <= time_ns)
+		return NULL;
+	unlink_use(d, e);
+	link_newest(d, e);
+	return &e->name;
+}
+
+void st_dns_report(const struct st_dns *d)
+{
+	const struct st_dns_stats *s = &d->stats;
+
+	if (s->truncated || s->malformed)
+		st_err("-d: %llu DNS answers skipped: %llu truncated, %llu malformed",
+		       s->truncated + s->malformed, s->truncated, s->malformed);
+	if (s->evicted)
+		st_err("-d: %llu names forgotten before their TTL ended: the cache holds %zu addresses",
+		       s->evicted, d->max);
+}

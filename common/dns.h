@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * -d: which name an address was resolved from. DNS answers captured in the
+ * kernel (struct dns_event) are parsed with glibc's resolver library
+ * (ns_initparse, ns_parserr, dn_expand: Debian's libc6) and each A or AAAA
+ * record becomes an entry keyed by network namespace and address, holding
+ * the name asked and the CNAME chain to the record, until its TTL ends.
+ */
+#ifndef SOCKTRACE_DNS_H
+#define SOCKTRACE_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "event.h"
+
+/* Addresses remembered; past this the least recently used is forgotten, counted */
+#define ST_DNS_CACHE_MAX	65536
+/* CNAMEs followed from the name asked (a longer chain is cut, the records kept) */
+#define ST_DNS_CHAIN_MAX	8
+
+/* A tool's row for bpf/dns.bpf.h's program (the library drops it without -d) */
+#define ST_DNS_ROW(skel) { "dns", (skel)->progs.tp_dns_answer, ST_ROW_ANY }
+
+struct st_dns_entry;
+
+/* What an address was resolved from */
+struct st_dns_name {
+	const char *query;	/* the name asked, as dn_expand() prints it */
+	const char *cnames;	/* @ncnames names, each NUL-ended, one after another */
+	size_t ncnames;
+};
+
+struct st_dns_stats {
+	unsigned long long answers;	/* responses read whole */
+	unsigned long long truncated;	/* not all there (skipped) */
+	unsigned long long malformed;	/* not a valid message (skipped) */
+	unsigned long long addresses;	/* A and AAAA records cached */
+	unsigned long long evicted;	/* forgotten before their TTL: cache full */
+};
+
+struct st_dns {
+	struct st_dns_entry **buckets;
+	size_t nbuckets;	/* a power of two */
+	size_t n, max;
+	struct st_dns_entry *newest, *oldest;	/* by last use */
+	struct st_dns_stats stats;
+};
+
+/* An empty cache of at most @max addresses: 0 or -ENOMEM */
+int st_dns_init(struct st_dns *d, size_t max);
+void st_dns_free(struct st_dns *d);
+/* One captured message; a query, a failure or an answer without addresses adds nothing */
+void st_dns_add(struct st_dns *d, const struct dns_event *e);
+/*
+ * The name @addr (16 bytes, an IPv4 address in the first 4, or v4-mapped)
+ * was resolved from in network namespace @netns, if its TTL had not ended
+ * at @time_ns; else NULL.
+ */
+const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int family,
+					const __u8 *addr, __u64 time_ns);
+/* At exit: what was skipped or forgotten, if anything was */
+void st_dns_report(const struct st_dns *d);
+
+#endif
