@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * -d: DNS messages from port 53 as they arrive, UDP or TCP, IPv4 or IPv6,
- * copied to user space whole, where the answers are parsed and cached per
- * network namespace (common/dns.c). Nothing is parsed here.
+ * -d: DNS messages from port 53, IPv4 or IPv6, copied to user space, where
+ * the answers are parsed and cached per network namespace (common/dns.c).
+ * Nothing is parsed here. None of this depends on which resolver library, if
+ * any, the process uses.
  *
- * The hook is the net:netif_receive_skb tracepoint on every backend: every
- * received packet passes it, loopback included (a local stub resolver's
- * answers), with skb->data at the network header. It is a stable tracepoint
- * every kernel has, so no function hook would see more; and it does not
- * depend on which resolver library, if any, the process uses. Only what is
- * in the linear part of the skb is read: an answer that is not (rare; a
- * large one on some NICs) arrives with less than msg_len captured, and is
- * counted as truncated by user space.
+ * The hooks are tracepoints on every backend (ST_ROW_ANY), as no function
+ * hook would see more:
+ *  - UDP: net:netif_receive_skb. Every received packet passes it, loopback
+ *    included (a local stub resolver's answers), with skb->data at the
+ *    network header. Only the linear part of the skb is read: an answer that
+ *    is not all there (rare; a large one on some NICs) arrives with less than
+ *    msg_len captured, and is counted as truncated by user space.
+ *  - TCP: the read(), recvfrom() and recvmsg() syscalls' exits, on sockets
+ *    connected to port 53 (dns_read() says why).
  *
- * Include after emit.bpf.h.
+ * Include after emit.bpf.h and sock.bpf.h.
  */
 #ifndef SOCKTRACE_DNS_BPF_H
 #define SOCKTRACE_DNS_BPF_H
@@ -58,79 +60,162 @@ static __always_inline bool dns_ip(const unsigned char *data, __u16 eth_proto,
 	return true;
 }
 
-/* From port 53, over UDP or TCP (after its two-byte length): where the message is */
-static __always_inline bool dns_transport(const unsigned char *data, struct dns_where *w,
-					  __u32 end)
+/* From UDP port 53: where the message is */
+static __always_inline bool dns_udp(const unsigned char *data, struct dns_where *w, __u32 end)
 {
-	struct tcphdr th;
 	struct udphdr uh;
-	__u16 prefix;
 
-	if (w->proto == IPPROTO_UDP) {
-		if (bpf_probe_read_kernel(&uh, sizeof(uh), data + w->off) ||
-		    uh.source != bpf_htons(DNS_PORT) || bpf_ntohs(uh.len) < sizeof(uh))
-			return false;
-		w->off += sizeof(uh);
-		w->len = bpf_ntohs(uh.len) - sizeof(uh);
-		w->avail = end > w->off ? end - w->off : 0;
-		return true;
-	}
-	if (w->proto != IPPROTO_TCP ||
-	    bpf_probe_read_kernel(&th, sizeof(th), data + w->off) ||
-	    th.source != bpf_htons(DNS_PORT))
+	if (w->proto != IPPROTO_UDP ||
+	    bpf_probe_read_kernel(&uh, sizeof(uh), data + w->off) ||
+	    uh.source != bpf_htons(DNS_PORT) || bpf_ntohs(uh.len) < sizeof(uh))
 		return false;
-	w->off += th.doff * 4;
-	/* an ACK, or a segment too short for a length: nothing to read */
-	if (end < w->off + sizeof(prefix) ||
-	    bpf_probe_read_kernel(&prefix, sizeof(prefix), data + w->off))
-		return false;
-	w->off += sizeof(prefix);
-	w->len = bpf_ntohs(prefix);
-	w->avail = end - w->off;
+	w->off += sizeof(uh);
+	w->len = bpf_ntohs(uh.len) - sizeof(uh);
+	w->avail = end > w->off ? end - w->off : 0;
 	return true;
 }
 
-static __always_inline void dns_capture(struct sk_buff *skb)
+/* A zeroed record but for its message, or NULL after counting the loss */
+static __always_inline struct dns_event *dns_reserve(void)
+{
+	struct dns_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(ST_LOST_DNS);
+		return NULL;
+	}
+	__builtin_memset(e, 0, offsetof(struct dns_event, msg));
+	e->h.time_ns = bpf_ktime_get_ns();
+	e->h.kind = ST_KIND_DNS;
+	return e;
+}
+
+/*
+ * @cap bytes from @src (user memory if @user) into the record, then sent.
+ * The bound is checked on the register the copy is given: 64 bits, so that
+ * no 32-bit copy of it is checked instead.
+ */
+static __always_inline void dns_submit(struct dns_event *e, const void *src, __u32 cap,
+				       bool user)
+{
+	__u64 n = cap;
+	long err;
+
+	barrier_var(n);
+	if (n <= ST_DNS_MSG_MAX) {
+		err = user ? bpf_probe_read_user(e->msg, n, src) :
+			     bpf_probe_read_kernel(e->msg, n, src);
+		if (!err)
+			e->cap_len = n;
+	}
+	submit_event(e);
+}
+
+static __always_inline void dns_packet(struct sk_buff *skb)
 {
 	const unsigned char *data = BPF_CORE_READ(skb, data);
 	__u32 linear = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
 	struct dns_where w = {};
 	struct dns_event *e;
 	__u32 end, cap;
-	__u64 n;
 
 	if (!dns_ip(data, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &w, &end) ||
-	    !dns_transport(data, &w, end < linear ? end : linear))
+	    !dns_udp(data, &w, end < linear ? end : linear))
 		return;
 	cap = w.len < w.avail ? w.len : w.avail;
 	if (cap > ST_DNS_MSG_MAX)
 		cap = ST_DNS_MSG_MAX;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(ST_LOST_DNS);
+	e = dns_reserve();
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, offsetof(struct dns_event, msg));
-	e->h.time_ns = bpf_ktime_get_ns();
 	e->h.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
-	e->h.kind = ST_KIND_DNS;
 	e->msg_len = w.len;
-	e->proto = w.proto;
+	e->proto = IPPROTO_UDP;
 	e->family = w.family;
-	/* the bound checked on the register the copy is given: 64 bits, so
-	 * that no 32-bit copy of it is checked instead */
-	n = cap;
-	barrier_var(n);
-	if (n <= ST_DNS_MSG_MAX && !bpf_probe_read_kernel(e->msg, n, data + w.off))
-		e->cap_len = n;
-	submit_event(e);
+	dns_submit(e, data + w.off, cap, false);
 }
 
-/* The program a tool lists in its rows as hook "dns", ST_ROW_ANY */
+/* UDP answers: the packet, whoever reads it and however */
 SEC("tracepoint/net/netif_receive_skb")
 int tp_dns_answer(struct trace_event_raw_net_dev_template *ctx)
 {
-	dns_capture((struct sk_buff *)ctx->skbaddr);
+	dns_packet((struct sk_buff *)ctx->skbaddr);
+	return 0;
+}
+
+/*
+ * TCP answers: what a process read from a socket connected to port 53.
+ * Their packets hold the payload in page fragments a tracing program
+ * cannot read, but the bytes a read returned are in the reader's buffer.
+ * @len is what the buffer at @ubuf took.
+ */
+static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 len)
+{
+	struct dns_event *e;
+	struct sock *sk;
+	__u32 cap;
+
+	if (ret <= 0)
+		return;
+	sk = sock_from_fd(fd);
+	if (!sk || sk_dport(sk) != DNS_PORT || sk_protocol(sk) != IPPROTO_TCP)
+		return;
+	e = dns_reserve();
+	if (!e)
+		return;
+	e->h.netns = sk_netns(sk);
+	e->stream = (__u64)sk;
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->msg_len = ret > 0xffff ? 0xffff : ret;
+	e->proto = IPPROTO_TCP;
+	e->family = sk_family(sk);
+	cap = (__u64)ret < len ? ret : len;
+	dns_submit(e, ubuf, cap > ST_DNS_MSG_MAX ? ST_DNS_MSG_MAX : cap, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int tp_dns_read(SYSCALL_EXIT_CTX *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret <= 0)
+		return 0;
+	regs = syscall_regs();
+	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret,
+		 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int tp_dns_recvfrom(SYSCALL_EXIT_CTX *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret <= 0)
+		return 0;
+	regs = syscall_regs();
+	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret,
+		 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
+	return 0;
+}
+
+/* The first buffer only: what went further is not captured (a stream cut) */
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int tp_dns_recvmsg(SYSCALL_EXIT_CTX *ctx)
+{
+	const struct user_msghdr *m;
+	struct iovec *iov = NULL;
+	struct iovec first = {};
+	struct pt_regs *regs;
+
+	if (ctx->ret <= 0)
+		return 0;
+	regs = syscall_regs();
+	m = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (bpf_probe_read_user(&iov, sizeof(iov), &m->msg_iov) || !iov ||
+	    bpf_probe_read_user(&first, sizeof(first), iov))
+		return 0;
+	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret, first.iov_base, first.iov_len);
 	return 0;
 }
 

@@ -114,7 +114,7 @@ static void drop(struct st_dns *d, struct st_dns_entry *e)
 }
 
 /* A new entry for one address: replaces the address's, or the least recently used */
-static void put(struct st_dns *d, const struct dns_event *ev, int family, const __u8 *addr,
+static void put(struct st_dns *d, __u64 netns, __u64 time_ns, int family, const __u8 *addr,
 		__u32 ttl, const struct chain *c)
 {
 	size_t i, len = 0, off = 0;
@@ -122,11 +122,11 @@ static void put(struct st_dns *d, const struct dns_event *ev, int family, const 
 	__u8 key[16];
 
 	family = normalize(family, addr, key);
-	p = find(d, ev->h.netns, family, key);
+	p = find(d, netns, family, key);
 	if (*p)
 		drop(d, *p);
 	else if (d->n == d->max) {
-		d->stats.evicted += d->oldest->expires_ns > ev->h.time_ns;
+		d->stats.evicted += d->oldest->expires_ns > time_ns;
 		drop(d, d->oldest);
 	}
 	for (i = 0; i < c->n; i++)
@@ -136,10 +136,10 @@ static void put(struct st_dns *d, const struct dns_event *ev, int family, const 
 		return;		/* a name not shown; nothing else is lost */
 	for (i = 0; i < c->n; i++)
 		off += strlen(strcpy(e->names + off, c->names[i])) + 1;
-	e->netns = ev->h.netns;
+	e->netns = netns;
 	e->family = family;
 	memcpy(e->addr, key, sizeof(key));
-	e->expires_ns = ev->h.time_ns + (ttl ? ttl : 1) * NS_PER_S;
+	e->expires_ns = time_ns + (ttl ? ttl : 1) * NS_PER_S;
 	e->name = (struct st_dns_name){ e->names, e->names + strlen(e->names) + 1, c->n - 1 };
 	p = find(d, e->netns, e->family, e->addr);
 	e->next = NULL;
@@ -187,7 +187,7 @@ static bool in_chain(const struct chain *c, const char *name)
 }
 
 /* Every A and AAAA record of a name in the chain; -1 if a record does not parse */
-static int put_addresses(struct st_dns *d, const struct dns_event *ev, ns_msg *m,
+static int put_addresses(struct st_dns *d, __u64 netns, __u64 time_ns, ns_msg *m,
 			 const struct chain *c)
 {
 	int i, count = ns_msg_count(*m, ns_s_an);
@@ -202,29 +202,24 @@ static int put_addresses(struct st_dns *d, const struct dns_event *ev, ns_msg *m
 		memset(addr, 0, sizeof(addr));
 		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4) {
 			memcpy(addr, ns_rr_rdata(rr), 4);
-			put(d, ev, ST_AF_INET, addr, ns_rr_ttl(rr), c);
+			put(d, netns, time_ns, ST_AF_INET, addr, ns_rr_ttl(rr), c);
 		} else if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16) {
 			memcpy(addr, ns_rr_rdata(rr), 16);
-			put(d, ev, ST_AF_INET6, addr, ns_rr_ttl(rr), c);
+			put(d, netns, time_ns, ST_AF_INET6, addr, ns_rr_ttl(rr), c);
 		}
 	}
 	return 0;
 }
 
-void st_dns_add(struct st_dns *d, const struct dns_event *e)
+/* One whole message received in @netns at @time_ns */
+static void add_message(struct st_dns *d, __u64 netns, __u64 time_ns, const __u8 *msg,
+			size_t len)
 {
 	static struct chain c;	/* 9 KiB: not on the stack */
 	ns_msg m;
 	ns_rr q;
 
-	st_dbg("DNS message: %s, %u of %u bytes, netns %llu",
-	       e->proto == IPPROTO_TCP ? "TCP" : "UDP", e->cap_len, e->msg_len,
-	       (unsigned long long)e->h.netns);
-	if (e->cap_len < e->msg_len) {
-		d->stats.truncated++;
-		return;
-	}
-	if (ns_initparse(e->msg, e->cap_len, &m)) {
+	if (ns_initparse(msg, len, &m)) {
 		d->stats.malformed++;
 		return;
 	}
@@ -235,21 +230,92 @@ void st_dns_add(struct st_dns *d, const struct dns_event *e)
 		d->stats.truncated++;
 		return;
 	}
-	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1) {
-		d->stats.answers++;	/* NXDOMAIN, SERVFAIL...: no address */
-		return;
-	}
+	d->stats.answers++;
+	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1)
+		return;		/* NXDOMAIN, SERVFAIL...: no address */
 	if (ns_parserr(&m, ns_s_qd, 0, &q)) {
+		d->stats.answers--;
 		d->stats.malformed++;
 		return;
 	}
 	snprintf(c.names[0], sizeof(c.names[0]), "%s", ns_rr_name(q));
 	c.n = 1;
-	if (follow_cnames(&m, &c) || put_addresses(d, e, &m, &c)) {
+	if (follow_cnames(&m, &c) || put_addresses(d, netns, time_ns, &m, &c)) {
+		d->stats.answers--;
 		d->stats.malformed++;	/* what was put before the bad record stays */
+	}
+}
+
+/* @e's stream, a new one, or the least recently read one, its bytes lost */
+static struct st_dns_stream *stream_of(struct st_dns *d, const struct dns_event *e)
+{
+	struct st_dns_stream *s, *oldest = &d->streams[0];
+	size_t i;
+
+	for (i = 0; i < ST_DNS_STREAMS; i++) {
+		s = &d->streams[i];
+		if (s->id == e->stream && s->sport == e->sport && s->netns == e->h.netns)
+			return s;
+		if (s->last_ns < oldest->last_ns)
+			oldest = s;
+	}
+	if (oldest->have && !oldest->broken)
+		d->stats.truncated++;	/* its message will not be whole */
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->id = e->stream;
+	oldest->sport = e->sport;
+	oldest->netns = e->h.netns;
+	return oldest;
+}
+
+/*
+ * Bytes read from a TCP stream of length-prefixed messages: each message
+ * is added once it is whole. A stream that lost bytes (a read longer than
+ * the record, or a message longer than we keep) cannot find the next
+ * message's start again: it is ignored from then on.
+ */
+static void add_stream(struct st_dns *d, const struct dns_event *e)
+{
+	struct st_dns_stream *s = stream_of(d, e);
+	size_t len;
+
+	s->last_ns = e->h.time_ns;
+	if (s->broken)
+		return;
+	if (e->cap_len < e->msg_len || s->have + e->cap_len > sizeof(s->buf)) {
+		d->stats.truncated++;
+		s->broken = true;
 		return;
 	}
-	d->stats.answers++;
+	memcpy(s->buf + s->have, e->msg, e->cap_len);
+	s->have += e->cap_len;
+	while (s->have >= 2) {
+		len = s->buf[0] << 8 | s->buf[1];
+		if (len > ST_DNS_MSG_MAX) {
+			d->stats.truncated++;
+			s->broken = true;
+			return;
+		}
+		if (s->have < 2 + len)
+			return;
+		add_message(d, e->h.netns, e->h.time_ns, s->buf + 2, len);
+		s->have -= 2 + len;
+		memmove(s->buf, s->buf + 2 + len, s->have);
+	}
+}
+
+void st_dns_add(struct st_dns *d, const struct dns_event *e)
+{
+	st_dbg("DNS %s: %u of %u bytes, netns %llu", e->proto == IPPROTO_TCP ? "TCP" : "UDP",
+	       e->cap_len, e->msg_len, (unsigned long long)e->h.netns);
+	if (e->cap_len > sizeof(e->msg))
+		return;		/* not what the BPF object writes */
+	if (e->proto == IPPROTO_TCP)
+		add_stream(d, e);
+	else if (e->cap_len < e->msg_len)
+		d->stats.truncated++;
+	else
+		add_message(d, e->h.netns, e->h.time_ns, e->msg, e->cap_len);
 }
 
 const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int family,

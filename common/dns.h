@@ -19,8 +19,12 @@
 /* CNAMEs followed from the name asked (a longer chain is cut, the records kept) */
 #define ST_DNS_CHAIN_MAX	8
 
-/* A tool's row for bpf/dns.bpf.h's program (the library drops it without -d) */
-#define ST_DNS_ROW(skel) { "dns", (skel)->progs.tp_dns_answer, ST_ROW_ANY }
+/* A tool's rows for bpf/dns.bpf.h's programs (the library drops them without -d) */
+#define ST_DNS_ROWS(skel)							\
+	{ "dns", (skel)->progs.tp_dns_answer, ST_ROW_ANY },			\
+	{ "dns", (skel)->progs.tp_dns_read, ST_ROW_ANY },			\
+	{ "dns", (skel)->progs.tp_dns_recvfrom, ST_ROW_ANY },			\
+	{ "dns", (skel)->progs.tp_dns_recvmsg, ST_ROW_ANY }
 
 struct st_dns_entry;
 
@@ -33,13 +37,26 @@ struct st_dns_name {
 
 struct st_dns_stats {
 	unsigned long long answers;	/* responses read whole */
-	unsigned long long truncated;	/* not all there (skipped) */
+	unsigned long long truncated;	/* not all there, or over TCP not whole (skipped) */
 	unsigned long long malformed;	/* not a valid message (skipped) */
 	unsigned long long addresses;	/* A and AAAA records cached */
 	unsigned long long evicted;	/* forgotten before their TTL: cache full */
 };
 
+/* TCP streams put together at once: past this the least recently read is lost */
+#define ST_DNS_STREAMS	16
+
+/* One TCP connection to port 53: what was read of its next message */
+struct st_dns_stream {
+	__u64 id, netns, last_ns;
+	__u16 sport;
+	bool broken;		/* lost bytes: where a message starts is not known */
+	size_t have;
+	__u8 buf[2 + ST_DNS_MSG_MAX];
+};
+
 struct st_dns {
+	struct st_dns_stream streams[ST_DNS_STREAMS];
 	struct st_dns_entry **buckets;
 	size_t nbuckets;	/* a power of two */
 	size_t n, max;

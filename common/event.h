@@ -124,16 +124,20 @@ struct unix_event {
 #define ST_DNS_MSG_MAX	1232
 
 /*
- * One DNS message from port 53, as a network namespace received it (-d):
- * the head's netns and time only, as no task is running when it arrives.
+ * DNS from port 53 (-d), for the name cache. Over UDP, one message as a
+ * network namespace received it: the head's netns and time only, as no task
+ * is running then. Over TCP, the bytes one read() (recvfrom(), recvmsg())
+ * returned from a socket whose peer is port 53: part of a stream of
+ * length-prefixed messages, which user space puts together.
  */
 struct dns_event {
 	struct st_event_head h;	/* kind ST_KIND_DNS */
-	__u16 msg_len;		/* the message's length: UDP's, or TCP's length prefix */
-	__u16 cap_len;		/* bytes of it in msg: < msg_len if it was not all there */
+	__u64 stream;		/* TCP: the socket read (its address); 0 for UDP */
+	__u16 msg_len;		/* UDP: the message's length; TCP: bytes read (at most 65535) */
+	__u16 cap_len;		/* of them in msg: fewer if they were not all there */
+	__u16 sport;		/* TCP: the local port, which tells a reused socket apart */
 	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
 	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
-	__u8 pad[2];
 	__u8 msg[ST_DNS_MSG_MAX];
 };
 

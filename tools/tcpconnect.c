@@ -53,7 +53,7 @@ static size_t rows(struct st_prog *r)
 		{ "connect", skel->progs.kretprobe_tcp_v6_connect, ST_ROW_V6 },
 		{ "connect", skel->progs.tp_sys_exit_connect, 0 },
 		ST_STATE_ROWS(skel),
-		ST_DNS_ROW(skel),
+		ST_DNS_ROWS(skel),
 	};
 
 	return ST_ROWS(r, t);

@@ -38,7 +38,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static size_t rows(struct st_prog *r)
 {
 	const struct st_prog t[] = { ST_STATE_ROWS(skel), ST_ACCEPT_ROWS(skel),
-				     ST_DNS_ROW(skel) };
+				     ST_DNS_ROWS(skel) };
 
 	return ST_ROWS(r, t);
 }

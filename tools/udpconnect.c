@@ -48,9 +48,10 @@ static size_t rows(struct st_prog *r)
 		{ "send", skel->progs.tp_sys_exit_sendmsg, 0 },
 		{ "send", skel->progs.tp_sys_exit_sendmmsg, 0 },
 	};
+	const struct st_prog dns[] = { ST_DNS_ROWS(skel) };
 	size_t n = ST_ROWS(r, connect);
 
-	r[n++] = (struct st_prog)ST_DNS_ROW(skel);
+	n += ST_ROWS(r + n, dns);
 
 	return connect_only ? n : n + ST_ROWS(r + n, send);
 }
