@@ -112,12 +112,20 @@ static void query_cell(const struct st_output *o, const struct inet_event *e,
 		       char *buf, size_t len)
 {
 	const struct st_dns_name *n = dns_name(o, e);
+	const char *c;
 
-	/* dn_expand() printed it with \DDD escapes; escaped again all the same */
-	if (n)
+	if (!n) {
+		st_cell_text(buf, len, NULL);
+		return;
+	}
+	/* dn_expand() printed it as dig does, any byte that is not printable
+	 * ASCII as \DDD; were one left, the terminal's escaping would take it */
+	for (c = n->query; *c > 0x20 && *c < 0x7f; c++)
+		;
+	if (*c)
 		st_escape(n->query, strlen(n->query), 0, buf, len);
 	else
-		st_cell_text(buf, len, NULL);
+		st_cell_text(buf, len, n->query);
 }
 
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,

@@ -160,6 +160,28 @@ static inline int jc_number(const char **pp, const char *end)
 	return 0;
 }
 
+/* An array of strings (-d's "cnames") at *@pp, '[' included */
+static inline int jc_strings(const char **pp, const char *end)
+{
+	const char *p = *pp + 1;
+	size_t n;
+
+	if (p < end && *p == ']') {
+		*pp = p + 1;
+		return 0;
+	}
+	for (;;) {
+		if (p >= end || *p++ != '"' || jc_string(&p, end, NULL, 0, &n) || p >= end)
+			return -1;
+		if (*p == ']') {
+			*pp = p + 1;
+			return 0;
+		}
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
 /*
  * Checks that @line (@len bytes) is one JSON object and a newline. The
  * string value of member @want is decoded into @out (@cap bytes), its length
@@ -195,6 +217,9 @@ static inline int jc_line(const char *line, size_t len, const char *want,
 			p += 4;
 			if (mine)
 				*found = 2;
+		} else if (*p == '[') {
+			if (jc_strings(&p, end))
+				return -1;
 		} else if (jc_number(&p, end)) {
 			return -1;
 		}

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests of -d's name cache (common/dns.c) on messages built here. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dns.h"
+#include "output.h"
+#include "unit.h"
+#include "../fuzz/json_check.h"
+
+#define S	1000000000ULL
+#define NETNS	4026531840ULL
+
+/* A DNS message, built one part after another */
+struct msg {
+	__u8 b[ST_DNS_MSG_MAX];
+	size_t len;
+};
+
+static void put(struct msg *m, const void *p, size_t n)
+{
+	memcpy(m->b + m->len, p, n);
+	m->len += n;
+}
+
+static void put16(struct msg *m, unsigned int v)
+{
+	__u8 b[2] = { v >> 8, v & 0xff };
+
+	put(m, b, 2);
+}
+
+static void put32(struct msg *m, unsigned int v)
+{
+	put16(m, v >> 16);
+	put16(m, v & 0xffff);
+}
+
+/* "a.b" as labels, ended by the root */
+static void put_name(struct msg *m, const char *name)
+{
+	const char *dot;
+	size_t n;
+
+	for (; *name; name += n + (dot != NULL)) {
+		dot = strchr(name, '.');
+		n = dot ? (size_t)(dot - name) : strlen(name);
+		m->b[m->len++] = n;
+		put(m, name, n);
+	}
+	m->b[m->len++] = 0;
+}
+
+/* A response (rcode @rcode, TC if @tc) to @qname of @an answers */
+static void begin(struct msg *m, const char *qname, int an, int rcode, bool tc)
+{
+	m->len = 0;
+	put16(m, 0x1234);
+	put16(m, 0x8180 | (tc ? 0x0200 : 0) | rcode);	/* QR RD RA */
+	put16(m, 1);
+	put16(m, an);
+	put32(m, 0);
+	put_name(m, qname);
+	put16(m, 1);
+	put16(m, 1);
+}
+
+static void rr_head(struct msg *m, const char *owner, int type, unsigned int ttl)
+{
+	put_name(m, owner);
+	put16(m, type);
+	put16(m, 1);
+	put32(m, ttl);
+}
+
+static void rr_cname(struct msg *m, const char *owner, const char *target)
+{
+	size_t at;
+
+	rr_head(m, owner, 5, 300);
+	at = m->len;
+	put16(m, 0);
+	put_name(m, target);
+	m->b[at] = (m->len - at - 2) >> 8;
+	m->b[at + 1] = (m->len - at - 2) & 0xff;
+}
+
+static void rr_addr(struct msg *m, const char *owner, const char *addr, unsigned int ttl)
+{
+	__u8 a[16];
+	int v6 = strchr(addr, ':') != NULL;
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, addr, a);
+	rr_head(m, owner, v6 ? 28 : 1, ttl);
+	put16(m, v6 ? 16 : 4);
+	put(m, a, v6 ? 16 : 4);
+}
+
+static void add_udp(struct st_dns *d, const struct msg *m, __u64 netns, __u64 t)
+{
+	static struct dns_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.kind = ST_KIND_DNS;
+	e.h.netns = netns;
+	e.h.time_ns = t;
+	e.proto = 17;
+	e.msg_len = e.cap_len = m->len;
+	memcpy(e.msg, m->b, m->len);
+	st_dns_add(d, &e);
+}
+
+/* @len bytes of a TCP stream as one read returned them */
+static void add_tcp(struct st_dns *d, const __u8 *b, size_t len, __u64 t)
+{
+	static struct dns_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.kind = ST_KIND_DNS;
+	e.h.netns = NETNS;
+	e.h.time_ns = t;
+	e.stream = 0xffff888012345678ULL;
+	e.sport = 40000;
+	e.proto = 6;
+	e.msg_len = e.cap_len = len;
+	memcpy(e.msg, b, len);
+	st_dns_add(d, &e);
+}
+
+static const struct st_dns_name *lookup(struct st_dns *d, __u64 netns, const char *addr,
+					__u64 t)
+{
+	__u8 a[16] = {};
+	int v6 = strchr(addr, ':') != NULL;
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, addr, a);
+	return st_dns_lookup(d, netns, v6 ? ST_AF_INET6 : ST_AF_INET, a, t);
+}
+
+static const char *query_of(struct st_dns *d, __u64 netns, const char *addr, __u64 t)
+{
+	const struct st_dns_name *n = lookup(d, netns, addr, t);
+
+	return n ? n->query : "-";
+}
+
+static void test_chain(void)
+{
+	const struct st_dns_name *n;
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 16);
+	begin(&m, "alias.test", 4, 0, false);
+	rr_cname(&m, "alias.test", "b.test");
+	rr_cname(&m, "B.test", "web.test");	/* names compare without case */
+	rr_addr(&m, "web.test", "192.0.2.5", 60);
+	rr_addr(&m, "web.test", "2001:db8::5", 60);
+	add_udp(&d, &m, NETNS, 10 * S);
+	n = lookup(&d, NETNS, "192.0.2.5", 11 * S);
+	CHECK(n != NULL, "192.0.2.5 named");
+	if (n) {
+		CHECK_STR(n->query, "alias.test");
+		CHECK(n->ncnames == 2, "%zu cnames", n->ncnames);
+		CHECK_STR(n->cnames, "b.test");
+		CHECK_STR(n->cnames + strlen(n->cnames) + 1, "web.test");
+	}
+	CHECK_STR(query_of(&d, NETNS, "2001:db8::5", 11 * S), "alias.test");
+	/* a v4-mapped destination is the A record's address */
+	CHECK_STR(query_of(&d, NETNS, "::ffff:192.0.2.5", 11 * S), "alias.test");
+	/* another network namespace did not resolve it */
+	CHECK_STR(query_of(&d, NETNS + 1, "192.0.2.5", 11 * S), "-");
+	CHECK(d.stats.answers == 1 && d.stats.addresses == 2, "%llu answers, %llu addresses",
+	      d.stats.answers, d.stats.addresses);
+	st_dns_free(&d);
+}
+
+static void test_ttl(void)
+{
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 16);
+	begin(&m, "short.test", 2, 0, false);
+	rr_addr(&m, "short.test", "192.0.2.6", 5);
+	rr_addr(&m, "short.test", "192.0.2.7", 0);
+	add_udp(&d, &m, NETNS, 10 * S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.6", 14 * S), "short.test");
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.6", 15 * S), "-");
+	/* a TTL of 0 still names the connect that follows the answer */
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.7", 10 * S + S / 2), "short.test");
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.7", 11 * S), "-");
+	/* the latest answer wins */
+	begin(&m, "other.test", 1, 0, false);
+	rr_addr(&m, "other.test", "192.0.2.6", 5);
+	add_udp(&d, &m, NETNS, 20 * S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.6", 21 * S), "other.test");
+	st_dns_free(&d);
+}
+
+static void test_lru(void)
+{
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 2);
+	begin(&m, "a.test", 3, 0, false);
+	rr_addr(&m, "a.test", "192.0.2.1", 60);
+	rr_addr(&m, "a.test", "192.0.2.2", 60);
+	rr_addr(&m, "a.test", "192.0.2.3", 60);
+	add_udp(&d, &m, NETNS, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.1", 2 * S), "-");
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.3", 2 * S), "a.test");
+	CHECK(d.stats.evicted == 1 && d.n == 2, "%llu evicted, %zu held", d.stats.evicted, d.n);
+	st_dns_free(&d);
+}
+
+static void test_skipped(void)
+{
+	static const __u8 loop[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		0xc0, 12,			/* the question's name points at itself */
+		0, 1, 0, 1,
+	};
+	struct dns_event e = {};
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 16);
+	begin(&m, "nx.test", 0, 3, false);	/* NXDOMAIN */
+	add_udp(&d, &m, NETNS, S);
+	begin(&m, "big.test", 1, 0, true);	/* TC: asked again over TCP */
+	rr_addr(&m, "big.test", "192.0.2.9", 60);
+	add_udp(&d, &m, NETNS, S);
+	memcpy(m.b, loop, sizeof(loop));
+	m.len = sizeof(loop);
+	add_udp(&d, &m, NETNS, S);
+	begin(&m, "x.test", 1, 0, false);	/* a label of 64: not a length */
+	m.b[m.len++] = 64;
+	add_udp(&d, &m, NETNS, S);
+	begin(&m, "cut.test", 1, 0, false);	/* the record ends early */
+	rr_addr(&m, "cut.test", "192.0.2.10", 60);
+	m.len -= 2;
+	add_udp(&d, &m, NETNS, S);
+	e.proto = 17;				/* not all captured */
+	e.msg_len = 1500;
+	e.cap_len = ST_DNS_MSG_MAX;
+	st_dns_add(&d, &e);
+	CHECK(d.stats.answers == 1, "%llu answers", d.stats.answers);
+	CHECK(d.stats.truncated == 2, "%llu truncated", d.stats.truncated);
+	CHECK(d.stats.malformed == 3, "%llu malformed", d.stats.malformed);
+	CHECK(d.n == 0, "%zu held", d.n);
+	st_dns_free(&d);
+}
+
+/* A hostile name comes out as dn_expand() prints it: no control byte left */
+static void test_hostile(void)
+{
+	struct st_dns d;
+	struct msg m;
+	size_t at;
+
+	st_dns_init(&d, 16);
+	begin(&m, "x.test", 1, 0, false);
+	at = m.len;
+	rr_addr(&m, "x.test", "192.0.2.11", 60);
+	/* the question's first label becomes ESC [ 3 1 m " \ . */
+	m.len = 12;
+	m.b[m.len++] = 9;
+	put(&m, "\x1b[31m\"\\.\n", 9);
+	put_name(&m, "test");
+	put16(&m, 1);
+	put16(&m, 1);
+	at = m.len;
+	rr_head(&m, "", 1, 60);
+	m.len = at;
+	m.b[m.len++] = 0xc0;		/* the record's owner: the question's name */
+	m.b[m.len++] = 12;
+	put16(&m, 1);
+	put16(&m, 1);
+	put32(&m, 60);
+	put16(&m, 4);
+	put(&m, "\xc0\x00\x02\x0b", 4);
+	add_udp(&d, &m, NETNS, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.11", S), "\\027[31m\\\"\\\\\\.\\010.test");
+	st_dns_free(&d);
+}
+
+static void test_tcp(void)
+{
+	__u8 s[2 * (2 + ST_DNS_MSG_MAX)];
+	struct st_dns d;
+	struct msg m;
+	size_t n = 0;
+
+	st_dns_init(&d, 16);
+	begin(&m, "tcp.test", 1, 0, false);
+	rr_addr(&m, "tcp.test", "192.0.2.20", 60);
+	s[0] = m.len >> 8;
+	s[1] = m.len & 0xff;
+	memcpy(s + 2, m.b, m.len);
+	n = 2 + m.len;
+	/* glibc reads the length, then the message */
+	add_tcp(&d, s, 2, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.20", S), "-");
+	add_tcp(&d, s + 2, m.len, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.20", S), "tcp.test");
+	/* two messages and a part of a third in one read */
+	begin(&m, "tcp2.test", 1, 0, false);
+	rr_addr(&m, "tcp2.test", "192.0.2.21", 60);
+	s[n] = m.len >> 8;
+	s[n + 1] = m.len & 0xff;
+	memcpy(s + n + 2, m.b, m.len);
+	add_tcp(&d, s, n + 2 + m.len + 1, 2 * S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.21", 2 * S), "tcp2.test");
+	CHECK(d.stats.answers == 3, "%llu answers", d.stats.answers);
+	/* a message longer than we keep: the stream is lost, counted once */
+	s[0] = 0xff;
+	s[1] = 0xff;
+	add_tcp(&d, s + n - 1, 1, 3 * S);	/* completes the third's length */
+	add_tcp(&d, s, 2, 3 * S);
+	add_tcp(&d, s, n, 3 * S);
+	CHECK(d.stats.truncated == 1, "%llu truncated", d.stats.truncated);
+	st_dns_free(&d);
+}
+
+/* Every line valid, and its "query" decoded back to what dn_expand() printed */
+static void check_json_lines(const char *buf)
+{
+	const char *line, *nl;
+	unsigned char out[64];
+	size_t n;
+	int found;
+
+	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		CHECK(!jc_line(line, nl + 1 - line, "query", out, sizeof(out), &n, &found),
+		      "valid: %.*s", (int)(nl - line), line);
+		CHECK(found == 2 || (found == 1 && n == 10 && !memcmp(out, "q\\001.test", 10)),
+		      "query of %.*s", (int)(nl - line), line);
+	}
+}
+
+/* QUERY ends a line, "query" and "cnames" end a JSON one */
+static void test_output(void)
+{
+	struct inet_event e = {
+		.h = { .time_ns = 2 * S, .netns = NETNS, .pid = 7, .kind = ST_KIND_INET,
+		       .type = ST_EV_CONNECT, .comm = "curl" },
+		.dport = 80, .family = ST_AF_INET, .proto = 6, .result = ST_RESULT_UNKNOWN,
+	};
+	const struct st_column cols[] = { { "PID", ST_F_PID, 7 }, { "DPORT", ST_F_DPORT, 5 } };
+	struct st_opts opts = { .dns = true };
+	struct st_output o;
+	struct st_dns d;
+	struct msg m;
+	char *buf = NULL;
+	size_t len;
+
+	st_dns_init(&d, 16);
+	begin(&m, "q\x01.test", 2, 0, false);
+	rr_cname(&m, "q\x01.test", "web.test");
+	rr_addr(&m, "web.test", "192.0.2.30", 60);
+	add_udp(&d, &m, NETNS, S);
+	inet_pton(AF_INET, "192.0.2.30", e.daddr);
+	st_output_open(&o, &opts, "tcpconnect", cols, 2);
+	o.dns = &d;
+	o.f = open_memstream(&buf, &len);
+	st_output_header(&o);
+	st_output_event(&o, &e, sizeof(e));
+	fclose(o.f);
+	CHECK_STR(buf, "PID     DPORT QUERY\n7       80    q\\001.test\n");
+	free(buf);
+	opts.json = true;
+	st_output_open(&o, &opts, "tcpconnect", cols, 2);
+	o.dns = &d;
+	o.f = open_memstream(&buf, &len);
+	st_output_event(&o, &e, sizeof(e));
+	e.daddr[3]++;			/* an address nobody resolved */
+	st_output_event(&o, &e, sizeof(e));
+	fclose(o.f);
+	CHECK(strstr(buf, "\"query\":\"q\\\\001.test\",\"cnames\":[\"web.test\"]}\n") != NULL,
+	      "%s", buf);
+	CHECK(strstr(buf, "\"query\":null,\"cnames\":[]}\n") != NULL, "%s", buf);
+	check_json_lines(buf);
+	free(buf);
+	st_dns_free(&d);
+}
+
+int main(void)
+{
+	test_chain();
+	test_ttl();
+	test_lru();
+	test_skipped();
+	test_hostile();
+	test_tcp();
+	test_output();
+	return unit_report();
+}
