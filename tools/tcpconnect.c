@@ -124,6 +124,7 @@ static const struct st_tool tool = {
 	       "    tcpconnect             # trace all TCP connects\n"
 	       "    tcpconnect -r          # and their outcome: ok, ECONNREFUSED, ...\n"
 	       "    tcpconnect -x          # only the connects that failed\n"
+	       "    tcpconnect -d -r       # which name each one resolved, how it went\n"
 	       "    tcpconnect -t -U       # add a timestamp and the UID\n"
 	       "    tcpconnect -p 181,182  # only these processes\n"
 	       "    tcpconnect -P 80,443   # only these destination ports\n"

@@ -102,6 +102,7 @@ static const struct st_tool tool = {
 	       "    tcptracer              # trace TCP connects, accepts and closes\n"
 	       "    tcptracer -v           # long type names and the NETNS column\n"
 	       "    tcptracer -l           # add lifetime and bytes on close lines\n"
+	       "    tcptracer -d           # add QUERY: the DNS name of each peer\n"
 	       "    tcptracer -t -U        # add a timestamp and the UID\n"
 	       "    tcptracer -p 181       # only this process\n"
 	       "    tcptracer -4           # IPv4 only\n"

@@ -133,6 +133,7 @@ static const struct st_tool tool = {
 	       "EXAMPLES:\n"
 	       "    udpconnect                 # trace UDP connects and first sends\n"
 	       "    udpconnect -P 53           # only DNS queries, however they are sent\n"
+	       "    udpconnect -d              # add QUERY: the DNS name of each destination\n"
 	       "    udpconnect --connect-only  # only connect() on UDP sockets\n"
 	       "    udpconnect -t -U           # add a timestamp and the UID\n"
 	       "    udpconnect -p 181,182      # only these processes\n"
