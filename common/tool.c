@@ -50,6 +50,17 @@ static int open_object(struct st_run *r)
 	return err;
 }
 
+/* Leaves out the rows of @hook: neither probed nor loaded */
+static size_t without_hook(struct st_prog *rows, size_t n, const char *hook)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].hook, hook))
+			rows[kept++] = rows[i];
+	return kept;
+}
+
 /* A backend for every hook; COMMAND's followers when there is one */
 static int choose_backends(struct st_run *r)
 {
@@ -57,6 +68,8 @@ static int choose_backends(struct st_run *r)
 	int err;
 
 	r->nrows = r->tool->rows(r->rows);
+	if (!r->opts.dns)
+		r->nrows = without_hook(r->rows, r->nrows, "dns");
 	err = st_backend_select(r->bpf.obj, r->rows, r->nrows, r->opts.backend,
 				r->opts.family, &r->sel);
 	if (err)
@@ -104,8 +117,6 @@ static int prepare(struct st_run *r)
 		err = st_loop_size(&r->bpf, &r->opts);
 	if (!err)
 		err = choose_backends(r);
-	if (!err && !r->opts.dns)
-		st_run_drop_hook(r, "dns");
 	if (!err && r->tool->before_load)
 		err = r->tool->before_load(r);
 	return err;
