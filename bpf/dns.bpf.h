@@ -173,29 +173,29 @@ static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 l
 	dns_submit(e, ubuf, cap > ST_DNS_MSG_MAX ? ST_DNS_MSG_MAX : cap, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_read")
-int tp_dns_read(SYSCALL_EXIT_CTX *ctx)
+/* read() and recvfrom(): the fd, then the buffer */
+static __always_inline void dns_read_buf(SYSCALL_EXIT_CTX *ctx)
 {
 	struct pt_regs *regs;
 
 	if (ctx->ret <= 0)
-		return 0;
+		return;
 	regs = syscall_regs();
 	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret,
 		 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int tp_dns_read(SYSCALL_EXIT_CTX *ctx)
+{
+	dns_read_buf(ctx);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int tp_dns_recvfrom(SYSCALL_EXIT_CTX *ctx)
 {
-	struct pt_regs *regs;
-
-	if (ctx->ret <= 0)
-		return 0;
-	regs = syscall_regs();
-	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret,
-		 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
+	dns_read_buf(ctx);
 	return 0;
 }
 
