@@ -75,34 +75,47 @@ static __always_inline bool dns_udp(const unsigned char *data, struct dns_where 
 	return true;
 }
 
-/* A zeroed record but for its message, or NULL after counting the loss */
-static __always_inline struct dns_event *dns_reserve(void)
-{
-	struct dns_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+/* What a record says about its message; the bytes are copied after it */
+struct dns_meta {
+	__u64 netns;
+	__u64 stream;
+	__u16 msg_len;
+	__u16 sport;
+	__u8 proto;
+	__u8 family;
+};
 
+/* Most answers fit this: their records take a quarter of the ring's room */
+#define DNS_SMALL	256
+
+/*
+ * One record of @room bytes of message (a constant), @cap of them copied
+ * from @src (user memory if @user). The bound is checked on the register
+ * the copy is given: 64 bits, so that no 32-bit copy of it is checked.
+ */
+static __always_inline void dns_record(const struct dns_meta *m, const void *src, __u32 cap,
+				       bool user, const __u32 room)
+{
+	struct dns_event *e;
+	__u64 n = cap;
+	long err;
+
+	e = bpf_ringbuf_reserve(&events, offsetof(struct dns_event, msg) + room, 0);
 	if (!e) {
 		count_lost(ST_LOST_DNS);
-		return NULL;
+		return;
 	}
 	__builtin_memset(e, 0, offsetof(struct dns_event, msg));
 	e->h.time_ns = bpf_ktime_get_ns();
 	e->h.kind = ST_KIND_DNS;
-	return e;
-}
-
-/*
- * @cap bytes from @src (user memory if @user) into the record, then sent.
- * The bound is checked on the register the copy is given: 64 bits, so that
- * no 32-bit copy of it is checked instead.
- */
-static __always_inline void dns_submit(struct dns_event *e, const void *src, __u32 cap,
-				       bool user)
-{
-	__u64 n = cap;
-	long err;
-
+	e->h.netns = m->netns;
+	e->stream = m->stream;
+	e->msg_len = m->msg_len;
+	e->sport = m->sport;
+	e->proto = m->proto;
+	e->family = m->family;
 	barrier_var(n);
-	if (n <= ST_DNS_MSG_MAX) {
+	if (n <= room) {
 		err = user ? bpf_probe_read_user(e->msg, n, src) :
 			     bpf_probe_read_kernel(e->msg, n, src);
 		if (!err)
@@ -111,28 +124,41 @@ static __always_inline void dns_submit(struct dns_event *e, const void *src, __u
 	submit_event(e);
 }
 
+/*
+ * Connects come first: answers only take the ring's first half, so that a
+ * flood of them (a busy resolver) costs names, counted, not events.
+ */
+static __always_inline void dns_emit(const struct dns_meta *m, const void *src, __u32 cap,
+				     bool user)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		count_lost(ST_LOST_DNS);
+		return;
+	}
+	if (cap <= DNS_SMALL)
+		dns_record(m, src, cap, user, DNS_SMALL);
+	else
+		dns_record(m, src, cap, user, ST_DNS_MSG_MAX);
+}
+
 static __always_inline void dns_packet(struct sk_buff *skb)
 {
 	const unsigned char *data = BPF_CORE_READ(skb, data);
 	__u32 linear = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
 	struct dns_where w = {};
-	struct dns_event *e;
+	struct dns_meta m = {};
 	__u32 end, cap;
 
 	if (!dns_ip(data, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &w, &end) ||
 	    !dns_udp(data, &w, end < linear ? end : linear))
 		return;
 	cap = w.len < w.avail ? w.len : w.avail;
-	if (cap > ST_DNS_MSG_MAX)
-		cap = ST_DNS_MSG_MAX;
-	e = dns_reserve();
-	if (!e)
-		return;
-	e->h.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
-	e->msg_len = w.len;
-	e->proto = IPPROTO_UDP;
-	e->family = w.family;
-	dns_submit(e, data + w.off, cap, false);
+	m.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	m.msg_len = w.len;
+	m.proto = IPPROTO_UDP;
+	m.family = w.family;
+	dns_emit(&m, data + w.off, cap > ST_DNS_MSG_MAX ? ST_DNS_MSG_MAX : cap, false);
 }
 
 /* UDP answers: the packet, whoever reads it and however */
@@ -151,7 +177,7 @@ int tp_dns_answer(struct trace_event_raw_net_dev_template *ctx)
  */
 static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 len)
 {
-	struct dns_event *e;
+	struct dns_meta m = {};
 	struct sock *sk;
 	__u32 cap;
 
@@ -160,17 +186,14 @@ static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 l
 	sk = sock_from_fd(fd);
 	if (!sk || sk_dport(sk) != DNS_PORT || sk_protocol(sk) != IPPROTO_TCP)
 		return;
-	e = dns_reserve();
-	if (!e)
-		return;
-	e->h.netns = sk_netns(sk);
-	e->stream = (__u64)sk;
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->msg_len = ret > 0xffff ? 0xffff : ret;
-	e->proto = IPPROTO_TCP;
-	e->family = sk_family(sk);
+	m.netns = sk_netns(sk);
+	m.stream = (__u64)sk;
+	m.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	m.msg_len = ret > 0xffff ? 0xffff : ret;
+	m.proto = IPPROTO_TCP;
+	m.family = sk_family(sk);
 	cap = (__u64)ret < len ? ret : len;
-	dns_submit(e, ubuf, cap > ST_DNS_MSG_MAX ? ST_DNS_MSG_MAX : cap, true);
+	dns_emit(&m, ubuf, cap > ST_DNS_MSG_MAX ? ST_DNS_MSG_MAX : cap, true);
 }
 
 /* read() and recvfrom(): the fd, then the buffer */

@@ -304,12 +304,13 @@ static void add_stream(struct st_dns *d, const struct dns_event *e)
 	}
 }
 
-void st_dns_add(struct st_dns *d, const struct dns_event *e)
+void st_dns_add(struct st_dns *d, const struct dns_event *e, size_t size)
 {
+	if (size < offsetof(struct dns_event, msg) ||
+	    e->cap_len > size - offsetof(struct dns_event, msg))
+		return;		/* not what the BPF object writes */
 	st_dbg("DNS %s: %u of %u bytes, netns %llu", e->proto == IPPROTO_TCP ? "TCP" : "UDP",
 	       e->cap_len, e->msg_len, (unsigned long long)e->h.netns);
-	if (e->cap_len > sizeof(e->msg))
-		return;		/* not what the BPF object writes */
 	if (e->proto == IPPROTO_TCP)
 		add_stream(d, e);
 	else if (e->cap_len < e->msg_len)

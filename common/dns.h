@@ -67,8 +67,11 @@ struct st_dns {
 /* An empty cache of at most @max addresses: 0 or -ENOMEM */
 int st_dns_init(struct st_dns *d, size_t max);
 void st_dns_free(struct st_dns *d);
-/* One captured message; a query, a failure or an answer without addresses adds nothing */
-void st_dns_add(struct st_dns *d, const struct dns_event *e);
+/*
+ * One captured record of @size bytes (it may end before e->msg does); a
+ * query, a failure or an answer without addresses adds nothing
+ */
+void st_dns_add(struct st_dns *d, const struct dns_event *e, size_t size);
 /*
  * The name @addr (16 bytes, an IPv4 address in the first 4, or v4-mapped)
  * was resolved from in network namespace @netns, if its TTL had not ended

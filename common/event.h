@@ -138,7 +138,7 @@ struct dns_event {
 	__u16 sport;		/* TCP: the local port, which tells a reused socket apart */
 	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
 	__u8 family;		/* ST_AF_INET or ST_AF_INET6 */
-	__u8 msg[ST_DNS_MSG_MAX];
+	__u8 msg[ST_DNS_MSG_MAX];	/* a record may end before msg does: cap_len fits */
 };
 
 /* A -p list this short is kept in st_config and compared in place. */

@@ -168,8 +168,7 @@ static int handle(void *ctx, void *data, size_t size)
 
 	/* -d's answers go to the cache, before the connects that follow them */
 	if (size >= sizeof(*h) && h->kind == ST_KIND_DNS) {
-		if (size >= sizeof(struct dns_event))
-			st_dns_add(&r->dns, data);
+		st_dns_add(&r->dns, data, size);
 		return 0;
 	}
 	if (r->tool->on_event)

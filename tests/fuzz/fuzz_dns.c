@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.proto = 17;
 	e.msg_len = e.cap_len = size;
 	memcpy(e.msg, data, size);
-	st_dns_add(&d, &e);
+	st_dns_add(&d, &e, sizeof(e));
 	/* the same bytes as a TCP stream, in reads of 1 + data[0] % 7 bytes */
 	e.proto = 6;
 	e.stream = 1;
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (off = 0; off < size; off += cut) {
 		e.msg_len = e.cap_len = size - off < cut ? size - off : cut;
 		memcpy(e.msg, data + off, e.msg_len);
-		st_dns_add(&d, &e);
+		st_dns_add(&d, &e, sizeof(e));
 	}
 	if (d.n > d.max || d.stats.addresses < d.n)
 		abort();

@@ -108,7 +108,7 @@ static void add_udp(struct st_dns *d, const struct msg *m, __u64 netns, __u64 t)
 	e.proto = 17;
 	e.msg_len = e.cap_len = m->len;
 	memcpy(e.msg, m->b, m->len);
-	st_dns_add(d, &e);
+	st_dns_add(d, &e, sizeof(e));
 }
 
 /* @len bytes of a TCP stream as one read returned them */
@@ -125,7 +125,7 @@ static void add_tcp(struct st_dns *d, const __u8 *b, size_t len, __u64 t)
 	e.proto = 6;
 	e.msg_len = e.cap_len = len;
 	memcpy(e.msg, b, len);
-	st_dns_add(d, &e);
+	st_dns_add(d, &e, sizeof(e));
 }
 
 static const struct st_dns_name *lookup(struct st_dns *d, __u64 netns, const char *addr,
@@ -246,7 +246,7 @@ static void test_skipped(void)
 	e.proto = 17;				/* not all captured */
 	e.msg_len = 1500;
 	e.cap_len = ST_DNS_MSG_MAX;
-	st_dns_add(&d, &e);
+	st_dns_add(&d, &e, sizeof(e));
 	CHECK(d.stats.answers == 1, "%llu answers", d.stats.answers);
 	CHECK(d.stats.truncated == 2, "%llu truncated", d.stats.truncated);
 	CHECK(d.stats.malformed == 3, "%llu malformed", d.stats.malformed);
