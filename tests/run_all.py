@@ -10,14 +10,22 @@ import subprocess
 import sys
 import time
 
+# (name, make target, what, extra make arguments)
+SAN = ["SAN=1", "OUTPUT=build-san"]
 SUITES = [
-    ("unit", "C unit tests of common/"),
-    ("e2e", "end-to-end tests on this kernel"),
-    ("hardening", "bad input, faults and hostile strings, every tool"),
-    ("check-man", "man pages against --help"),
-    ("fuzz", "libFuzzer targets, briefly (make fuzz runs them longer)"),
-    ("bench-smoke", "the benchmark harness once, tiny (make bench measures)"),
-    ("vmtest", "kernel matrix under qemu: every cell, a third of its cases (make vmtest: all)"),
+    ("unit", "unit", "C unit tests of common/", []),
+    ("e2e", "e2e", "end-to-end tests on this kernel", []),
+    ("hardening", "hardening", "bad input, faults and hostile strings, every tool", []),
+    ("san-unit", "unit", "the unit tests on the ASan/UBSan build", SAN),
+    ("san-e2e", "e2e", "the end-to-end tests on the ASan/UBSan build", SAN),
+    ("san-hard", "hardening", "the hardening tests on the ASan/UBSan build", SAN),
+    ("check-man", "check-man", "man pages against --help", []),
+    ("fuzz", "fuzz", "libFuzzer targets, briefly (make fuzz runs them longer)",
+     ["FUZZ_SECONDS=10"]),
+    ("bench-smoke", "bench-smoke", "the benchmark harness once, tiny (make bench measures)", []),
+    ("vmtest", "vmtest",
+     "kernel matrix under qemu: every cell, a third of its cases (make vmtest: all)",
+     ["VMTEST_ARGS=--quick"]),
 ]
 
 CLOSING = re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?(?:, (\d+) errors)?$",
@@ -28,10 +36,10 @@ def main():
     make = sys.argv[1:]
     totals = [0, 0, 0]
     rows = []
-    for target, what in SUITES:
+    for name, target, what, extra in SUITES:
         start = time.monotonic()
-        print(f"=== {target}: {what}", flush=True)
-        extra = {"fuzz": ["FUZZ_SECONDS=10"], "vmtest": ["VMTEST_ARGS=--quick"]}.get(target, [])
+        print(f"=== {name}: {what}", flush=True)
+        # the last of two assignments of a variable on make's command line wins
         proc = subprocess.Popen(make + ["--no-print-directory", target] + extra,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
@@ -46,12 +54,12 @@ def main():
         f += e  # a matrix cell that did not run to its end
         if proc.returncode and not f:
             f += 1
-            print(f"FAIL {target}: exit status {proc.returncode}")
+            print(f"FAIL {name}: exit status {proc.returncode}")
         if not found:
-            print(f"FAIL {target}: ran no test (no closing line)")
+            print(f"FAIL {name}: ran no test (no closing line)")
             f += 1 if not proc.returncode else 0
         totals = [totals[0] + p, totals[1] + f, totals[2] + s]
-        rows.append((target, p, f, s, time.monotonic() - start))
+        rows.append((name, p, f, s, time.monotonic() - start))
     print("=== summary")
     for target, p, f, s, secs in rows:
         print(f"{target:10} {p:5} passed {f:4} failed {s:4} skipped  {secs:6.0f}s")
