@@ -71,6 +71,7 @@ def add_cases(suite):
         if needs is None or needs in suite.options:
             suite.case(suite.names.get(name, name), modes, applies,
                        matrix or name in suite.matrix, **params)(func)
+    dns.add_cases(suite)
 
 
 def one_act(ctx, args=(), fam=IPV4, hdr=None, sig=signal.SIGINT, quiet=False, start=None):
@@ -447,7 +448,8 @@ def unavailable_backend(ctx, mode):
         check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
 
 
-# Workload attribution (issue 16) and count mode (issue 17): their cases are
-# shared ones too
+# Workload attribution (issue 16), count mode and -d (issue 17): their cases
+# are shared ones too (-d's shared code once, dns.add_cases)
 import workload  # noqa: E402,F401
 import count  # noqa: E402,F401
+import dns  # noqa: E402

@@ -24,7 +24,7 @@ suite = Suite(
     json_keys=INET_JSON + [("backlog", int), ("backlog_max", int)],
     proto="tcp", events=("accept",), options=("-P", "-4", "-6"),
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-p", "x"], r"-p/--pid\b"),
-                 (["-c", "-b"], r"-c/--count\b")],
+                 (["-c", "-b"], r"-c/--count\b"), (["-d"], shared.unknown_option("-d"))],
     json_args=(["-b"],), matrix=("pid_filter", "port_filter"),
     count=[("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
            ("LADDR", "saddr", None), ("LPORT", "sport", None), ("ACCEPTS", "count", None)],

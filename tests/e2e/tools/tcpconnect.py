@@ -32,7 +32,7 @@ suite = Suite(
             "FAILURE": ("failure", lambda v: None if v == "-" else v)},
     # sport is null for a connect that failed before it had one (result_unreach)
     json_keys=[(k, (int, NULL) if k == "sport" else t) for k, t in INET_JSON],
-    proto="tcp", events=("connect",), options=("-P", "-4", "-6"),
+    proto="tcp", events=("connect",), options=("-P", "-4", "-6", "-d"),
     bad_options=[(["-P", "70000"], r"-P/--port\b"), (["-c", "-L"], r"-c/--count\b")],
     json_args=(["-r"],),
     matrix=("pid_filter", "netns_filter"),

@@ -33,7 +33,7 @@ suite = Suite(
     json_extra={"connect": [("latency_ns", (int, NULL))],
                 "close": [("duration_ns", (int, NULL)), ("bytes_sent", int),
                           ("bytes_received", int)]},
-    proto="tcp", events=("connect", "accept", "close"), options=("-4", "-6"),
+    proto="tcp", events=("connect", "accept", "close"), options=("-4", "-6", "-d"),
     bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b"),
                  (["-c", "-l"], r"-c/--count\b")],
     json_args=(["-l"],), names={"json_schema": "json_types"},

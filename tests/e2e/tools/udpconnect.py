@@ -25,7 +25,7 @@ suite = Suite(
     colmap={"T": ("event", event_name), "SADDR": ("saddr", str), "SPORT": ("sport", int),
             "DADDR": ("daddr", str), "DPORT": ("dport", int)},
     json_keys=INET_JSON, proto="udp", events=tuple(EVENTS.values()),
-    options=("-P", "-4", "-6"),
+    options=("-P", "-4", "-6", "-d"),
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-4", "-6"], r"-4/-6\b"),
                  (["-P", "53,x"], r"-P/--port\b")],
     matrix=("port_filter",),
