@@ -233,7 +233,8 @@ void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 	qsort(t.rows, t.n, sizeof(*t.rows), by_count);
 	if (out->json)
 		for (i = 0; i < t.n; i++)
-			st_output_count_json(out, t.rows[i]->event, now, t.rows[i]->n);
+			st_output_count_json(out, t.rows[i]->event, cell_of(t.rows[i], 0), now,
+					     t.rows[i]->n);
 	else
 		print_text(c, out, &t);
 	c->printed = true;

@@ -119,13 +119,21 @@ static void query_cell(const struct st_output *o, const struct inet_event *e,
 		return;
 	}
 	/* dn_expand() printed it as dig does, any byte that is not printable
-	 * ASCII as \DDD; were one left, the terminal's escaping would take it */
+	 * ASCII as \DDD; were one left, the terminal's escaping would take it.
+	 * A name "-" is \045, as "-" says there is none. */
 	for (c = n->query; *c > 0x20 && *c < 0x7f; c++)
 		;
 	if (*c)
 		st_escape(n->query, strlen(n->query), 0, buf, len);
 	else
-		st_cell_text(buf, len, n->query);
+		st_cell_text(buf, len, strcmp(n->query, "-") ? n->query : "\\045");
+}
+
+const char *st_query_of_cell(const char *cell)
+{
+	if (!strcmp(cell, "-"))
+		return NULL;
+	return strcmp(cell, "\\045") ? cell : "-";
 }
 
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,

@@ -302,16 +302,20 @@ static bool head_json(const struct st_event_head *h, enum st_field f, struct st_
 	}
 }
 
-void st_output_count_json(struct st_output *o, const void *e, __u64 mono_ns, __u64 n)
+void st_output_count_json(struct st_output *o, const void *e, const char *cells,
+			  __u64 mono_ns, __u64 n)
 {
 	const struct st_event_head *h = e;
 	struct st_json j;
 	size_t i;
 
 	st_output_json_begin(o, &j, mono_ns, "count");
-	for (i = 0; i < o->ncols; i++)
-		if (!head_json(h, o->cols[i].field, &j))
+	for (i = 0; i < o->ncols; i++, cells += strlen(cells) + 1) {
+		if (o->cols[i].field == ST_F_QUERY)
+			st_json_str(&j, "query", st_query_of_cell(cells));
+		else if (!head_json(h, o->cols[i].field, &j))
 			kind_of(e)->json_field(o, e, o->cols[i].field, &j);
+	}
 	json_workload(o, h, &j);
 	st_json_uint(&j, "count", n);
 	st_json_end(&j);

@@ -121,9 +121,13 @@ size_t st_output_valid(const void *data, size_t size);
 void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, size_t len);
 /*
  * A count row as a JSON line: "event":"count", the members of the columns'
- * fields taken from @e, the workload's members, then "count": @n.
+ * fields taken from @e, the workload's members, then "count": @n. @cells
+ * are the row's column texts, one after another, each NUL-ended: what was
+ * looked up when the group began (QUERY) is taken from there, as it may
+ * have changed since.
  */
-void st_output_count_json(struct st_output *o, const void *e, __u64 mono_ns, __u64 n);
+void st_output_count_json(struct st_output *o, const void *e, const char *cells,
+			  __u64 mono_ns, __u64 n);
 /*
  * Starts a JSON line with the members every line has: "ts" and "time_ns"
  * (@mono_ns, CLOCK_MONOTONIC), "tool" and "event".
@@ -155,6 +159,8 @@ extern const struct st_event_fmt st_unix_fmt;	/* struct unix_event */
 
 /* inet: RESULT's text ("ok", an errno name, "closed") */
 const char *st_result_name(int result, char *buf, size_t len);
+/* inet: the name QUERY's text @cell stands for, or NULL for "-" (none) */
+const char *st_query_of_cell(const char *cell);
 /* inet: how a connect failed (FAILURE), or NULL if it did not or is not known */
 const char *st_failure_kind(const struct inet_event *e);
 /* unix: PATH as printed: escaped path, "@" escaped abstract name, or NULL if unnamed */
