@@ -424,7 +424,7 @@ def python_connect(ctx, dn, role, name, family="any", **expect):
 # ----------------------------------------------------------------------------
 # Each tool's wiring
 
-@shared("dns_query", COLS, needs="-d")
+@shared("dns_query", COLS, needs="-d", matrix=True)
 def dns_query(ctx, mode):
     """-d: the tool's Actor acts on 127.0.0.1 after glibc (getent) resolved
     a.test there through a.test CNAME b.test CNAME web.test: each of its
