@@ -2,15 +2,17 @@
 #
 #   make bench          full run on this machine: every tool in TOOLS, medians of 5
 #   make bench-smoke    bench/bench --quick: tiny N, one repetition; proves the harness
-#                       and the event accounting, ends with "N passed, N failed"
+#                       and the event accounting (and -d on the DNS workload), ends
+#                       with "N passed, N failed"
 #   BENCH_ARGS=...      more options for bench/bench, e.g.
 #                       BENCH_ARGS="--vm 6.12 --backend fentry" (qemu guest, slow)
 #
 # Needs from the main Makefile: OUTPUT, TOOLS, PYTHON, CC, CFLAGS, ALL_CFLAGS,
 # ALL_LDFLAGS, LDLIBS, CLANG, BPF_CFLAGS, Q, msg, all.
 
-# libbpf-tools: Debian's tcpconnect/tcptracer, the reference in guest runs
-BENCH_DEB_PACKAGES := libbpf-tools
+# libbpf-tools: Debian's tcpconnect/tcptracer, the reference in guest runs;
+# dnsmasq-base and iproute2: the DNS workload's server and its network namespace
+BENCH_DEB_PACKAGES := libbpf-tools dnsmasq-base iproute2
 BENCH_ARGS ?=
 BENCH_WARNINGS := -Wall -Wextra -Werror
 

@@ -14,18 +14,29 @@
  *               socket to a destination)
  *   unix        AF_UNIX stream connect to a listener on a filesystem path, accept,
  *               close both (1 connect, 1 accept)
- *   tcp = tcp4,tcp6; udp = udp4,udp6; all = tcp4,tcp6,udp4,udp6,unix
+ *   dns4, dns6  a DNS lookup as glibc's resolver makes it: a fresh UDP socket
+ *               connect()s to the first IPv4 / IPv6 nameserver of the resolver
+ *               configuration, sends a query for the A / AAAA record of a fixed
+ *               name, poll()s and recv()s the answer (a NOERROR one with at
+ *               least one answer record, or loadgen fails), closes (1 connect,
+ *               counted as udp4_connect / udp6_connect, and 1 answer)
+ *   tcp = tcp4,tcp6; udp = udp4,udp6; dns = dns4,dns6;
+ *   all = tcp4,tcp6,udp4,udp6,unix (not dns: it needs a server)
  *
  * It stops after CYCLES cycles or SECONDS seconds, whichever comes first, and
  * prints on stdout the cycles per second and how many events of each kind it
  * generated (only successful calls count), so that a tracer's "printed + lost"
- * can be checked against "generated".  Loopback and Unix sockets only.
+ * can be checked against "generated".  Loopback and Unix sockets only: a
+ * nameserver that is not a loopback address is refused, so that the dns modes
+ * never send their thousands of queries to a real resolver.  The bench runs
+ * them in a network namespace of their own, with a dnsmasq on its loopback.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,23 +47,37 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-enum mode { M_TCP4, M_TCP6, M_UDP4, M_UDP6, M_UNIX, M_MAX };
+enum mode { M_TCP4, M_TCP6, M_UDP4, M_UDP6, M_UNIX, M_DNS4, M_DNS6, M_MAX };
 
-static const char *mode_names[M_MAX] = { "tcp4", "tcp6", "udp4", "udp6", "unix" };
+static const char *mode_names[M_MAX] = {
+	"tcp4", "tcp6", "udp4", "udp6", "unix", "dns4", "dns6"
+};
 
 enum kind {
 	K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE,
 	K_TCP6_CONNECT, K_TCP6_ACCEPT, K_TCP6_CLOSE,
 	K_UDP4_CONNECT, K_UDP4_SEND, K_UDP6_CONNECT, K_UDP6_SEND,
-	K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX
+	K_UNIX_CONNECT, K_UNIX_ACCEPT, K_DNS4_ANSWER, K_DNS6_ANSWER, K_MAX
 };
 
 static const char *kind_names[K_MAX] = {
 	"tcp4_connect", "tcp4_accept", "tcp4_close",
 	"tcp6_connect", "tcp6_accept", "tcp6_close",
 	"udp4_connect", "udp4_send", "udp6_connect", "udp6_send",
-	"unix_connect", "unix_accept",
+	"unix_connect", "unix_accept", "dns4_answer", "dns6_answer",
 };
+
+#define DNS_PORT	53
+#define DNS_TYPE_A	1
+#define DNS_TYPE_AAAA	28
+#define DNS_CLASS_IN	1
+#define DNS_TIMEOUT_MS	2000
+#define DNS_QUERY_MAX	(12 + 255 + 4)	/* header, the name, type and class */
+
+/* what the dns modes ask, and where from */
+static const char *dns_name = "bench.socktrace.test";
+static const char *resolv_conf = "/etc/resolv.conf";
+
 
 struct target {
 	int fd;				/* listener or UDP server */
@@ -184,6 +209,149 @@ static void udp_cycle(const struct target *t, enum kind k_connect, enum kind k_s
 	drain(t->fd);
 }
 
+/*
+ * The first nameserver of @family in the resolver configuration, port 53;
+ * a loopback address only.
+ */
+static void dns_server(struct target *t, int family)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	char line[256], addr[INET6_ADDRSTRLEN + 16], *pct;
+	bool found = false;
+	FILE *f;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	f = fopen(resolv_conf, "re");
+	if (!f) {
+		fprintf(stderr, "loadgen: cannot read %s: %s\n", resolv_conf, strerror(errno));
+		exit(1);
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
+
+		if (sscanf(line, " nameserver %45s", addr) != 1)
+			continue;
+		pct = strchr(addr, '%');	/* an IPv6 scope: not loopback anyway */
+		if (pct)
+			*pct = '\0';
+		loopback(family, &t->addr, &t->len);
+		if (family == AF_INET) {
+			found = inet_pton(AF_INET, addr, &sin->sin_addr) == 1;
+			if (found && (ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
+				fprintf(stderr, "loadgen: nameserver %s in %s is not a loopback "
+					"address: refused\n", addr, resolv_conf);
+				exit(1);
+			}
+			sin->sin_port = htons(DNS_PORT);
+		} else {
+			found = inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1;
+			if (found && !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
+				fprintf(stderr, "loadgen: nameserver %s in %s is not a loopback "
+					"address: refused\n", addr, resolv_conf);
+				exit(1);
+			}
+			sin6->sin6_port = htons(DNS_PORT);
+		}
+	}
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "loadgen: no %s nameserver in %s\n", fam, resolv_conf);
+		exit(1);
+	}
+}
+
+/* A query for @name's record of @type, recursion desired: its length */
+static size_t dns_query(unsigned char *q, unsigned short id, const char *name, int type)
+{
+	const char *label = name, *dot;
+	size_t n = 12, len;
+
+	memset(q, 0, 12);
+	q[0] = id >> 8;
+	q[1] = id & 0xff;
+	q[2] = 0x01;		/* RD */
+	q[5] = 1;		/* QDCOUNT */
+	while (*label) {
+		dot = strchr(label, '.');
+		len = dot ? (size_t)(dot - label) : strlen(label);
+		q[n++] = len;
+		memcpy(q + n, label, len);
+		n += len;
+		label += len + (dot != NULL);
+	}
+	q[n++] = 0;
+	q[n++] = 0;
+	q[n++] = type;
+	q[n++] = 0;
+	q[n++] = DNS_CLASS_IN;
+	return n;
+}
+
+/* Whether @name is one a query can carry: labels of 1 to 63 bytes, 253 in all */
+static bool dns_name_ok(const char *name)
+{
+	size_t total = strlen(name), len = 0;
+	const char *c;
+
+	if (!total || total > 253 || name[total - 1] == '.')
+		return false;
+	for (c = name; *c; c++) {
+		if (*c != '.') {
+			if (++len > 63)
+				return false;
+		} else if (!len) {
+			return false;
+		} else {
+			len = 0;
+		}
+	}
+	return true;
+}
+
+static void dns_cycle(const struct target *t, int type, enum kind k_connect,
+		      enum kind k_answer)
+{
+	static unsigned short id;
+	unsigned char q[DNS_QUERY_MAX], a[512];
+	struct pollfd pfd;
+	size_t qlen;
+	ssize_t n;
+	int s;
+
+	s = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		fail("create a UDP socket for a DNS query");
+	if (connect(s, (const struct sockaddr *)&t->addr, t->len))
+		fail("connect to the nameserver");
+	counts[k_connect]++;
+	qlen = dns_query(q, ++id, dns_name, type);
+	if (send(s, q, qlen, 0) != (ssize_t)qlen)
+		fail("send a DNS query");
+	pfd.fd = s;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, DNS_TIMEOUT_MS);
+	if (n == 0) {
+		errno = ETIMEDOUT;
+		fail("receive a DNS answer within 2 s");
+	}
+	if (n < 0 || (n = recv(s, a, sizeof(a), 0)) < 0)
+		fail("receive a DNS answer");
+	if (n < 12 || a[0] != q[0] || a[1] != q[1] || !(a[2] & 0x80)) {
+		errno = EPROTO;
+		fail("read a DNS answer (short, or not the query's)");
+	}
+	if ((a[3] & 0x0f) || !(a[6] | a[7])) {
+		fprintf(stderr, "loadgen: the nameserver answered %s %s with rcode %d and "
+			"%d records: no address\n", type == DNS_TYPE_A ? "A" : "AAAA",
+			dns_name, a[3] & 0x0f, a[6] << 8 | a[7]);
+		exit(1);
+	}
+	counts[k_answer]++;
+	close(s);
+}
+
 static bool parse_modes(const char *arg, bool *want)
 {
 	char *copy = strdup(arg), *tok, *save = NULL;
@@ -192,12 +360,14 @@ static bool parse_modes(const char *arg, bool *want)
 
 	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "all")) {
-			for (m = 0; m < M_MAX; m++)
+			for (m = 0; m <= M_UNIX; m++)
 				want[m] = true;
 		} else if (!strcmp(tok, "tcp")) {
 			want[M_TCP4] = want[M_TCP6] = true;
 		} else if (!strcmp(tok, "udp")) {
 			want[M_UDP4] = want[M_UDP6] = true;
+		} else if (!strcmp(tok, "dns")) {
+			want[M_DNS4] = want[M_DNS6] = true;
 		} else {
 			for (m = 0; m < M_MAX && strcmp(tok, mode_names[m]); m++)
 				;
@@ -240,11 +410,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS]\n"
+		"               [--dns-name NAME] [--resolv-conf FILE]\n"
 		"Loopback socket workload: each cycle runs every MODE once.\n"
-		"  -m, --mode=MODES     tcp4 tcp6 udp4 udp6 unix, or tcp, udp, all (default all)\n"
+		"  -m, --mode=MODES     tcp4 tcp6 udp4 udp6 unix dns4 dns6, or tcp, udp, dns,\n"
+		"                       all (default all: every mode but dns4 and dns6)\n"
 		"  -n, --cycles=N       number of cycles (default 10000, at most 100000000)\n"
 		"  -t, --max-seconds=S  stop after S seconds even if N is not reached (default 120)\n"
-		"Prints cycles per second and the events generated, per kind.\n");
+		"      --dns-name=NAME  the name dns4 and dns6 ask for (default %s)\n"
+		"      --resolv-conf=FILE  where dns4 and dns6 find their nameserver, the first\n"
+		"                       IPv4 / IPv6 one, a loopback address (default %s)\n"
+		"Prints cycles per second and the events generated, per kind.\n",
+		dns_name, resolv_conf);
 }
 
 int main(int argc, char **argv)
@@ -253,6 +429,8 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "max-seconds", required_argument, NULL, 't' },
+		{ "dns-name", required_argument, NULL, 'D' },
+		{ "resolv-conf", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -277,6 +455,17 @@ int main(int argc, char **argv)
 			if (!parse_ulong("--max-seconds", optarg, 1, 3600, &max_s))
 				return 2;
 			break;
+		case 'D':
+			if (!dns_name_ok(optarg)) {
+				fprintf(stderr, "loadgen: --dns-name: '%s' is not a DNS name\n",
+					optarg);
+				return 2;
+			}
+			dns_name = optarg;
+			break;
+		case 'R':
+			resolv_conf = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -292,7 +481,7 @@ int main(int argc, char **argv)
 	for (m = 0; m < M_MAX && !want[m]; m++)
 		;
 	if (m == M_MAX)
-		for (m = 0; m < M_MAX; m++)
+		for (m = 0; m <= M_UNIX; m++)
 			want[m] = true;
 
 	for (m = 0; m < M_MAX; m++) {
@@ -307,6 +496,8 @@ int main(int argc, char **argv)
 		case M_UDP4: inet_server(&tgt[m], AF_INET, SOCK_DGRAM); break;
 		case M_UDP6: inet_server(&tgt[m], AF_INET6, SOCK_DGRAM); break;
 		case M_UNIX: unix_server(&tgt[m]); break;
+		case M_DNS4: dns_server(&tgt[m], AF_INET); break;
+		case M_DNS6: dns_server(&tgt[m], AF_INET6); break;
 		}
 	}
 
@@ -325,12 +516,16 @@ int main(int argc, char **argv)
 			udp_cycle(&tgt[M_UDP6], K_UDP6_CONNECT, K_UDP6_SEND);
 		if (want[M_UNIX])
 			stream_cycle(&tgt[M_UNIX], K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX);
+		if (want[M_DNS4])
+			dns_cycle(&tgt[M_DNS4], DNS_TYPE_A, K_UDP4_CONNECT, K_DNS4_ANSWER);
+		if (want[M_DNS6])
+			dns_cycle(&tgt[M_DNS6], DNS_TYPE_AAAA, K_UDP6_CONNECT, K_DNS6_ANSWER);
 	}
 	t1 = now();
 	secs = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
 
 	for (m = 0; m < M_MAX; m++)
-		if (want[m])
+		if (want[m] && tgt[m].fd >= 0)
 			close(tgt[m].fd);
 	if (want[M_UNIX]) {
 		unlink(unix_path);
