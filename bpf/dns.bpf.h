@@ -173,19 +173,25 @@ int tp_dns_answer(struct trace_event_raw_net_dev_template *ctx)
  * TCP answers: what a process read from a socket connected to port 53.
  * Their packets hold the payload in page fragments a tracing program
  * cannot read, but the bytes a read returned are in the reader's buffer.
- * @len is what the buffer at @ubuf took.
+ * The socket is looked up first: most reads are of something else.
  */
-static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 len)
+
+/* The socket behind @fd if it is TCP and connected to port 53, else NULL */
+static __always_inline struct sock *dns_tcp_sock(int fd)
+{
+	struct sock *sk = sock_from_fd(fd);
+
+	if (!sk || sk_dport(sk) != DNS_PORT || sk_protocol(sk) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* @ret bytes read from @sk into @ubuf, which took @len */
+static __always_inline void dns_read(struct sock *sk, long ret, const void *ubuf, __u64 len)
 {
 	struct dns_meta m = {};
-	struct sock *sk;
 	__u32 cap;
 
-	if (ret <= 0)
-		return;
-	sk = sock_from_fd(fd);
-	if (!sk || sk_dport(sk) != DNS_PORT || sk_protocol(sk) != IPPROTO_TCP)
-		return;
 	m.netns = sk_netns(sk);
 	m.stream = (__u64)sk;
 	m.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -200,12 +206,14 @@ static __always_inline void dns_read(int fd, long ret, const void *ubuf, __u64 l
 static __always_inline void dns_read_buf(SYSCALL_EXIT_CTX *ctx)
 {
 	struct pt_regs *regs;
+	struct sock *sk;
 
 	if (ctx->ret <= 0)
 		return;
 	regs = syscall_regs();
-	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret,
-		 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
+	sk = dns_tcp_sock((int)SYSCALL_EXIT_ARG1(regs));
+	if (sk)
+		dns_read(sk, ctx->ret, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
@@ -230,15 +238,19 @@ int tp_dns_recvmsg(SYSCALL_EXIT_CTX *ctx)
 	struct iovec *iov = NULL;
 	struct iovec first = {};
 	struct pt_regs *regs;
+	struct sock *sk;
 
 	if (ctx->ret <= 0)
 		return 0;
 	regs = syscall_regs();
+	sk = dns_tcp_sock((int)SYSCALL_EXIT_ARG1(regs));
+	if (!sk)
+		return 0;
 	m = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	if (bpf_probe_read_user(&iov, sizeof(iov), &m->msg_iov) || !iov ||
 	    bpf_probe_read_user(&first, sizeof(first), iov))
 		return 0;
-	dns_read((int)SYSCALL_EXIT_ARG1(regs), ctx->ret, first.iov_base, first.iov_len);
+	dns_read(sk, ctx->ret, first.iov_base, first.iov_len);
 	return 0;
 }
 
