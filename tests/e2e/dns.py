@@ -622,6 +622,29 @@ def dns_tcp(ctx, mode):
     check_skipped(ctx, out, 1, 0)
 
 
+@once("dns_ipv6_server")
+def dns_ipv6_server(ctx, mode):
+    """Answers over IPv6, UDP and TCP: dnsmasq also on [::1]:53, dig @::1
+    and dig +tcp @::1, then a connect to each address: QUERY from each."""
+    dns_suite(ctx)
+    dn = DnsNetns(ctx, ["10.53.0.61/32", "10.53.0.62/32"])
+    dn.dnsmasq("--listen-address=::1", "--host-record=udp6.test,10.53.0.61",
+               "--host-record=tcp6.test,10.53.0.62")
+    cli = ctx.client("cli", dn.ns)
+
+    def act():
+        exp = []
+        for name, addr, opts in (("udp6.test", "10.53.0.61", ["@::1"]),
+                                 ("tcp6.test", "10.53.0.62", ["@::1", "+tcp"])):
+            got = dn.dig(name, *opts)
+            check(got == [addr], "test error: dig %s gave %s for %s" % (
+                " ".join(opts), got, name))
+            exp.append(client_connect(ctx, dn, cli, addr, query=name))
+        return exp
+    _, out, exp = traced(ctx, [], act)
+    check_dns_events(ctx, out, header(ctx), exp)
+
+
 @once("dns_per_netns")
 def dns_per_netns(ctx, mode):
     """Two netns, each with its dnsmasq naming 10.53.3.1 differently: both
