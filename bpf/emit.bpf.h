@@ -6,7 +6,7 @@
 /* the kernel wants a power of two, page aligned */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);	/* 1 MiB: ~8000 events */
+	__uint(max_entries, 1 << 20);	/* 1 MiB: 6553 inet events of 160 bytes */
 } events SEC(".maps");
 
 struct {

@@ -44,7 +44,7 @@ void st_lost_check(struct st_lost *l, bool now)
 		if (key == ST_LOST_EVENTS)
 			st_err("lost %llu events", (unsigned long long)(sum - l->said[key]));
 		else if (key == ST_LOST_DNS)
-			st_err("lost %llu DNS answers (ring buffer full): their names are not known",
+			st_err("lost %llu DNS answers (ring buffer half full): their names are not known",
 			       (unsigned long long)(sum - l->said[key]));
 		else
 			st_err("process map full: %llu new processes not followed",
@@ -59,6 +59,6 @@ void st_lost_total(const struct st_lost *l)
 		st_err("%llu events lost in total (ring buffer full)",
 		       (unsigned long long)l->said[ST_LOST_EVENTS]);
 	if (l->said[ST_LOST_DNS])
-		st_err("%llu DNS answers lost in total (ring buffer full)",
+		st_err("%llu DNS answers lost in total (ring buffer half full)",
 		       (unsigned long long)l->said[ST_LOST_DNS]);
 }
