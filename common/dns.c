@@ -230,20 +230,20 @@ static void add_message(struct st_dns *d, __u64 netns, __u64 time_ns, const __u8
 		d->stats.truncated++;
 		return;
 	}
-	d->stats.answers++;
-	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1)
-		return;		/* NXDOMAIN, SERVFAIL...: no address */
+	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1) {
+		d->stats.answers++;	/* NXDOMAIN, SERVFAIL...: no address */
+		return;
+	}
 	if (ns_parserr(&m, ns_s_qd, 0, &q)) {
-		d->stats.answers--;
 		d->stats.malformed++;
 		return;
 	}
 	snprintf(c.names[0], sizeof(c.names[0]), "%s", ns_rr_name(q));
 	c.n = 1;
-	if (follow_cnames(&m, &c) || put_addresses(d, netns, time_ns, &m, &c)) {
-		d->stats.answers--;
+	if (follow_cnames(&m, &c) || put_addresses(d, netns, time_ns, &m, &c))
 		d->stats.malformed++;	/* what was put before the bad record stays */
-	}
+	else
+		d->stats.answers++;
 }
 
 /* @e's stream, a new one, or the least recently read one, its bytes lost */

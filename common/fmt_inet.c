@@ -182,10 +182,10 @@ static void json_field(const struct st_output *o, const void *ev, enum st_field 
 		       struct st_json *j)
 {
 	const struct inet_event *e = ev;
-	const struct st_dns_name *n;
 	char tmp[ST_ADDR_STRLEN];
 	int port;
 
+	(void)o;
 	switch (f) {
 	case ST_F_IP: st_json_uint_known(j, "ip", ip_version(e->family), ip_version(e->family));
 		break;
@@ -198,12 +198,9 @@ static void json_field(const struct st_output *o, const void *ev, enum st_field 
 		port = service_port(e);
 		st_json_uint_known(j, "port", port >= 0, port);
 		break;
-	case ST_F_QUERY:
-		n = dns_name(o, e);
-		st_json_str(j, "query", n ? n->query : NULL);
-		break;
 	default:
-		break;	/* json() writes the rest itself, by event kind */
+		break;	/* json() writes the rest itself, by event kind; a count
+			 * row's query is its QUERY text (st_query_of_cell()) */
 	}
 }
 
