@@ -121,7 +121,7 @@ static __always_inline void dns_record(const struct dns_meta *m, const void *src
 		if (!err)
 			e->cap_len = n;
 	}
-	submit_event(e);
+	ring_submit(e);
 }
 
 /*

@@ -37,7 +37,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 	}
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;
-	submit_event(e);
+	submit_event(e, sizeof(*e));
 }
 
 /* on_accept() leaves the task filters to this, which runs first */

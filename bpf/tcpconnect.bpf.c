@@ -78,7 +78,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 	}
 	e->proto = IPPROTO_TCP;
 	e->result = result;
-	submit_event(e);
+	submit_event(e, sizeof(*e));
 }
 
 static __always_inline void connect_enter(struct sock *sk, const void *addr, bool user)

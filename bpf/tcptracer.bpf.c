@@ -29,6 +29,7 @@ struct conn {
 	struct owner o;
 	__u64 est_ns;		/* when it became ESTABLISHED */
 	__u8 has_owner;		/* a passive one has none until accepted */
+	__u8 passive;		/* accepted here: its service port is the local one */
 };
 
 /* established connections, by socket */
@@ -95,6 +96,8 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 		e->h.flags |= ST_EVF_LATENCY;
 	}
 	if (type == ST_EV_CLOSE) {
+		if (c && c->passive)
+			e->h.flags |= ST_EVF_PASSIVE;
 		if (c && c->est_ns) {
 			e->duration_ns = e->h.time_ns - c->est_ns;
 			e->h.flags |= ST_EVF_DURATION;
@@ -102,8 +105,9 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 		read_bytes(sk, old, e);
 	}
 	e->proto = IPPROTO_TCP;
-	e->result = ST_RESULT_UNKNOWN;
-	submit_event(e);
+	/* a connect is printed once established: it worked */
+	e->result = type == ST_EV_CONNECT ? 0 : ST_RESULT_UNKNOWN;
+	submit_event(e, sizeof(*e));
 }
 
 static __always_inline void connecting(struct sock *sk)
@@ -133,6 +137,7 @@ static __always_inline void established(struct sock *sk, int old)
 		return;
 	}
 	c.est_ns = bpf_ktime_get_ns();
+	c.passive = old != TCP_SYN_SENT;
 	/* passive: only the time, until on_accept() names the owner */
 	track(&conns, &sk, &c);
 }
@@ -194,7 +199,7 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
 	struct conn *c = tracked_elem(&conns, &sk);
-	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1 };
+	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1, .passive = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk(sk)) {

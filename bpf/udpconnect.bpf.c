@@ -89,7 +89,7 @@ static __always_inline void emit(struct sock *sk, const struct dest *d, __u8 typ
 	}
 	e->proto = IPPROTO_UDP;
 	e->result = ST_RESULT_UNKNOWN;
-	submit_event(e);
+	submit_event(e, sizeof(*e));
 }
 
 /* After a connect() that returned @ret on @sk. */

@@ -79,7 +79,7 @@ static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 	e->sock_type = sk_type(sk);
 	e->peer_pid = peer_tgid(sk);
 	read_path(named, e);
-	submit_event(e);
+	submit_event(e, sizeof(*e));
 }
 
 /* want_current() first: with -p, -u or --cgroup it rejects most calls at

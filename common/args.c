@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "args.h"
+#include "http.h"
+#include "metrics.h"
 #include "log.h"
 
 #define ST_PID_MAX	4194304ULL	/* PID_MAX_LIMIT on 64-bit */
@@ -19,6 +21,9 @@ enum {
 	OPT_DEBUG,
 	OPT_DEBUG_LIBBPF,
 	OPT_RINGBUF,
+	OPT_METRICS,
+	OPT_METRICS_ONLY,
+	OPT_METRICS_SERIES,
 };
 
 int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -258,6 +263,14 @@ static const struct argp_option common_options[] = {
 	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
 	{ "ring-buffer", OPT_RINGBUF, "KIB", 0,
 	  "Ring buffer size in KiB, a power of two from 4 (default 1024)", 0 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
+	  "Also serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR: 127.0.0.1 unless given)",
+	  0 },
+	{ "metrics-only", OPT_METRICS_ONLY, "[ADDR:]PORT", 0,
+	  "Serve the metrics instead of printing events: counted in the kernel, nothing per event "
+	  "leaves it", 0 },
+	{ "metrics-max-series", OPT_METRICS_SERIES, "N", 0,
+	  "Label sets the kernel counts in (default 4096, 344 bytes each); more go to \"other\"", 0 },
 	{ "debug", OPT_DEBUG, NULL, 0,
 	  "Say which hook each program uses and why, and which BTF was used", 0 },
 	{ "debug-libbpf", OPT_DEBUG_LIBBPF, NULL, 0,
@@ -353,6 +366,20 @@ static error_t parse_tracing(int key, char *arg, struct st_opts *o)
 			st_usage_error("--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
 				       arg);
 		break;
+	case OPT_METRICS_ONLY:
+		o->metrics_only = true;
+		/* fall through */
+	case OPT_METRICS:
+		if (o->metrics && strcmp(o->metrics, arg))
+			st_usage_error("--metrics: given twice, '%s' and '%s'", o->metrics, arg);
+		if (st_http_parse_addr(arg, &o->metrics_addr, &o->metrics_addr_len))
+			st_usage_error("--metrics: bad address '%s' (expected PORT, ADDR:PORT or [IPV6]:PORT)",
+				       arg);
+		o->metrics = arg;
+		break;
+	case OPT_METRICS_SERIES:
+		o->metrics_series = parse_one("--metrics-max-series", arg, 1, ST_METRICS_SERIES_MAX);
+		break;
 	case OPT_DEBUG_LIBBPF:
 		st_debug_libbpf = true;
 		/* fall through */
@@ -363,6 +390,18 @@ static error_t parse_tracing(int key, char *arg, struct st_opts *o)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+/* --metrics-only prints no events: what shapes them has nothing to act on */
+static void check_metrics(const struct st_opts *o)
+{
+	const char *what = o->count ? "-c" : o->json ? "-j" : o->output ? "-o" : o->time_mode ? "-t/-T" :
+			   o->print_uid ? "-U" : o->print_workload ? "-w" : o->dns ? "-d" : NULL;
+
+	if (o->metrics_series && !o->metrics)
+		st_usage_error("--metrics-max-series: needs --metrics or --metrics-only");
+	if (o->metrics_only && what)
+		st_usage_error("--metrics-only: cannot be combined with %s (no events are printed)", what);
 }
 
 static error_t parse_common(int key, char *arg, struct argp_state *state)
@@ -389,6 +428,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error("-i/--interval: needs -c/--count (it prints the count table)");
 		if (o->count && o->time_mode)
 			st_usage_error("-c/--count: cannot be combined with -t or -T (rows are not events)");
+		check_metrics(o);
 		break;
 	default:
 		if (parse_filter(key, arg, o) == ARGP_ERR_UNKNOWN &&

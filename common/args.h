@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <linux/types.h>
 #include "event.h"
 #include "backend.h"
@@ -36,6 +37,11 @@ struct st_opts {
 	__u32 interval_s;		/* -i: the table every N seconds too (0: at exit only) */
 	enum st_backend backend;
 	__u32 ringbuf_kib;		/* 0: the BPF object's default */
+	const char *metrics;		/* --metrics, --metrics-only: [ADDR:]PORT as given */
+	struct sockaddr_storage metrics_addr;	/* ... parsed */
+	socklen_t metrics_addr_len;
+	bool metrics_only;		/* no events: counted in the kernel only */
+	__u32 metrics_series;		/* --metrics-max-series; 0: the default */
 	char **command;			/* NULL, or COMMAND ARGS... */
 };
 

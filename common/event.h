@@ -38,12 +38,14 @@ enum st_event_type {
 #define ST_EVF_BACKLOG	0x02	/* backlog and backlog_max (the listener was found) */
 #define ST_EVF_LATENCY	0x04	/* latency_ns (a connect followed from its SYN) */
 #define ST_EVF_LOCAL	0x08	/* a connect that failed before any packet left */
+#define ST_EVF_PASSIVE	0x10	/* close events: the connection was accepted here */
 
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
 	ST_LOST_EVENTS,		/* ring buffer full */
 	ST_LOST_FOLLOW,		/* pids map full: a descendant not followed */
 	ST_LOST_DNS,		/* ring buffer full: a DNS answer (-d) not read */
+	ST_LOST_SERIES,		/* --metrics: series limit reached, counted as "other" */
 	ST_LOST_MAX,
 };
 
@@ -141,6 +143,69 @@ struct dns_event {
 	__u8 msg[ST_DNS_MSG_MAX];	/* a record may end before msg does: cap_len fits */
 };
 
+/*
+ * --metrics: events are counted in the kernel, in the metrics hash map, by
+ * these labels; user space turns cgroup ids into workloads at scrape time.
+ * A key with .other set (every label zero) is the overflow series of its
+ * kind, type and proto: user space puts one of each (ST_METRIC_OTHERS) in
+ * the map before the start, so that it is there when the map is full.
+ */
+enum st_metrics_mode {
+	ST_METRICS_OFF,
+	ST_METRICS_EVENTS,	/* counted, and sent to user space as events */
+	ST_METRICS_ONLY,	/* counted only: nothing per event leaves the kernel */
+};
+
+struct st_metric_key {
+	__u64 cgroup_id;
+	char comm[ST_COMM_LEN];
+	__s32 result;		/* connects: as inet_event.result; else 0 */
+	__u16 port;		/* the service port: a connect's or send's remote
+				 * port, an accept's local one, a close's either */
+	__u8 kind;		/* enum st_event_kind */
+	__u8 type;		/* enum st_event_type */
+	__u8 proto;		/* inet: IPPROTO_TCP or IPPROTO_UDP; unix: 0 */
+	__u8 other;		/* the overflow series */
+	__u8 pad[6];
+};
+
+#define ST_METRIC_OTHERS	7	/* tcp connect, accept, close; udp connect, send; unix connect, accept */
+
+/* Histogram buckets: the upper bound of bucket i is 2^(i + ST_METRIC_LOG2_MIN) ns */
+#define ST_METRIC_BUCKETS	32	/* 1.024 us ... 2^41 ns (36.6 min), then +Inf */
+#define ST_METRIC_LOG2_MIN	10
+
+/*
+ * The bucket of @ns: the smallest i with ns <= 2^(i + ST_METRIC_LOG2_MIN),
+ * ST_METRIC_BUCKETS if none (+Inf). Here so that the kernel's code and the
+ * unit tests share it.
+ */
+static inline __u32 st_metric_bucket(__u64 ns)
+{
+	__u64 v = ns > 1 ? ns - 1 : 0;
+	__u32 log2 = 0, shift;
+
+	/* the bits v needs (floor(log2(v)) + 1), found in halves: no loop, no clz */
+	shift = (v > 0xffffffffULL) << 5; v >>= shift; log2 |= shift;
+	shift = (v > 0xffff) << 4; v >>= shift; log2 |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; log2 |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; log2 |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; log2 |= shift;
+	log2 |= (v >> 1);
+	log2 += v ? 1 : 0;
+	if (log2 <= ST_METRIC_LOG2_MIN)
+		return 0;
+	log2 -= ST_METRIC_LOG2_MIN;
+	return log2 < ST_METRIC_BUCKETS ? log2 : ST_METRIC_BUCKETS;
+}
+
+struct st_metric_val {
+	__u64 count;
+	__u64 timed;		/* of them with a duration: connect latency, lifetime */
+	__u64 sum_ns;		/* of those durations */
+	__u64 buckets[ST_METRIC_BUCKETS];	/* not cumulative; timed less their sum went above the last */
+};
+
 /* A -p list this short is kept in st_config and compared in place. */
 #define ST_CFG_PIDS	8
 
@@ -162,7 +227,7 @@ struct st_config {
 	__u8 filter_port;	/* keep only ports in the ports map */
 	__u8 family;		/* 0, ST_AF_INET or ST_AF_INET6 */
 	__u8 filter_workload;	/* keep only tasks whose cgroup is in workload_cgroups */
-	__u8 pad;
+	__u8 metrics;		/* enum st_metrics_mode */
 	__u32 uid;
 	__u32 pad2;
 	__u64 netns;		/* 0 or a network namespace inode */

@@ -43,6 +43,9 @@ void st_lost_check(struct st_lost *l, bool now)
 			continue;
 		if (key == ST_LOST_EVENTS)
 			st_err("lost %llu events", (unsigned long long)(sum - l->said[key]));
+		else if (key == ST_LOST_SERIES)
+			st_err("--metrics: %llu events counted in the \"other\" series: more label sets than the limit",
+			       (unsigned long long)(sum - l->said[key]));
 		else if (key == ST_LOST_DNS)
 			st_err("lost %llu DNS answers (ring buffer half full): their names are not known",
 			       (unsigned long long)(sum - l->said[key]));

@@ -21,6 +21,7 @@ struct st_bpf {
 	struct st_config *cfg;		/* rodata: filters, set before load */
 	struct bpf_map *events;		/* the ring buffer */
 	struct bpf_map *lost;		/* per-CPU loss counters */
+	struct bpf_map *metrics;	/* --metrics: counts by label set */
 	struct bpf_map *pids, *ports, *cgroups;	/* filters */
 	struct bpf_map *workload_cgroups;	/* --container, --unit */
 	struct bpf_program *follow_fork, *follow_exit;	/* COMMAND's descendants */
@@ -46,6 +47,7 @@ static int name##_open(const struct bpf_object_open_opts *opts, struct st_bpf *b
 	*b = (struct st_bpf){							\
 		.obj = skel->obj, .cfg = &skel->rodata->st_cfg,			\
 		.events = skel->maps.events, .lost = skel->maps.lost,		\
+		.metrics = skel->maps.metrics,					\
 		.pids = skel->maps.pids, .ports = skel->maps.ports,		\
 		.cgroups = skel->maps.cgroups,					\
 		.workload_cgroups = skel->maps.workload_cgroups,		\

@@ -86,7 +86,7 @@ static int open_workloads(struct st_run *r)
 	bool asked = o->print_workload || o->container || o->unit;
 	int err;
 
-	if (!asked && !o->json)
+	if (!asked && !o->json && !o->metrics)
 		return 0;
 	/* a missing cgroup2 mount: null says it in JSON, the filters say it */
 	err = st_workloads_open(!o->print_workload || o->container || o->unit, &r->workloads);
@@ -115,6 +115,8 @@ static int prepare(struct st_run *r)
 		err = st_filter_prepare(&r->filter, &r->opts, &r->bpf);
 	if (!err)
 		err = st_loop_size(&r->bpf, &r->opts);
+	if (!err)
+		err = st_metrics_prepare(&r->metrics, &r->opts, &r->bpf);
 	if (!err)
 		err = choose_backends(r);
 	if (!err && r->tool->before_load)
@@ -201,6 +203,21 @@ static void print_ready(const struct st_run *r)
 	free(shown);
 }
 
+/* --metrics: the server, once the hooks it names are chosen */
+static int start_metrics(struct st_run *r)
+{
+	char backends[64];
+	int err;
+
+	if (!r->metrics.on)
+		return 0;
+	st_selection_describe(&r->sel, backends, sizeof(backends));
+	err = st_metrics_start(&r->metrics, r->tool->name, backends, r->workloads);
+	if (err)
+		return err;
+	return st_loop_watch(&r->loop, st_http_fd(&r->metrics.http));
+}
+
 static int start(struct st_run *r)
 {
 	struct st_column cols[ST_MAX_COLUMNS];
@@ -229,11 +246,13 @@ static int start(struct st_run *r)
 		err = st_loop_watch(&r->loop, st_filter_workload_fd(&r->filter));
 	if (!err)
 		err = st_attach_all(&r->links, r->bpf.obj, &r->sel, r->filter.sees_all_tasks);
+	if (!err)
+		err = start_metrics(r);
 	if (err)
 		return err;
 	st_loop_signals();
 	print_ready(r);
-	if (!r->opts.count)	/* a table has its own, each time */
+	if (!r->opts.count && !r->opts.metrics_only)	/* a table has its own, each time */
 		st_output_header(&r->out);
 	err = st_loop_flush(&r->loop, &r->out);
 	if (!err && r->opts.command)
@@ -247,6 +266,7 @@ static bool tick(void *ctx)
 	struct st_run *r = ctx;
 
 	st_lost_check(&r->lost, false);
+	st_http_run(&r->metrics.http);		/* scrapes, between two batches */
 	if (r->opts.count)
 		st_count_print(&r->counts, &r->out, false);	/* -i: when it is due */
 	st_filter_workload_update(&r->filter);	/* a failure is said, the trace goes on */
@@ -288,6 +308,7 @@ static int run(struct st_run *r)
 
 static void finish(struct st_run *r)
 {
+	st_metrics_close(&r->metrics);
 	st_loop_close(&r->loop);
 	st_detach_all(&r->links);
 	st_filter_close(&r->filter);
@@ -312,6 +333,7 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	r.fail_status = 1;
 	r.filter.cgroup_fd = -1;
 	r.loop.epfd = -1;
+	r.metrics.http.fd = -1;
 	r.cmd.child = -1;
 	st_log_init(tool->name);
 	st_parse_args(tool->options, tool->parse, tool->doc,

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "lost.h"
+#include "metrics.h"
 #include "output.h"
 #include "skeleton.h"
 
@@ -87,6 +88,7 @@ struct st_run {
 	struct st_command cmd;
 	struct st_counts counts;	/* -c */
 	struct st_dns dns;		/* -d */
+	struct st_metrics metrics;	/* --metrics */
 };
 
 /* Every tool's main(). */

@@ -72,6 +72,10 @@ ifneq ($(cross_run_goals),)
 $(error make $(cross_run_goals) with ARCH=$(ARCH): $(ARCH) binaries cannot run on this $(HOST_ARCH) machine)
 endif
 
+# No --metrics server: libmicrohttpd's static library needs GnuTLS's, which
+# needs p11-kit's, and Debian has p11-kit as a shared library only.
+HTTP := 0
+
 CROSS_COMPILE ?= aarch64-linux-gnu-
 CROSS_DEB_ARCH := arm64
 CROSS_TRIPLET := aarch64-linux-gnu

@@ -33,6 +33,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'x': failed_only = true; /* fall through */
 	case 'r': result = true; break;
 	case ARGP_KEY_END:
+		/* the metrics are by result, with a latency histogram */
+		if (o->metrics)
+			result = true;
 		if (o->count && lport)
 			st_usage_error("-c/--count: cannot be combined with -L (a port per connect)");
 		break;

@@ -72,6 +72,7 @@ def add_cases(suite):
             suite.case(suite.names.get(name, name), modes, applies,
                        matrix or name in suite.matrix, **params)(func)
     dns.add_cases(suite)
+    metrics.add_cases(suite)
 
 
 def one_act(ctx, args=(), fam=IPV4, hdr=None, sig=signal.SIGINT, quiet=False, start=None):
@@ -448,8 +449,10 @@ def unavailable_backend(ctx, mode):
         check(out.stdout == [], "%s printed on stdout: %s" % (cmd, show_lines(out.stdout)))
 
 
-# Workload attribution (issue 16), count mode and -d (issue 17): their cases
-# are shared ones too (-d's shared code once, dns.add_cases)
+# Workload attribution (issue 16), count mode and -d (issue 17), metrics
+# (issue 18): their cases are shared ones too (-d's and the metrics' shared
+# code once, dns.add_cases, metrics.add_cases)
 import workload  # noqa: E402,F401
 import count  # noqa: E402,F401
 import dns  # noqa: E402
+import metrics  # noqa: E402
