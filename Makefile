@@ -41,9 +41,9 @@ VERSION := 0.1.0
 # suites drive, the sanitizer runtime, qemu and the arm64 cross compiler for
 # the kernel matrix); the benchmark its peers (make deps-bench, make bench).
 DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libjansson-dev libmicrohttpd-dev
+	libjansson-dev libmicrohttpd-dev libsystemd-dev
 TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
-	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl prometheus
+	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl prometheus systemd
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
 # wants it; another one than this machine's is a cross build (mk/cross.mk).
 HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -71,10 +71,19 @@ MHD_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicr
 else
 MHD_CFLAGS = -DST_NO_HTTP
 endif
+# --journal's client library; JOURNAL=0 builds without it (--journal then says so)
+JOURNAL ?= 1
+ifeq ($(JOURNAL),1)
+SYSTEMD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
+else
+SYSTEMD_CFLAGS = -DST_NO_JOURNAL
+endif
 ALL_CFLAGS = $(CFLAGS) $(SAN_FLAGS) $(WARNINGS) -std=gnu11 -Icommon -Ibpf -I$(OUTPUT) \
-	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) -DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) $(SYSTEMD_CFLAGS) \
+	-DST_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS) $(EXTRA_LDFLAGS)
-LDLIBS = $(LIBBPF_LIBS) $(JANSSON_LIBS) $(MHD_LIBS) -lelf -lz -lresolv
+LDLIBS = $(LIBBPF_LIBS) $(JANSSON_LIBS) $(MHD_LIBS) $(SYSTEMD_LIBS) -lelf -lz -lresolv
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	-Wno-unused-parameter -Icommon -Ibpf -I$(OUTPUT)
 

@@ -66,7 +66,8 @@ static __always_inline void metric_count(const void *e)
 		k.port = h->type == ST_EV_ACCEPT ||
 			 (h->type == ST_EV_CLOSE && (h->flags & ST_EVF_PASSIVE)) ? ie->sport : ie->dport;
 		if (h->type == ST_EV_CONNECT) {
-			k.result = ie->result;
+			/* without its outcome: tcptracer's, sent once established */
+			k.result = ie->result == ST_RESULT_UNKNOWN ? 0 : ie->result;
 			timed = h->flags & ST_EVF_LATENCY;
 			ns = ie->latency_ns;
 		} else if (h->type == ST_EV_CLOSE) {

@@ -105,8 +105,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 		read_bytes(sk, old, e);
 	}
 	e->proto = IPPROTO_TCP;
-	/* a connect is printed once established: it worked */
-	e->result = type == ST_EV_CONNECT ? 0 : ST_RESULT_UNKNOWN;
+	e->result = ST_RESULT_UNKNOWN;
 	submit_event(e, sizeof(*e));
 }
 

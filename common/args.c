@@ -21,6 +21,7 @@ enum {
 	OPT_DEBUG,
 	OPT_DEBUG_LIBBPF,
 	OPT_RINGBUF,
+	OPT_JOURNAL,
 	OPT_METRICS,
 	OPT_METRICS_ONLY,
 	OPT_METRICS_SERIES,
@@ -255,6 +256,8 @@ static const struct argp_option common_options[] = {
 	{ "time", 'T', NULL, 0, "Add TIME: wall-clock time, HH:MM:SS", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON object per event and line", 0 },
 	{ "output", 'o', "FILE", 0, "Write the trace to FILE", 0 },
+	{ "journal", OPT_JOURNAL, NULL, 0,
+	  "Write each event to the systemd journal: SOCKTRACE_* fields and a MESSAGE", 0 },
 	{ "count", 'c', NULL, 0,
 	  "Count events per process, workload and destination; print the table at exit", 0 },
 	{ "interval", 'i', "SECONDS", 0,
@@ -341,6 +344,9 @@ static error_t parse_output(int key, char *arg, struct st_opts *o)
 	case 'c':
 		o->count = true;
 		break;
+	case OPT_JOURNAL:
+		o->journal = true;
+		break;
 	case 'i':
 		o->interval_s = parse_one("-i/--interval", arg, 1, 86400);
 		break;
@@ -392,11 +398,22 @@ static error_t parse_tracing(int key, char *arg, struct st_opts *o)
 	return 0;
 }
 
+/* --journal is where events go, with fields of their own: not -o, -j, -c */
+static void check_journal(const struct st_opts *o)
+{
+	const char *what = o->output ? "-o" : o->json ? "-j" : o->count ? "-c" : NULL;
+
+	if (o->journal && what)
+		st_usage_error("--journal: cannot be combined with %s (entries are events, with fields)",
+			       what);
+}
+
 /* --metrics-only prints no events: what shapes them has nothing to act on */
 static void check_metrics(const struct st_opts *o)
 {
 	const char *what = o->count ? "-c" : o->json ? "-j" : o->output ? "-o" : o->time_mode ? "-t/-T" :
-			   o->print_uid ? "-U" : o->print_workload ? "-w" : o->dns ? "-d" : NULL;
+			   o->print_uid ? "-U" : o->print_workload ? "-w" : o->dns ? "-d" :
+			   o->journal ? "--journal" : NULL;
 
 	if (o->metrics_series && !o->metrics)
 		st_usage_error("--metrics-max-series: needs --metrics or --metrics-only");
@@ -428,6 +445,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error("-i/--interval: needs -c/--count (it prints the count table)");
 		if (o->count && o->time_mode)
 			st_usage_error("-c/--count: cannot be combined with -t or -T (rows are not events)");
+		check_journal(o);
 		check_metrics(o);
 		break;
 	default:

@@ -33,6 +33,7 @@ struct st_opts {
 	enum st_time_mode time_mode;
 	bool json;
 	const char *output;
+	bool journal;			/* --journal: entries in the systemd journal */
 	bool count;			/* -c: a table of counts instead of events */
 	__u32 interval_s;		/* -i: the table every N seconds too (0: at exit only) */
 	enum st_backend backend;

@@ -15,10 +15,19 @@
 struct st_json {
 	FILE *f;
 	bool first;		/* no member yet: no comma before the next */
+	bool fields;		/* journal fields instead: st_json_begin_fields() */
 };
 
 /* "{": the line's object starts */
 void st_json_begin(struct st_json *j, FILE *f);
+
+/*
+ * The same members as journal fields instead (--journal): a line
+ * "SOCKTRACE_KEY=value" each, KEY in capitals; strings as the columns
+ * escape them (no control byte, no newline), a strings' array joined by
+ * spaces, null members left out; no braces.
+ */
+void st_json_begin_fields(struct st_json *j, FILE *f);
 /* "}" and the newline */
 void st_json_end(struct st_json *j);
 

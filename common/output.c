@@ -250,7 +250,10 @@ void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
 	}
 	snprintf(ts, sizeof(ts), "%s.%06lluZ", o->ts_date,
 		 (unsigned long long)(real % 1000000000ULL) / 1000);
-	st_json_begin(j, o->f);
+	if (o->journal)
+		st_json_begin_fields(j, o->f);
+	else
+		st_json_begin(j, o->f);
 	st_json_str(j, "ts", ts);
 	st_json_uint(j, "time_ns", mono_ns);
 	st_json_str(j, "tool", o->tool);
@@ -346,11 +349,39 @@ size_t st_output_valid(const void *data, size_t size)
 	return size < kinds[h->kind]->size ? 0 : kinds[h->kind]->size;
 }
 
+/* --journal's MESSAGE: the event and its columns, as NAME=value */
+static void message(struct st_output *o, const void *e, FILE *f)
+{
+	const struct st_event_head *h = e;
+	char buf[ST_CELL_LEN];
+	size_t i;
+
+	fputs(event_name(h->type, true), f);
+	for (i = 0; i < o->ncols; i++) {
+		st_output_cell(o, e, i, buf, sizeof(buf));
+		fprintf(f, " %s=%s", o->cols[i].header, buf);
+	}
+}
+
+/* --journal: the JSON line's members as the entry's fields */
+static void journal_entry(struct st_output *o, const void *e)
+{
+	FILE *saved = o->f;
+
+	o->f = st_journal_fields(o->journal);
+	json_line(o, kind_of(e), e);
+	o->f = saved;
+	message(o, e, st_journal_message(o->journal));
+	st_journal_send(o->journal);	/* a failure is counted there */
+}
+
 int st_output_event(struct st_output *o, const void *data, size_t size)
 {
 	if (!st_output_valid(data, size))
 		return -EINVAL;
-	if (o->json)
+	if (o->journal)
+		journal_entry(o, data);
+	else if (o->json)
 		json_line(o, kind_of(data), data);
 	else
 		columns(o, data);

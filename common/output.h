@@ -15,6 +15,7 @@
 #include "event.h"
 #include "dns.h"
 #include "json.h"
+#include "journal.h"
 #include "workload.h"
 
 /* What a column shows; its header is the tool's choice. */
@@ -76,6 +77,8 @@ struct st_output {
 	struct st_workloads *workloads;
 	/* -d: the names of addresses (NULL: not asked for) */
 	struct st_dns *dns;
+	/* --journal: events go there, not to f (NULL: not asked for) */
+	struct st_journal *journal;
 	__u64 first_ns;
 	__s64 mono_to_real_ns;
 	/* JSON "ts": the date and time of the last second formatted, reused */

@@ -86,7 +86,7 @@ static int open_workloads(struct st_run *r)
 	bool asked = o->print_workload || o->container || o->unit;
 	int err;
 
-	if (!asked && !o->json && !o->metrics)
+	if (!asked && !o->json && !o->metrics && !o->journal)
 		return 0;
 	/* a missing cgroup2 mount: null says it in JSON, the filters say it */
 	err = st_workloads_open(!o->print_workload || o->container || o->unit, &r->workloads);
@@ -231,6 +231,12 @@ static int start(struct st_run *r)
 	r->out.backlog = r->tool->json_backlog;
 	r->out.latency = r->tool->json_latency;
 	r->out.workloads = r->workloads;
+	if (r->opts.journal) {
+		err = st_journal_open(&r->journal, r->tool->name);
+		if (err)
+			return err;
+		r->out.journal = &r->journal;
+	}
 	if (r->opts.dns) {
 		err = st_dns_init(&r->dns, ST_DNS_CACHE_MAX);
 		if (err) {
@@ -252,7 +258,8 @@ static int start(struct st_run *r)
 		return err;
 	st_loop_signals();
 	print_ready(r);
-	if (!r->opts.count && !r->opts.metrics_only)	/* a table has its own, each time */
+	/* a table has its own, each time; the journal and metrics none */
+	if (!r->opts.count && !r->opts.metrics_only && !r->opts.journal)
 		st_output_header(&r->out);
 	err = st_loop_flush(&r->loop, &r->out);
 	if (!err && r->opts.command)
@@ -296,6 +303,7 @@ static int run(struct st_run *r)
 	if (r->opts.count)
 		st_count_print(&r->counts, &r->out, true);
 	st_dns_report(&r->dns);
+	st_journal_report(&r->journal);
 	/* with -c the table is all the output: a failed write is a failure,
 	 * a reader that left is not */
 	werr = st_loop_flush(&r->loop, &r->out);
@@ -317,6 +325,7 @@ static void finish(struct st_run *r)
 	st_count_free(&r->counts);
 	st_dns_free(&r->dns);
 	st_output_close(&r->out);
+	st_journal_close(&r->journal);
 	if (r->bpf.obj)
 		r->tool->skel->destroy();
 	st_backend_unregister(&r->sel);

@@ -89,6 +89,7 @@ struct st_run {
 	struct st_counts counts;	/* -c */
 	struct st_dns dns;		/* -d */
 	struct st_metrics metrics;	/* --metrics */
+	struct st_journal journal;	/* --journal */
 };
 
 /* Every tool's main(). */

@@ -75,6 +75,8 @@ endif
 # No --metrics server: libmicrohttpd's static library needs GnuTLS's, which
 # needs p11-kit's, and Debian has p11-kit as a shared library only.
 HTTP := 0
+# No --journal either: libsystemd has no static library in Debian.
+JOURNAL := 0
 
 CROSS_COMPILE ?= aarch64-linux-gnu-
 CROSS_DEB_ARCH := arm64

@@ -415,7 +415,7 @@ class Output:
 
 
 class ToolRun:
-    def __init__(self, ctx, args, command=None, output_file=None, backend=None):
+    def __init__(self, ctx, args, command=None, output_file=None, backend=None, wrap=()):
         self.ctx = ctx
         self.cfg = ctx.cfg
         self.tool = ctx.tool
@@ -423,7 +423,8 @@ class ToolRun:
         path = os.path.join(self.cfg.build_dir, self.tool)
         if not os.access(path, os.X_OK):
             raise Fail("tool binary %s is missing or not executable" % path)
-        self.argv = [path, "--backend", self.backend] + list(args)
+        # wrap: what runs the tool, e.g. nsenter into a mount namespace
+        self.argv = list(wrap) + [path, "--backend", self.backend] + list(args)
         if command:
             self.argv += ["--"] + list(command)
         self.command_mode = bool(command)
@@ -895,8 +896,10 @@ class Ctx:
             self.defer(lambda: shutil.rmtree(self.tmpdir, ignore_errors=True))
         return os.path.join(self.tmpdir, name)
 
-    def start_tool(self, args, command=None, output_file=None, ready=True, backend=None):
-        run = ToolRun(self, args, command=command, output_file=output_file, backend=backend)
+    def start_tool(self, args, command=None, output_file=None, ready=True, backend=None,
+                   wrap=()):
+        run = ToolRun(self, args, command=command, output_file=output_file, backend=backend,
+                      wrap=wrap)
         if ready:
             run.wait_ready()
         return run

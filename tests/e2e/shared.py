@@ -73,6 +73,7 @@ def add_cases(suite):
                        matrix or name in suite.matrix, **params)(func)
     dns.add_cases(suite)
     metrics.add_cases(suite)
+    journal.add_cases(suite)
 
 
 def one_act(ctx, args=(), fam=IPV4, hdr=None, sig=signal.SIGINT, quiet=False, start=None):
@@ -456,3 +457,4 @@ import workload  # noqa: E402,F401
 import count  # noqa: E402,F401
 import dns  # noqa: E402
 import metrics  # noqa: E402
+import journal  # noqa: E402
