@@ -43,7 +43,8 @@ VERSION := 0.1.0
 DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjansson-dev libmicrohttpd-dev libsystemd-dev
 TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
-	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl prometheus systemd
+	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl prometheus systemd \
+	python3-yaml
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
 # wants it; another one than this machine's is a cross build (mk/cross.mk).
 HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -195,6 +196,15 @@ deps-bench:
 run: deps
 	$(MAKE) all
 	$(OUTPUT)/$(RUN_TOOL) $(RUN_ARGS)
+
+# The container image deploy/kubernetes runs: this build's tools and their
+# libraries (deploy/container/mkroot), FROM scratch; podman or docker
+IMAGE ?= socktrace:$(VERSION)
+CONTAINER_ENGINE ?= $(shell command -v podman 2>/dev/null || echo docker)
+.PHONY: image
+image: all
+	$(Q)deploy/container/mkroot $(OUTPUT) $(OUTPUT)/image/root
+	$(Q)$(CONTAINER_ENGINE) build -t $(IMAGE) -f deploy/container/Containerfile $(OUTPUT)/image
 
 unit: $(patsubst %,$(OUTPUT)/tests/%,$(UNIT_TESTS))
 	$(Q)$(PYTHON) tests/run_unit.py $^

@@ -74,6 +74,7 @@ def add_cases(suite):
     dns.add_cases(suite)
     metrics.add_cases(suite)
     journal.add_cases(suite)
+    deploy.add_cases(suite)
 
 
 def one_act(ctx, args=(), fam=IPV4, hdr=None, sig=signal.SIGINT, quiet=False, start=None):
@@ -458,3 +459,4 @@ import count  # noqa: E402,F401
 import dns  # noqa: E402
 import metrics  # noqa: E402
 import journal  # noqa: E402
+import deploy  # noqa: E402

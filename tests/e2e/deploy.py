@@ -1,0 +1,231 @@
+"""deploy/ (issue 18): what runs socktrace on every node, run here for real.
+
+Imported by shared.py; the cases run for tcpconnect only (ONCE_TOOL): they
+are about the deployment files, the same for every tool.
+
+- deploy_container: the image built from deploy/container/Containerfile
+  (deploy/container/mkroot's root of this build), run by podman (runc) with
+  what deploy/kubernetes/daemonset.yaml gives its container, read from the
+  manifest: the capabilities, the host PID namespace, the read-only root,
+  the seccomp profile, the host paths mounted and the emptyDir as tmpfs.
+  Only the network differs: the host's (the test's podman runs use no
+  podman network), with the metrics on 127.0.0.1 and a free port instead
+  of the pod's 0.0.0.0:9433.  From the container it must count the host's
+  connects, and print their host PIDs.
+- deploy_systemd_unit: `systemd-analyze verify` passes on
+  deploy/systemd/socktrace@.service, and the tool runs with exactly the
+  unit's CapabilityBoundingSet (setpriv) and its default arguments.
+- deploy_prometheus_config: `promtool check config` passes on
+  deploy/prometheus/prometheus.yml.
+"""
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+import metrics
+from e2elib import EVENT_TIMEOUT, Fail, Skip, check, parse_json, show_lines
+
+ONCE_TOOL = "tcpconnect"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEPLOY = os.path.join(ROOT, "deploy")
+SERVING_RE = metrics.SERVING_RE
+
+
+def podman_flags(container, pod):
+    """podman run's flags for what the manifest gives the container."""
+    flags = []
+    sc = container.get("securityContext", {})
+    caps = sc.get("capabilities", {})
+    if "ALL" in caps.get("drop", []):
+        flags.append("--cap-drop=all")
+    flags += ["--cap-add=" + c for c in caps.get("add", [])]
+    if sc.get("readOnlyRootFilesystem"):
+        flags.append("--read-only")
+    if sc.get("seccompProfile", {}).get("type") == "Unconfined":
+        flags += ["--security-opt", "seccomp=unconfined"]
+    if sc.get("allowPrivilegeEscalation") is False:
+        flags += ["--security-opt", "no-new-privileges"]
+    check(not sc.get("privileged"), "the manifest's container is privileged")
+    if pod.get("hostPID"):
+        flags.append("--pid=host")
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for m in container.get("volumeMounts", []):
+        v = volumes[m["name"]]
+        if "hostPath" in v:
+            flags += ["-v", "%s:%s%s" % (v["hostPath"]["path"], m["mountPath"],
+                                         ":ro" if m.get("readOnly") else "")]
+        elif "emptyDir" in v:
+            flags += ["--tmpfs", m["mountPath"]]
+        else:
+            raise Fail("test error: volume %r of a kind the test does not map" % v)
+    return flags
+
+
+def daemonset():
+    import yaml
+    with open(os.path.join(DEPLOY, "kubernetes", "daemonset.yaml")) as f:
+        docs = list(yaml.safe_load_all(f))
+    ds = [d for d in docs if d.get("kind") == "DaemonSet"]
+    check(len(ds) == 1, "test error: %d DaemonSets in the manifest" % len(ds))
+    pod = ds[0]["spec"]["template"]["spec"]
+    return pod, pod["containers"][0]
+
+
+class Image:
+    """The image of this build, from the Containerfile; removed by cleanup."""
+
+    def __init__(self, ctx):
+        if not shutil.which("podman"):
+            raise Skip("no podman here (Debian's podman with runc)")
+        ctx_dir = ctx.tmp("image")
+        sh = subprocess.run([os.path.join(DEPLOY, "container", "mkroot"), ctx.cfg.build_dir,
+                             os.path.join(ctx_dir, "root")], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=120)
+        check(sh.returncode == 0, "mkroot: %s" % sh.stdout.decode(errors="replace"))
+        self.tag = "localhost/socktrace-test:%s" % ctx.prefix
+        b = subprocess.run(["podman", "build", "--runtime", "runc", "-q", "-t", self.tag, "-f",
+                            os.path.join(DEPLOY, "container", "Containerfile"), ctx_dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        check(b.returncode == 0, "podman build: %s" % b.stdout.decode(errors="replace")[-2000:])
+        ctx.defer(lambda: subprocess.run(["podman", "rmi", "-f", self.tag],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+class Container:
+    """podman run of the image with the manifest's flags and args; its
+    stdout and stderr lines collected."""
+    _n = itertools.count()
+
+    def __init__(self, ctx, image, flags, argv):
+        self.name = "stc-%s-%d" % (ctx.prefix, next(Container._n))
+        self.argv = ["podman", "--runtime", "runc", "run", "--rm", "--name", self.name,
+                     "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit",
+                     "nproc=4096:4096"] + flags + [image.tag] + argv
+        ctx.cfg.log("run:", " ".join(self.argv))
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+        ctx.defer(self.stop)
+        self.out, self.err = [], []
+        for f, dest in ((self.p.stdout, self.out), (self.p.stderr, self.err)):
+            threading.Thread(target=self._read, args=(f, dest), daemon=True).start()
+
+    def _read(self, f, dest):
+        for raw in iter(f.readline, b""):
+            dest.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def wait_line(self, pred, where, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            hit = [l for l in list(where) if pred(l)]
+            if hit:
+                return hit[0]
+            check(self.p.poll() is None, "the container exited (%s): %s" % (
+                self.p.returncode, show_lines(self.err[-10:])))
+            time.sleep(0.1)
+        raise Fail("nothing from the container within %ds; stderr: %s" % (
+            timeout, show_lines(self.err[-10:])))
+
+    def stop(self):
+        if self.p.poll() is None:
+            subprocess.run(["podman", "kill", "--signal", "INT", self.name],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:
+                subprocess.run(["podman", "rm", "-f", self.name], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=60)
+                self.p.kill()
+                self.p.wait()
+        return self.p.returncode
+
+
+def local_args(args):
+    """The manifest's args, the metrics on 127.0.0.1 and a free port."""
+    out = list(args)
+    i = out.index("--metrics-only") + 1
+    check(out[i] == "0.0.0.0:9433", "test error: the manifest serves on %r" % out[i])
+    out[i] = "127.0.0.1:0"
+    return out
+
+
+def deploy_container(ctx, mode):
+    pod, ctr = daemonset()
+    image = Image(ctx)
+    flags = podman_flags(ctr, pod)
+    check(ctr["command"] == ["/usr/sbin/" + ctx.tool], "test error: command %r" % ctr["command"])
+    c = Container(ctx, image, flags, local_args(ctr["args"]))
+    line = c.wait_line(SERVING_RE.match, c.err)
+    url = "http://%s/metrics" % SERVING_RE.match(line).group("where")
+    c.wait_line(lambda l: l.startswith("Tracing "), c.err)
+    cli = ctx.client("dc", ctx.netns())
+    port = cli.serve(4, "127.0.0.1")
+    metrics.connects(cli, port, 2)
+    metrics.connects(cli, metrics.CLOSED_PORT, 1, want="ECONNREFUSED")
+    want = metrics.tcp_want(cli.comm, port, "ok", 2)
+    want.update(metrics.tcp_want(cli.comm, metrics.CLOSED_PORT, "ECONNREFUSED", 1))
+    metrics.wait_counts(url, {cli.comm}, want)
+    check(c.stop() == 0, "the container's tool exited %s: %s" % (c.p.returncode,
+                                                                 show_lines(c.err[-5:])))
+    # the same container printing events: the host's PIDs
+    c = Container(ctx, image, flags, ["-j", "-N", str(cli.netns_inode())])
+    c.wait_line(lambda l: l.startswith("Tracing "), c.err)
+    metrics.connects(cli, port, 1)
+    c.wait_line(lambda l: cli.comm in l, c.out, EVENT_TIMEOUT * 3)
+    ev = [e for e in parse_json(c.out) if e.get("comm") == cli.comm]
+    check(len(ev) == 1 and ev[0]["pid"] == cli.pid, "events %r, expected one with the host PID "
+          "%d" % (ev, cli.pid))
+
+
+def unit_file():
+    with open(os.path.join(DEPLOY, "systemd", "socktrace@.service")) as f:
+        return f.read()
+
+
+def deploy_systemd_unit(ctx, mode):
+    if not shutil.which("systemd-analyze") or not shutil.which("setpriv"):
+        raise Skip("systemd-analyze or setpriv not found (Debian's systemd, util-linux)")
+    text = unit_file()
+    tool = os.path.join(ctx.cfg.build_dir, ctx.tool)
+    inst = ctx.tmp("socktrace@%s.service" % ctx.tool)
+    with open(inst, "w") as f:
+        f.write(text.replace("/usr/local/sbin/%i", tool))
+    p = subprocess.run(["systemd-analyze", "verify", "--man=no", inst], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace").strip()
+    check(p.returncode == 0 and not out, "systemd-analyze verify: %s" % out)
+    caps = re.search(r"^CapabilityBoundingSet=(.*)$", text, re.M).group(1).split()
+    args = re.search(r'^Environment="SOCKTRACE_ARGS=(.*)"$', text, re.M).group(1).split()
+    check(args == ["--metrics-only", "127.0.0.1:9433"], "test error: the unit's args %r" % args)
+    bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
+    cli = ctx.client("du", ctx.netns())
+    port = cli.serve(4, "127.0.0.1")
+    run = ctx.start_tool(["--metrics-only", "127.0.0.1:0"],
+                         wrap=["setpriv", "--bounding-set=" + bounding, "--inh-caps=-all",
+                               "--no-new-privs", "--"])
+    metrics.connects(cli, port, 2)
+    metrics.wait_counts(metrics.url_of(run), {cli.comm}, metrics.tcp_want(cli.comm, port, "ok", 2))
+    run.finish()
+
+
+def deploy_prometheus_config(ctx, mode):
+    if not shutil.which("promtool"):
+        raise Skip("promtool not found (Debian's prometheus package)")
+    conf = os.path.join(DEPLOY, "prometheus", "prometheus.yml")
+    p = subprocess.run(["promtool", "check", "config", conf], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    check(p.returncode == 0, "promtool check config: %s" % p.stdout.decode(errors="replace"))
+
+
+CASES = [("deploy_container", deploy_container), ("deploy_systemd_unit", deploy_systemd_unit),
+         ("deploy_prometheus_config", deploy_prometheus_config)]
+
+
+def add_cases(suite):
+    if suite.tool == ONCE_TOOL:
+        for name, func in CASES:
+            suite.case(name)(func)
+
