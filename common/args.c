@@ -273,7 +273,7 @@ static const struct argp_option common_options[] = {
 	  "Serve the metrics instead of printing events: counted in the kernel, nothing per event "
 	  "leaves it", 0 },
 	{ "metrics-max-series", OPT_METRICS_SERIES, "N", 0,
-	  "Label sets the kernel counts in (default 4096, 344 bytes each); more go to \"other\"", 0 },
+	  "Label sets the kernel counts in (default 4096, about 400 bytes each); more go to \"other\"", 0 },
 	{ "debug", OPT_DEBUG, NULL, 0,
 	  "Say which hook each program uses and why, and which BTF was used", 0 },
 	{ "debug-libbpf", OPT_DEBUG_LIBBPF, NULL, 0,

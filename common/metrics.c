@@ -13,6 +13,7 @@
 
 #define PREFIX		"socktrace_"
 #define CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define ST_METRIC_SHOWN_STEP	2	/* buckets shown: every other one */
 
 /* One metric family per kind of event: its names, and which labels it has */
 struct family {
@@ -162,6 +163,11 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * The kernel's buckets are powers of 2; every other bound is shown (powers
+ * of 4 of ns, 1.024 us to 1100 s): cumulative counts are exact at any bound,
+ * and a page of thousands of series stays half as long.
+ */
 static void write_histogram(FILE *f, const char *name, const struct series *s)
 {
 	__u64 cum = 0;
@@ -169,6 +175,8 @@ static void write_histogram(FILE *f, const char *name, const struct series *s)
 
 	for (i = 0; i < ST_METRIC_BUCKETS; i++) {
 		cum += s->v.buckets[i];
+		if (i % ST_METRIC_SHOWN_STEP)
+			continue;
 		fprintf(f, PREFIX "%s_bucket{%s,le=\"%.10g\"} %llu\n", name, s->labels,
 			(double)(1ULL << (i + ST_METRIC_LOG2_MIN)) / 1e9, (unsigned long long)cum);
 	}
