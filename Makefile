@@ -153,7 +153,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRCS := $(wildcard common/*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Ibpf \
-	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) -DST_VERSION='"$(VERSION)"'
+	$(LIBBPF_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) $(SYSTEMD_CFLAGS) -DST_VERSION='"$(VERSION)"'
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	$(Q)mkdir -p $(@D)
