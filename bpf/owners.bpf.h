@@ -3,15 +3,30 @@
  * Connects in SYN_SENT, by socket: who started each (struct owner, taken in
  * the connecting task), for the state hook that sees it end in softirq.
  * For tools that follow a connect past its syscall (tcpconnect, tcptracer).
+ *
+ * A plain hash, not an LRU: every entry leaves when its socket leaves
+ * SYN_SENT, which every socket does, so an entry never goes stale; when
+ * 65536 connects wait for their handshake at once, a new one is refused
+ * and counted (ST_LOST_OWNERS), never an older one forgotten in silence.
  */
 #ifndef SOCKTRACE_OWNERS_BPF_H
 #define SOCKTRACE_OWNERS_BPF_H
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");
+
+/* @o as @sk's owner; a full map counts the connect as not followed */
+static __always_inline long own(struct sock **sk, const struct owner *o)
+{
+	long err = bpf_map_update_elem(&owners, sk, o, BPF_ANY);
+
+	if (err)
+		count_lost(ST_LOST_OWNERS);
+	return err;
+}
 
 #endif

@@ -113,7 +113,7 @@ static __always_inline void syn_sent(struct sock *sk)
 	if (!want_sk(sk) || !want_sk_dport(sk))
 		return;
 	owner_of_current(&o);
-	bpf_map_update_elem(&owners, &sk, &o, BPF_ANY);
+	own(&sk, &o);
 }
 
 static __always_inline int connect_error(struct sock *sk)

@@ -32,10 +32,15 @@ struct conn {
 	__u8 passive;		/* accepted here: its service port is the local one */
 };
 
-/* established connections, by socket */
+/*
+ * Established connections, by socket. A plain hash, not an LRU: each entry
+ * leaves at its socket's close, so none goes stale; a full map refuses a
+ * new connection, counted (ST_LOST_CONNS), rather than forget one it holds.
+ * Sized by --max-connections (TCPTRACER_CONNS_DEFAULT).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPTRACER_CONNS_DEFAULT);
 	__type(key, __u64);
 	__type(value, struct conn);
 } conns SEC(".maps");
@@ -49,10 +54,15 @@ struct {
  */
 __u64 tracked = 0;
 
-static __always_inline void track(void *map, struct sock **sk, void *v)
+/* A full map: the entry is not made, and counted in @lost (unless ST_LOST_MAX) */
+static __always_inline void track(void *map, struct sock **sk, void *v, __u32 lost)
 {
 	__sync_fetch_and_add(&tracked, 1);
-	bpf_map_update_elem(map, sk, v, BPF_ANY);
+	if (bpf_map_update_elem(map, sk, v, BPF_ANY)) {
+		__sync_fetch_and_add(&tracked, -1);
+		if (lost < ST_LOST_MAX)
+			count_lost(lost);
+	}
 }
 
 static __always_inline void *tracked_elem(void *map, struct sock **sk)
@@ -116,7 +126,7 @@ static __always_inline void connecting(struct sock *sk)
 	if (!want_current() || !want_sk(sk))
 		return;
 	owner_of_current(&o);
-	track(&owners, &sk, &o);
+	track(&owners, &sk, &o, ST_LOST_OWNERS);
 }
 
 static __always_inline void established(struct sock *sk, int old)
@@ -137,8 +147,9 @@ static __always_inline void established(struct sock *sk, int old)
 	}
 	c.est_ns = bpf_ktime_get_ns();
 	c.passive = old != TCP_SYN_SENT;
-	/* passive: only the time, until on_accept() names the owner */
-	track(&conns, &sk, &c);
+	/* passive: only the time, until on_accept() names the owner; one not
+	 * tracked is counted there, where it is tried again, so once */
+	track(&conns, &sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS);
 }
 
 /*
@@ -213,7 +224,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		 * came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
 		if (sk_state(sk) != TCP_CLOSE)
-			track(&conns, &sk, &fresh);
+			track(&conns, &sk, &fresh, ST_LOST_CONNS);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;
 	}

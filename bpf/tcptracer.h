@@ -12,4 +12,8 @@
 
 #include "event.h"
 
+/* conns: established connections tracked at once (--max-connections) */
+#define TCPTRACER_CONNS_DEFAULT	262144
+#define TCPTRACER_CONNS_MAX	16777216
+
 #endif

@@ -46,6 +46,8 @@ enum st_lost_counter {
 	ST_LOST_FOLLOW,		/* pids map full: a descendant not followed */
 	ST_LOST_DNS,		/* ring buffer full: a DNS answer (-d) not read */
 	ST_LOST_SERIES,		/* --metrics: series limit reached, counted as "other" */
+	ST_LOST_OWNERS,		/* owners map full: a connect not followed to its end */
+	ST_LOST_CONNS,		/* conns map full (tcptracer): a connection not tracked */
 	ST_LOST_MAX,
 };
 

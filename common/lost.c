@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "clock.h"
 #include "log.h"
 #include "lost.h"
@@ -30,38 +31,65 @@ void st_lost_init(struct st_lost *l, struct bpf_map *map)
 	clock_gettime(CLOCK_MONOTONIC, &l->checked);
 }
 
-void st_lost_check(struct st_lost *l, bool now)
+/* What each counter is called, and what its growth and total say */
+static const struct {
+	const char *reason;	/* JSON's and the metrics' name */
+	const char *now;	/* "... %llu ..." as it happens */
+	const char *total;	/* at exit; NULL: the last check said it all */
+} said_as[ST_LOST_MAX] = {
+	[ST_LOST_EVENTS] = { "ring_buffer_full", "lost %llu events",
+			     "%llu events lost in total (ring buffer full)" },
+	[ST_LOST_FOLLOW] = { "process_map_full", "process map full: %llu new processes not followed",
+			     "%llu new processes not followed in total (process map full)" },
+	[ST_LOST_DNS] = { "dns_ring_buffer_half_full",
+			  "lost %llu DNS answers (ring buffer half full): their names are not known",
+			  "%llu DNS answers lost in total (ring buffer half full)" },
+	[ST_LOST_SERIES] = { "metrics_series_limit",
+			     "--metrics: %llu events counted in the \"other\" series: more label "
+			     "sets than the limit", NULL },
+	[ST_LOST_OWNERS] = { "connect_map_full",
+			     "connect map full: %llu connects not followed to their end (65536 "
+			     "waiting for a handshake at once)",
+			     "%llu connects not followed in total (connect map full)" },
+	[ST_LOST_CONNS] = { "connection_map_full",
+			    "connection map full: %llu connections not tracked: no lifetime on "
+			    "their close (--max-connections)",
+			    "%llu connections not tracked in total (connection map full)" },
+};
+
+const char *st_lost_reason(__u32 key)
 {
+	return key < ST_LOST_MAX ? said_as[key].reason : NULL;
+}
+
+bool st_lost_check(struct st_lost *l, bool now, __u64 *delta)
+{
+	bool any = false;
 	__u64 sum;
 	__u32 key;
 
+	if (delta)
+		memset(delta, 0, ST_LOST_MAX * sizeof(*delta));
 	if (!l->map || (!now && st_ms_since(&l->checked) < CHECK_MS))
-		return;
+		return false;
 	clock_gettime(CLOCK_MONOTONIC, &l->checked);
 	for (key = 0; key < ST_LOST_MAX; key++) {
 		if (st_percpu_sum(l->map, key, &sum) || sum == l->said[key])
 			continue;
-		if (key == ST_LOST_EVENTS)
-			st_err("lost %llu events", (unsigned long long)(sum - l->said[key]));
-		else if (key == ST_LOST_SERIES)
-			st_err("--metrics: %llu events counted in the \"other\" series: more label sets than the limit",
-			       (unsigned long long)(sum - l->said[key]));
-		else if (key == ST_LOST_DNS)
-			st_err("lost %llu DNS answers (ring buffer half full): their names are not known",
-			       (unsigned long long)(sum - l->said[key]));
-		else
-			st_err("process map full: %llu new processes not followed",
-			       (unsigned long long)(sum - l->said[key]));
+		st_err(said_as[key].now, (unsigned long long)(sum - l->said[key]));
+		if (delta)
+			delta[key] = sum - l->said[key];
 		l->said[key] = sum;
+		any = true;
 	}
+	return any;
 }
 
 void st_lost_total(const struct st_lost *l)
 {
-	if (l->said[ST_LOST_EVENTS])
-		st_err("%llu events lost in total (ring buffer full)",
-		       (unsigned long long)l->said[ST_LOST_EVENTS]);
-	if (l->said[ST_LOST_DNS])
-		st_err("%llu DNS answers lost in total (ring buffer half full)",
-		       (unsigned long long)l->said[ST_LOST_DNS]);
+	__u32 key;
+
+	for (key = 0; key < ST_LOST_MAX; key++)
+		if (l->said[key] && said_as[key].total)
+			st_err(said_as[key].total, (unsigned long long)l->said[key]);
 }

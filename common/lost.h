@@ -21,8 +21,15 @@ struct st_lost {
 int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum);
 
 void st_lost_init(struct st_lost *l, struct bpf_map *map);
-/* Says on stderr what was lost since the last call; at most every 250 ms unless @now */
-void st_lost_check(struct st_lost *l, bool now);
+/*
+ * Says on stderr what was lost since the last call, at most every 250 ms
+ * unless @now, and puts it in @delta (by counter; NULL: not wanted).
+ * Returns whether anything was.
+ */
+bool st_lost_check(struct st_lost *l, bool now, __u64 *delta);
+
+/* The counter's name in JSON and metrics: "ring_buffer_full", ... */
+const char *st_lost_reason(__u32 key);
 /* At exit: the events lost in total, if any */
 void st_lost_total(const struct st_lost *l);
 

@@ -251,11 +251,6 @@ static void write_gauge(FILE *f, const char *name, const char *help, const char 
 /* What the kernel could not keep, and the tool itself */
 static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 {
-	static const char *const reasons[ST_LOST_MAX] = {
-		[ST_LOST_EVENTS] = "ring_buffer_full",
-		[ST_LOST_FOLLOW] = "process_map_full",
-		[ST_LOST_DNS] = "dns_ring_buffer_half_full",
-	};
 	__u64 n[ST_LOST_MAX] = {};
 	__u32 i;
 
@@ -264,9 +259,9 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 	fprintf(f, "# HELP " PREFIX "events_lost_total Events not counted or not sent, by why.\n"
 		   "# TYPE " PREFIX "events_lost_total counter\n");
 	for (i = 0; i < ST_LOST_MAX; i++)
-		if (reasons[i])
-			fprintf(f, PREFIX "events_lost_total{reason=\"%s\"} %llu\n", reasons[i],
-				(unsigned long long)n[i]);
+		if (i != ST_LOST_SERIES)	/* counted, not lost: the next metric */
+			fprintf(f, PREFIX "events_lost_total{reason=\"%s\"} %llu\n",
+				st_lost_reason(i), (unsigned long long)n[i]);
 	write_gauge(f, "metrics_overflow_total",
 		    "Events counted in an \"other\" series: the series limit was reached.",
 		    "counter", n[ST_LOST_SERIES]);

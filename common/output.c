@@ -5,6 +5,7 @@
 #include <time.h>
 #include "escape.h"
 #include "log.h"
+#include "lost.h"
 #include "output.h"
 
 #define OUT_BUFSZ (64 * 1024)	/* one write per poll batch, not per line */
@@ -386,6 +387,23 @@ int st_output_event(struct st_output *o, const void *data, size_t size)
 	else
 		columns(o, data);
 	return 0;
+}
+
+void st_output_lost(struct st_output *o, const __u64 *delta)
+{
+	struct timespec now;
+	struct st_json j;
+	__u32 key;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (key = 0; key < ST_LOST_MAX; key++) {
+		if (!delta[key])
+			continue;
+		st_output_json_begin(o, &j, now.tv_sec * 1000000000ULL + now.tv_nsec, "lost");
+		st_json_str(&j, "reason", st_lost_reason(key));
+		st_json_uint(&j, "count", delta[key]);
+		st_json_end(&j);
+	}
 }
 
 int st_output_flush(struct st_output *o)

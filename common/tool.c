@@ -267,12 +267,21 @@ static int start(struct st_run *r)
 	return err;
 }
 
+/* What the kernel lost: on stderr, and with -j in the trace too */
+static void report_lost(struct st_run *r, bool now)
+{
+	__u64 delta[ST_LOST_MAX];
+
+	if (st_lost_check(&r->lost, now, delta) && r->opts.json)
+		st_output_lost(&r->out, delta);
+}
+
 /* After each batch: losses said as they come, new cgroups of the workload traced, COMMAND's end noticed */
 static bool tick(void *ctx)
 {
 	struct st_run *r = ctx;
 
-	st_lost_check(&r->lost, false);
+	report_lost(r, false);
 	st_http_run(&r->metrics.http);		/* scrapes, between two batches */
 	if (r->opts.count)
 		st_count_print(&r->counts, &r->out, false);	/* -i: when it is due */
@@ -288,7 +297,7 @@ static int run(struct st_run *r)
 
 	st_lost_init(&r->lost, r->bpf.lost);
 	err = st_loop_run(&r->loop, &r->out, tick, r);
-	st_lost_check(&r->lost, true);
+	report_lost(r, true);
 	st_lost_total(&r->lost);
 	if (r->filter.workload_dropped)
 		st_err("%llu new cgroups of the workload were not traced: more than %d at once",

@@ -10,6 +10,9 @@ ST_SKELETON(tcptracer);
 
 static bool verbose;	/* -v */
 static bool lifetime;	/* -l */
+static __u32 max_conns = TCPTRACER_CONNS_DEFAULT;	/* --max-connections */
+
+enum { OPT_MAX_CONNS = 0x200 };
 
 static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0,
@@ -18,21 +21,44 @@ static const struct argp_option options[] = {
 	  "Add LAT(ms), MS, TX_KB and RX_KB: on connect lines, how long the handshake "
 	  "took; on close lines, how long the connection lived and the data it sent "
 	  "and received", 0 },
+	{ "max-connections", OPT_MAX_CONNS, "N", 0,
+	  "Established connections tracked at once (default 262144, about 128 bytes each in "
+	  "the kernel); more are counted and said, their close lines have no lifetime", 0 },
 	{},
 };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
-	(void)arg;
-	if (key == 'v')
-		verbose = true;
-	else if (key == 'l')
-		lifetime = true;
-	else if (key != ARGP_KEY_END)
+	unsigned long long n;
+
+	switch (key) {
+	case 'v': verbose = true; break;
+	case 'l': lifetime = true; break;
+	case OPT_MAX_CONNS:
+		if (st_parse_num(arg, 1, TCPTRACER_CONNS_MAX, &n))
+			st_usage_error("--max-connections: invalid value '%s' (expected 1 to %d)", arg,
+				       TCPTRACER_CONNS_MAX);
+		max_conns = n;
+		break;
+	case ARGP_KEY_END:
+		if (lifetime && ((struct st_opts *)state->input)->count)
+			st_usage_error("-c/--count: cannot be combined with -l (a lifetime per connection)");
+		break;
+	default:
 		return ARGP_ERR_UNKNOWN;
-	else if (lifetime && ((struct st_opts *)state->input)->count)
-		st_usage_error("-c/--count: cannot be combined with -l (a lifetime per connection)");
+	}
 	return 0;
+}
+
+/* --max-connections: the conns map's size */
+static int before_load(struct st_run *r)
+{
+	int err = bpf_map__set_max_entries(skel->maps.conns, max_conns);
+
+	(void)r;
+	if (err)
+		st_err("--max-connections: cannot size the connection map: %s", st_strerror(-err));
+	return err;
 }
 
 static size_t rows(struct st_prog *r)
@@ -123,6 +149,7 @@ static const struct st_tool tool = {
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,
+	.before_load = before_load,
 };
 
 ST_TOOL_MAIN(tool)

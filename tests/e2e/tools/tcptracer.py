@@ -2,6 +2,7 @@
 
 The cases every tool has are in tests/e2e/shared.py; Actor below makes the
 connections they trace."""
+import collections
 import os
 import re
 import time
@@ -319,3 +320,46 @@ def workload_filter_conns(ctx, mode):
     ctx.check_events(run.finish(), header(), [cc, cx])
     check(len(kept) == 1, "conns should hold the client's connection only, got %d: %r" % (
         len(kept), [e.get("formatted", e) for e in kept]))
+
+
+@suite.case("connection_map_full", modes=("json",), matrix=True)
+def connection_map_full(ctx, mode):
+    """--max-connections 8, in the case's netns (-N): 12 connections held
+    open at once, both ends traced: the first 4 fill the map (8 sockets),
+    the other 8 are not tracked. Every C and A line is printed; the 16
+    closes of untracked sockets come without a lifetime; stderr says 16
+    connections not tracked, as they happen and in total at exit; the JSON
+    stream has "lost" lines that add up to 16."""
+    p = Pair(ctx)
+    run = ctx.start_tool(["--max-connections", "8", "-N", str(p.cli.netns_inode())] +
+                         ctx.mode_args())
+    held = []
+    for _ in range(12):
+        c = p.connect()
+        held.append((c, p.accept()))
+    for c, a in held:
+        p.cli.close(c)
+        p.srv.recv(a, 1)     # the EOF
+        p.srv.close(a)
+    run.wait_comm(ctx.prefix + "-", 48)
+    out = run.finish()
+    evs = [e for e in ctx.ours(e2elib.parse_json(out.trace))]
+    kinds = collections.Counter(e["event"] for e in evs)
+    check(kinds == {"connect": 12, "accept": 12, "close": 24},
+          "lines by kind %s, expected 12 C, 12 A, 24 X: %s" % (dict(kinds), show_lines(out.trace)))
+    timed = [e for e in evs if e["event"] == "close" and e["duration_ns"] is not None]
+    check(len(timed) == 8, "%d closes with a lifetime, expected the 8 tracked sockets': %s" % (
+        len(timed), show_lines([e["_line"] for e in evs if e["event"] == "close"])))
+    err = "\n".join(out.stderr)
+    now = sum(int(n) for n in re.findall(r"connection map full: (\d+) connections not tracked",
+                                         err))
+    total = re.findall(r"(\d+) connections not tracked in total \(connection map full\)", err)
+    check(now == 16 and total == ["16"], "stderr should say 16 connections not tracked, as "
+          "they happen and in total: %s" % show_lines(out.stderr))
+    # and the JSON stream, as it happened: lines of their own, adding up
+    lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
+    check(lost and all(list(o)[:6] == ["ts", "time_ns", "tool", "event", "reason", "count"]
+                       and o["reason"] == "connection_map_full" for o in lost) and
+          sum(o["count"] for o in lost) == 16,
+          "JSON lost lines should add up to 16 connection_map_full: %s" % show_lines(
+              [o["_line"] for o in lost]))
