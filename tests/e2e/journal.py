@@ -147,20 +147,7 @@ def journal_fields(ctx, mode):
 # ----------------------------------------------------------------------------
 # The shared code's cases: tcpconnect only
 
-ONCE = []
-
-
-def once(name):
-    def deco(func):
-        ONCE.append((name, func))
-        return func
-    return deco
-
-
-def add_cases(suite):
-    if suite.tool == ONCE_TOOL:
-        for name, func in ONCE:
-            suite.case(name)(func)
+once, add_cases = shared_mod.once_registry(ONCE_TOOL)
 
 
 @once("journal_hostile_comm")

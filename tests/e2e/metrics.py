@@ -379,22 +379,7 @@ def metrics_prometheus(ctx, mode):
 # ----------------------------------------------------------------------------
 # The cases of the code every tool shares: tcpconnect only
 
-ONCE = []
-
-
-def once(name):
-    def deco(func):
-        ONCE.append((name, func))
-        return func
-    return deco
-
-
-def add_cases(suite):
-    """Called by shared.add_cases: the once-cases, to ONCE_TOOL's suite."""
-    if suite.tool != ONCE_TOOL:
-        return
-    for name, func in ONCE:
-        suite.case(name)(func)
+once, add_cases = shared.once_registry(ONCE_TOOL)
 
 
 def connects(cli, port, n, want=None):

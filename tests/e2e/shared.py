@@ -51,6 +51,25 @@ def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=Fa
     return deco
 
 
+def once_registry(tool):
+    """(once, add_cases) for a module's cases of user-space code every tool
+    shares, run for `tool` only: @once(name) registers one, add_cases(suite)
+    (called by add_cases below) adds them to that tool's suite."""
+    cases = []
+
+    def once(name, modes=("col",)):
+        def deco(func):
+            cases.append((name, modes, func))
+            return func
+        return deco
+
+    def add(suite):
+        if suite.tool == tool:
+            for name, modes, func in cases:
+                suite.case(name, modes)(func)
+    return once, add
+
+
 def once_tool(name):
     """The tool a once-case runs for."""
     names = [c[0] for c in CASES if c[5]]
