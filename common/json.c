@@ -41,12 +41,15 @@ static void end_field(struct st_json *j)
 /* A string: JSON's, or the columns' escaped text for a field */
 static void string(struct st_json *j, const void *b, size_t len)
 {
-	char stack[ST_ESCAPED_LEN(256)];
-	char *buf = len <= 256 ? stack : malloc(ST_ESCAPED_LEN(len));
+	char stack[ST_ESCAPED_LEN(256)], *buf = stack;
 
 	if (!j->fields) {
 		st_json_string(j->f, b, len);
-	} else if (buf) {	/* else no memory: the field is left empty */
+		return;
+	}
+	if (len > 256)
+		buf = malloc(ST_ESCAPED_LEN(len));
+	if (buf) {	/* else no memory: the field is left empty */
 		st_escape(b, len, 1, buf, ST_ESCAPED_LEN(len));
 		fputs_unlocked(buf, j->f);
 	}

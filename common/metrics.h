@@ -29,7 +29,7 @@
 #include "workload.h"
 
 #define ST_METRICS_SERIES_DEFAULT	4096
-#define ST_METRICS_SERIES_MAX		1000000
+#define ST_METRICS_SERIES_MAX		262144	/* 100 MiB in the kernel, 80 MiB a scrape */
 
 struct st_metric_entry {
 	struct st_metric_key k;
