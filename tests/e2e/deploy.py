@@ -27,6 +27,7 @@ import threading
 import time
 
 import metrics
+import shared
 from e2elib import EVENT_TIMEOUT, Fail, Skip, check, parse_json, show_lines
 
 ONCE_TOOL = "tcpconnect"
@@ -153,6 +154,7 @@ def local_args(args):
 
 
 def deploy_container(ctx, mode):
+    shared.start_built(ctx, ["--metrics-only", "127.0.0.1:0"]).finish()   # built with it?
     pod, ctr = daemonset()
     image = Image(ctx)
     flags = podman_flags(ctr, pod)
@@ -203,9 +205,9 @@ def deploy_systemd_unit(ctx, mode):
     bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
     cli = ctx.client("du", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
-    run = ctx.start_tool(["--metrics-only", "127.0.0.1:0"],
-                         wrap=["setpriv", "--bounding-set=" + bounding, "--inh-caps=-all",
-                               "--no-new-privs", "--"])
+    run = shared.start_built(ctx, ["--metrics-only", "127.0.0.1:0"],
+                             wrap=["setpriv", "--bounding-set=" + bounding, "--inh-caps=-all",
+                                   "--no-new-privs", "--"])
     metrics.connects(cli, port, 2)
     metrics.wait_counts(metrics.url_of(run), {cli.comm}, metrics.tcp_want(cli.comm, port, "ok", 2))
     run.finish()

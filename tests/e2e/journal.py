@@ -136,7 +136,7 @@ def journal_fields(ctx, mode):
     ns = Namespace(ctx)
     ns.journald()
     a = ctx.suite.Actor(ctx, "jf", ctx.netns())
-    run = ctx.start_tool(["--journal"], wrap=ns.enter())
+    run = shared_mod.start_built(ctx, ["--journal"], wrap=ns.enter())
     exp = a.act() + a.act()
     got = wait_entries(ns, ctx, len(exp))
     out = run.finish()
@@ -160,7 +160,7 @@ def journal_hostile_comm(ctx, mode):
     shown = ctx.prefix + "-\\x0a\\x1b\\xff"
     cli = Client(ctx, shown, ctx.netns(), raw=raw)
     port = cli.serve(4, "127.0.0.1")
-    run = ctx.start_tool(["--journal"], wrap=ns.enter())
+    run = shared_mod.start_built(ctx, ["--journal"], wrap=ns.enter())
     cli.connect(4, "127.0.0.1", port)
     got = wait_entries(ns, ctx, 1)
     run.finish()
@@ -176,7 +176,8 @@ def journal_missing(ctx, mode):
     ns = Namespace(ctx)
     cli = ctx.client("jm", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
-    run = ctx.start_tool(["--journal", "-N", str(cli.netns_inode())], wrap=ns.enter())
+    run = shared_mod.start_built(ctx, ["--journal", "-N", str(cli.netns_inode())],
+                                 wrap=ns.enter())
     cli.connect(4, "127.0.0.1", port)
     end = time.monotonic() + EVENT_TIMEOUT
     while not any("did not take an entry" in l for l in run.stderr_lines()):

@@ -51,6 +51,21 @@ def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=Fa
     return deco
 
 
+def start_built(ctx, args, **kw):
+    """ctx.start_tool(args), but a build without what args need (HTTP=0,
+    JOURNAL=0: the static arm64 build) skips the case with the tool's own
+    line saying so."""
+    run = ctx.start_tool(args, ready=False, **kw)
+    try:
+        run.wait_ready()
+    except Fail:
+        why = [l for l in run.stderr_lines() if "this build has no " in l]
+        if why:
+            raise Skip(why[0])
+        raise
+    return run
+
+
 def once_registry(tool):
     """(once, add_cases) for a module's cases of user-space code every tool
     shares, run for `tool` only: @once(name) registers one, add_cases(suite)
