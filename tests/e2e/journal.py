@@ -44,17 +44,29 @@ class Namespace:
             raise Skip("%s or journalctl not found (Debian's systemd package; make deps-test)"
                        % JOURNALD)
         self.ctx = ctx
+        self.journald_p = self.holder = None
+        ctx.defer(self.stop)
+        # the mount points, where /run lacks them (a guest's tmpfs): made
+        # here, removed at the end; what the namespace mounts on them stays in it
+        for d in ("/run/systemd", "/run/log"):
+            if not os.path.isdir(d):
+                os.mkdir(d)
+                ctx.defer(lambda d=d: os.rmdir(d))
         self.holder = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c",
              "mount -t tmpfs tmpfs /run/systemd && mount -t tmpfs tmpfs /run/log && "
              "echo ok && exec sleep 1000000"],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
-        ctx.defer(self.stop)
-        check(self.holder.stdout.readline().strip() == b"ok", "test error: no namespace")
-        self.journald_p = None
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        if self.holder.stdout.readline().strip() != b"ok":
+            self.holder.wait(10)
+            raise Fail("test error: no private mount namespace with tmpfs on /run/systemd and "
+                       "/run/log: %s" % self.holder.stderr.read().decode(errors="replace"))
 
     def enter(self):
-        return ["nsenter", "-t", str(self.holder.pid), "-m", "--"]
+        # -r -w: the holder's root and directory too, not the namespace's own
+        # root (a guest's initramfs, where the root we run in is a chroot)
+        return ["nsenter", "-t", str(self.holder.pid), "-m", "-r", "-w", "--"]
 
     def path(self, p):
         """p as seen in the namespace"""
@@ -83,6 +95,9 @@ class Namespace:
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
+        if self.holder:
+            self.holder.stdout.close()
+            self.holder.stderr.close()
 
 
 def wait_entries(ns, ctx, n, pred=lambda e: True):

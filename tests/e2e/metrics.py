@@ -297,10 +297,12 @@ class Prometheus:
         try:
             with urllib.request.urlopen(url, timeout=10) as r:
                 body = json.load(r)
-        except urllib.error.HTTPError as e:     # a bad query: the case's own fault
-            raise Fail("query %r: HTTP %s: %s" % (q, e.code, e.read()[:300]))
+        except urllib.error.HTTPError as e:
+            if e.code >= 500:
+                return None     # starting (503 while its storage opens)
+            raise Fail("query %r: HTTP %s: %s" % (q, e.code, e.read()[:300]))  # the case's own
         except OSError:
-            return None     # not up yet
+            return None     # not listening yet
         check(body.get("status") == "success", "query %r: %r" % (q, body))
         return body["data"]["result"]
 
