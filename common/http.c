@@ -122,11 +122,9 @@ static enum MHD_Result serve_page(struct st_http *h, struct MHD_Connection *c)
 		err = -ENOMEM;
 	if (err) {
 		free(body);
-		h->failed++;
 		st_err("--metrics: failed to make the page: %s", st_strerror(-err));
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "could not read the counters\n");
 	}
-	h->served++;
 	return reply(c, MHD_HTTP_OK, h->content_type, body, len);
 }
 

@@ -27,7 +27,6 @@ struct st_http {
 	const char *content_type;
 	st_http_page_fn page;
 	void *ctx;
-	unsigned long long served, failed;	/* pages; those that could not be made */
 	char where[80];			/* "127.0.0.1:9100", the port chosen if 0 */
 };
 

@@ -42,6 +42,7 @@ import time
 
 import count
 from e2elib import NULL, Skip, check, show_lines
+import shared as shared_mod
 from shared import COLS, shared
 
 ONCE_TOOL = "tcpconnect"
@@ -447,25 +448,14 @@ def dns_query(ctx, mode):
 # ----------------------------------------------------------------------------
 # The shared user-space code: once, for ONCE_TOOL
 
-ONCE = []
-
-
-def once(name, modes=("col",)):
-    """A case of the code every -d tool shares, run for ONCE_TOOL only."""
-    def deco(func):
-        ONCE.append((name, modes, func))
-        return func
-    return deco
+once, _add_once = shared_mod.once_registry(ONCE_TOOL)
 
 
 def add_cases(suite):
     """Called by shared.add_cases: the once-cases, to ONCE_TOOL's suite."""
-    if suite.tool != ONCE_TOOL:
-        return
-    if "-d" not in suite.options:
+    if suite.tool == ONCE_TOOL and "-d" not in suite.options:
         raise ValueError("%s: Suite.options has no -d, but the -d cases run for it" % suite.tool)
-    for name, modes, func in ONCE:
-        suite.case(name, modes)(func)
+    _add_once(suite)
 
 
 def traced(ctx, args, act, n=None):
