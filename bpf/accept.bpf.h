@@ -80,7 +80,8 @@ static __always_inline void accept_syscall_exit(long ret)
 		bpf_map_delete_elem(&accept_seen, &tid);
 	if (!sk || done || !is_tcp(sk))
 		return;
-	on_accept(sk, syscall_listener());
+	/* the listener gives the backlog, which no metric has */
+	on_accept(sk, events_out() ? syscall_listener() : NULL);
 }
 
 SEC("fexit/inet_csk_accept")

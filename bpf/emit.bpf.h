@@ -27,6 +27,18 @@ static __always_inline void count_lost(__u32 counter)
 #include "metrics.bpf.h"
 
 /*
+ * False with --metrics-only: no event leaves the kernel, so the hooks read
+ * only what a metric's labels need (struct st_metric_key: cgroup, comm,
+ * port, result, times) and skip addresses, paths, namespaces, ids and
+ * counters. st_cfg is rodata: the verifier drops the skipped reads, each a
+ * helper call on the tracepoint backend.
+ */
+static __always_inline bool events_out(void)
+{
+	return st_cfg.metrics != ST_METRICS_ONLY;
+}
+
+/*
  * With --metrics an event is built in a per-CPU slot, counted, and (unless
  * --metrics-only) copied to the ring: so that an event the full ring drops
  * is counted all the same. A program that interrupts another on its CPU

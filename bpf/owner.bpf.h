@@ -35,9 +35,11 @@ static __always_inline void owner_of_current(struct owner *o)
 {
 	o->start_ns = bpf_ktime_get_ns();
 	current_ids(&o->pid, &o->tid);
-	o->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
 	o->cgroup_id = bpf_get_current_cgroup_id();
-	o->uid = (__u32)bpf_get_current_uid_gid();
+	if (events_out()) {
+		o->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
+		o->uid = (__u32)bpf_get_current_uid_gid();
+	}
 	current_comm(o->comm);
 }
 
@@ -56,9 +58,11 @@ static __always_inline void owner_to_event(const struct owner *o, struct st_even
 static __always_inline void head_of_current(struct st_event_head *h)
 {
 	current_ids(&h->pid, &h->tid);
-	h->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->uid = (__u32)bpf_get_current_uid_gid();
+	if (events_out()) {
+		h->ns_pid = own_ns_tgid((struct task_struct *)bpf_get_current_task());
+		h->uid = (__u32)bpf_get_current_uid_gid();
+	}
 	current_comm(h->comm);
 }
 

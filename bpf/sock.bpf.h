@@ -65,7 +65,8 @@ static __always_inline bool want_sk_dport(const struct sock *sk)
 	return !st_cfg.filter_port || want_port(sk_dport(sk));
 }
 
-/* Fills family, addresses, ports and netns of @e from @sk. */
+/* Fills family, addresses, ports and netns of @e from @sk (family and ports
+ * alone with --metrics-only). */
 static __always_inline void read_sock(const struct sock *sk, struct inet_event *e)
 {
 	e->family = sk_family(sk);
@@ -75,6 +76,8 @@ static __always_inline void read_sock(const struct sock *sk, struct inet_event *
 	if (!e->sport)
 		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->dport = sk_dport(sk);
+	if (!events_out())
+		return;		/* a metric's labels have the ports, not the rest */
 	e->h.netns = sk_netns(sk);
 	/* explicit sizes: BPF_CORE_READ_INTO() would copy sizeof(__u8) */
 	if (e->family == ST_AF_INET) {
@@ -92,15 +95,21 @@ static __always_inline void read_sock(const struct sock *sk, struct inet_event *
  */
 static __always_inline struct sock *sock_from_fd(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	/*
+	 * The task's own chain as typed pointers (5.11; every caller is a
+	 * tracepoint program, which needs 5.15): plain loads the kernel guards
+	 * against faults, not a helper call each, as BPF_CORE_READ would make.
+	 * The table's slots are pointers to pointers, which the verifier does
+	 * not type: from there on, reads.
+	 */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file *file = NULL;
 	struct socket *sock;
 
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
 	if (!file)
 		return NULL;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & ST_S_IFMT) != ST_S_IFSOCK)

@@ -30,7 +30,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		return;
 	head_of_current(&e->h);
 	read_sock(sk, e);
-	if (listener) {
+	if (listener && events_out()) {
 		e->backlog = BPF_CORE_READ(listener, sk_ack_backlog);
 		e->backlog_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
 		e->h.flags |= ST_EVF_BACKLOG;

@@ -71,7 +71,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 		e->latency_ns = e->h.time_ns - o->start_ns;
 		e->h.flags |= ST_EVF_LATENCY;
 		/* no data has left yet: every retransmit was of the SYN */
-		retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+		retrans = events_out() ? BPF_CORE_READ((struct tcp_sock *)sk, total_retrans) : 0;
 		e->syn_retrans = retrans > 255 ? 255 : retrans;
 	} else if (result != ST_RESULT_UNKNOWN) {
 		e->h.flags |= ST_EVF_LOCAL;	/* it failed inside connect() */
@@ -341,6 +341,11 @@ int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 
 	if (!want_current())
 		return 0;
+	/* -r and no error: the state hook says how it ended, no socket to read */
+	if (cfg.report_result && (ctx->ret == 0 || in_progress(ctx->ret))) {
+		connect_exit(NULL, (int)ctx->ret);	/* drops what this thread had */
+		return 0;
+	}
 	regs = syscall_regs();
 	sk = sock_from_fd((int)SYSCALL_EXIT_ARG1(regs));
 	if (sk && sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM)

@@ -112,7 +112,8 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 			e->duration_ns = e->h.time_ns - c->est_ns;
 			e->h.flags |= ST_EVF_DURATION;
 		}
-		read_bytes(sk, old, e);
+		if (events_out())
+			read_bytes(sk, old, e);
 	}
 	e->proto = IPPROTO_TCP;
 	e->result = ST_RESULT_UNKNOWN;

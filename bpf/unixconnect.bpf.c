@@ -75,10 +75,12 @@ static __always_inline void emit(struct sock *sk, struct sock *named, __u8 type)
 	if (!e)
 		return;
 	head_of_current(&e->h);
-	e->h.netns = sk_netns(sk);
-	e->sock_type = sk_type(sk);
-	e->peer_pid = peer_tgid(sk);
-	read_path(named, e);
+	if (events_out()) {	/* no metric has these */
+		e->h.netns = sk_netns(sk);
+		e->sock_type = sk_type(sk);
+		e->peer_pid = peer_tgid(sk);
+		read_path(named, e);
+	}
 	submit_event(e, sizeof(*e));
 }
 
