@@ -56,13 +56,12 @@ struct {
 	__type(value, __u8);
 } seen SEC(".maps");
 
-/* Pairs added to "seen": past UDP_SEEN_MAX the LRU forgets the oldest. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} seen_added SEC(".maps");
+/*
+ * Pairs added to "seen". Nothing leaves it but by eviction, so each pair
+ * added past UDP_SEEN_MAX made the LRU forget one: counted as lost
+ * (ST_LOST_SEEN). One counter for every CPU, as the capacity is.
+ */
+__u64 seen_added = 0;
 
 static __always_inline bool is_udp(struct sock *sk)
 {
@@ -120,11 +119,8 @@ static __always_inline void map_v4(struct dest *d, __u16 sk_fam)
 
 static __always_inline void count_seen(void)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&seen_added, &zero);
-
-	if (n)
-		(*n)++;
+	if (__sync_fetch_and_add(&seen_added, 1) >= UDP_SEEN_MAX)
+		count_lost(ST_LOST_SEEN);
 }
 
 /* After a datagram to @d was sent (@ret >= 0) on @sk. */

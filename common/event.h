@@ -48,6 +48,7 @@ enum st_lost_counter {
 	ST_LOST_SERIES,		/* --metrics: series limit reached, counted as "other" */
 	ST_LOST_OWNERS,		/* owners map full: a connect not followed to its end */
 	ST_LOST_CONNS,		/* conns map full (tcptracer): a connection not tracked */
+	ST_LOST_SEEN,		/* seen map full (udpconnect): a pair forgotten */
 	ST_LOST_MAX,
 };
 

@@ -55,6 +55,11 @@ static const struct {
 			    "connection map full: %llu connections not tracked: no lifetime on "
 			    "their close (--max-connections)",
 			    "%llu connections not tracked in total (connection map full)" },
+	[ST_LOST_SEEN] = { "seen_map_full",
+			   "memory for seen destinations is full: %llu socket/destination pairs "
+			   "forgotten, so a destination sent to again is reported again",
+			   "%llu socket/destination pairs forgotten in total (memory for seen "
+			   "destinations full)" },
 };
 
 const char *st_lost_reason(__u32 key)

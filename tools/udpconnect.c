@@ -9,7 +9,6 @@ ST_SKELETON(udpconnect);
 enum { OPT_CONNECT_ONLY = 0x200 };
 
 static bool connect_only;	/* --connect-only */
-static bool seen_full;		/* said so already */
 
 static const struct argp_option options[] = {
 	{ "port", 'P', "PORT[,PORT...]", 0, "Trace only these destination ports", 0 },
@@ -94,35 +93,6 @@ static int before_load(struct st_run *r)
 	return 0;
 }
 
-/* Says once that the "seen" LRU is full: repeats may show from then on. */
-static void check_seen(void)
-{
-	__u64 sum;
-
-	if (seen_full || st_percpu_sum(skel->maps.seen_added, 0, &sum) || sum < UDP_SEEN_MAX)
-		return;
-	seen_full = true;
-	st_err("memory for seen destinations is full (%d socket/destination pairs): "
-	       "the oldest are forgotten, so a destination may be reported again",
-	       UDP_SEEN_MAX);
-}
-
-static int on_event(struct st_run *r, const void *data, size_t size)
-{
-	const struct st_event_head *h = data;
-
-	if (size >= sizeof(*h) && h->type == ST_EV_SEND)
-		check_seen();
-	return st_run_emit(r, data, size);
-}
-
-/* also when the ring buffer dropped the S lines */
-static void after_run(struct st_run *r)
-{
-	(void)r;
-	check_seen();
-}
-
 static const struct st_tool tool = {
 	.name = "udpconnect",
 	.what = "UDP connects and first sends",
@@ -152,8 +122,6 @@ static const struct st_tool tool = {
 	.columns = columns,
 	.count_columns = count_columns,
 	.before_load = before_load,
-	.on_event = on_event,
-	.after_run = after_run,
 };
 
 ST_TOOL_MAIN(tool)

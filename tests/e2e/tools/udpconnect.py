@@ -171,17 +171,38 @@ def connect_only(ctx, mode):
 # ----------------------------------------------------------------------------
 # Limits
 
-@suite.case("seen_full")
+@suite.case("seen_full", modes=("col", "json"))
 def seen_full(ctx, mode):
-    """More new destinations than the LRU holds: said once on stderr."""
+    """More new destinations than the LRU holds: the pairs forgotten past its
+    16384 counted exactly, said as they go and in total, and with -j in lost
+    lines that add up to the same; every destination printed once."""
     cli = ctx.client("cli", ctx.netns())
-    run = ctx.start_tool([])
+    run = ctx.start_tool(ctx.mode_args())
     sid = cli.call("udp_socket", family=4)["sid"]
     total = 0
-    for base in range(0, 16640, 1024):
+    for base in range(0, 17 * 1024, 1024):
         dests = [["127.0.%d.%d" % (i // 250, 1 + i % 250), 9] for i in range(base, base + 1024)]
         total += cli.call("udp_send", sid=sid, how="sendto", dests=dests)["sent"]
     out = run.finish()
-    msgs = [l for l in out.stderr if "seen destinations is full" in l]
-    check(len(msgs) == 1, "after %d new destinations, expected one 'full' line on stderr, "
-          "got: %s" % (total, show_lines(out.stderr)))
+    check(total == 17 * 1024, "the client should have sent to %d destinations, sent %d"
+          % (17 * 1024, total))
+    forgotten = total - 16384
+    now = [int(l.split("full: ")[1].split()[0]) for l in out.stderr
+           if "memory for seen destinations is full: " in l]
+    check(now and sum(now) == forgotten,
+          "stderr should count %d pairs forgotten as they go, got %s: %s"
+          % (forgotten, now, show_lines(out.stderr)))
+    want = "udpconnect: %d socket/destination pairs forgotten in total" % forgotten
+    check(any(l.startswith(want) for l in out.stderr),
+          "stderr should end with %r: %s" % (want, show_lines(out.stderr)))
+    if mode == "json":
+        objs = e2elib.parse_json(out.trace)
+        lost = [o for o in objs if o.get("event") == "lost"]
+        check(lost and all(o["reason"] == "seen_map_full" for o in lost) and
+              sum(o["count"] for o in lost) == forgotten,
+              "JSON lost lines should add up to %d seen_map_full: %s" % (forgotten, lost))
+        sends = [o for o in objs if o.get("event") == "send" and o["dport"] == 9]
+    else:
+        sends = [l for l in out.trace if l.split()[:1] == ["S"] and l.split()[-1] == "9"]
+    check(len(sends) == total, "every one of the %d destinations should print once, got %d"
+          % (total, len(sends)))
