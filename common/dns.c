@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <resolv.h>
+#include "clock.h"
 #include "dns.h"
 #include "log.h"
 
@@ -344,6 +345,19 @@ void st_dns_report(const struct st_dns *d)
 		st_err("-d: %llu DNS answers skipped: %llu truncated, %llu malformed",
 		       s->truncated + s->malformed, s->truncated, s->malformed);
 	if (s->evicted)
-		st_err("-d: %llu names forgotten before their TTL ended: the cache holds %zu addresses",
-		       s->evicted, d->max);
+		st_err("-d: %llu names forgotten in total before their TTL ended (DNS cache full: "
+		       "%zu addresses)", s->evicted, d->max);
+}
+
+unsigned long long st_dns_check(struct st_dns *d, bool now)
+{
+	unsigned long long n = d->stats.evicted - d->evicted_said;
+
+	if (!n || (!now && st_ms_since(&d->checked) < ST_LOSS_CHECK_MS))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &d->checked);
+	st_err("-d: DNS cache full (%zu addresses): %llu names forgotten before their TTL "
+	       "ended, so their addresses show no QUERY", d->max, n);
+	d->evicted_said = d->stats.evicted;
+	return n;
 }

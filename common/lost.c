@@ -6,8 +6,6 @@
 #include "log.h"
 #include "lost.h"
 
-#define CHECK_MS	250
-
 int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, err;
@@ -75,7 +73,7 @@ bool st_lost_check(struct st_lost *l, bool now, __u64 *delta)
 
 	if (delta)
 		memset(delta, 0, ST_LOST_MAX * sizeof(*delta));
-	if (!l->map || (!now && st_ms_since(&l->checked) < CHECK_MS))
+	if (!l->map || (!now && st_ms_since(&l->checked) < ST_LOSS_CHECK_MS))
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &l->checked);
 	for (key = 0; key < ST_LOST_MAX; key++) {

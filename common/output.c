@@ -389,21 +389,25 @@ int st_output_event(struct st_output *o, const void *data, size_t size)
 	return 0;
 }
 
-void st_output_lost(struct st_output *o, const __u64 *delta)
+void st_output_lost_one(struct st_output *o, const char *reason, __u64 count)
 {
 	struct timespec now;
 	struct st_json j;
-	__u32 key;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (key = 0; key < ST_LOST_MAX; key++) {
-		if (!delta[key])
-			continue;
-		st_output_json_begin(o, &j, now.tv_sec * 1000000000ULL + now.tv_nsec, "lost");
-		st_json_str(&j, "reason", st_lost_reason(key));
-		st_json_uint(&j, "count", delta[key]);
-		st_json_end(&j);
-	}
+	st_output_json_begin(o, &j, now.tv_sec * 1000000000ULL + now.tv_nsec, "lost");
+	st_json_str(&j, "reason", reason);
+	st_json_uint(&j, "count", count);
+	st_json_end(&j);
+}
+
+void st_output_lost(struct st_output *o, const __u64 *delta)
+{
+	__u32 key;
+
+	for (key = 0; key < ST_LOST_MAX; key++)
+		if (delta[key])
+			st_output_lost_one(o, st_lost_reason(key), delta[key]);
 }
 
 int st_output_flush(struct st_output *o)

@@ -137,13 +137,15 @@ void st_output_count_json(struct st_output *o, const void *e, const char *cells,
  */
 void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
 			  const char *event);
-/* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
 /*
  * -j: what the kernel lost since the last report, one line per kind, e.g.
  * {"ts":...,"time_ns":...,"tool":...,"event":"lost","reason":"ring_buffer_full","count":12}
  * (@delta by counter, enum st_lost_counter; zeros left out)
  */
 void st_output_lost(struct st_output *o, const __u64 *delta);
+/* -j: one such line, for a loss user space counted (the DNS cache's) */
+void st_output_lost_one(struct st_output *o, const char *reason, __u64 count);
+/* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
 int st_output_flush(struct st_output *o);
 void st_output_close(struct st_output *o);
 

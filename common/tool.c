@@ -267,13 +267,19 @@ static int start(struct st_run *r)
 	return err;
 }
 
-/* What the kernel lost: on stderr, and with -j in the trace too */
+/* What the kernel lost, and -d's names forgotten: on stderr, and with -j in the trace too */
 static void report_lost(struct st_run *r, bool now)
 {
 	__u64 delta[ST_LOST_MAX];
+	unsigned long long forgotten;
 
 	if (st_lost_check(&r->lost, now, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
+	if (!r->opts.dns)
+		return;
+	forgotten = st_dns_check(&r->dns, now);
+	if (forgotten && r->opts.json)
+		st_output_lost_one(&r->out, "dns_cache_full", forgotten);
 }
 
 /* After each batch: losses said as they come, new cgroups of the workload traced, COMMAND's end noticed */

@@ -41,6 +41,7 @@ import threading
 import time
 
 import count
+import e2elib
 from e2elib import NULL, Skip, check, show_lines
 import shared as shared_mod
 from shared import COLS, shared
@@ -729,6 +730,70 @@ def dns_hostile(ctx, mode):
     raw = [l for l in out.stdout + out.stderr if re.search(r"[^\x20-\x7e]", l)]
     check(not raw, "output lines with bytes that are not printable ASCII: %s" % show_lines(raw))
     check_skipped(ctx, out, HOSTILE_TRUNCATED, HOSTILE_MALFORMED)
+
+
+CACHE_MAX = 65536          # ST_DNS_CACHE_MAX
+FILL_PER_ANSWER = 70       # A records of 16 bytes: 1150 bytes, all captured
+FILL_ANSWERS = 950
+FILL_TARGET = "10.59.0.1"
+
+
+def fill_address(i):
+    """The i-th address of the answers that fill the cache: 10.60.0.0 on."""
+    return socket.inet_ntoa(struct.pack(">I", (10 << 24 | 60 << 16) + i))
+
+
+@once("dns_cache_full", ("json",))
+def dns_cache_full(ctx, mode):
+    """Answers of the test's own server bring 950 x 70 addresses and one
+    more, 965 past the cache's 65536, all with a long TTL; then a connect to
+    the last.  The connect has its name; stderr counts exactly 965 names
+    forgotten, as they go and in total; the JSON lost lines (dns_cache_full)
+    add up to the same; no answer was lost on the way."""
+    dns_suite(ctx)
+    dn = DnsNetns(ctx, [FILL_TARGET + "/32"])
+    server = ns_socket(dn.ns)
+    ctx.defer(server.close)
+    server.bind(("127.0.0.1", 53))
+    server.settimeout(TIMEOUT)
+    client = ns_socket(dn.ns)
+    ctx.defer(client.close)
+    client.settimeout(TIMEOUT)
+    cli = ctx.client("cli", dn.ns)
+
+    def ask(qname, answer):
+        client.sendto(message(0x4242, qname, flags=0x0100), ("127.0.0.1", 53))
+        _, peer = server.recvfrom(512)
+        server.sendto(answer, peer)
+        client.recvfrom(65535)
+
+    def act():
+        for n in range(FILL_ANSWERS):
+            q = wire("fill%d.test" % n)
+            ask(q, message(0x4242, q, [a_record(fill_address(n * FILL_PER_ANSWER + i))
+                                       for i in range(FILL_PER_ANSWER)]))
+            if n % 50 == 49:
+                time.sleep(0.05)    # the ring queues answers while less than half full
+        q = wire("last.test")
+        ask(q, message(0x4242, q, [a_record(FILL_TARGET)]))
+        return [client_connect(ctx, dn, cli, FILL_TARGET, query="last.test")]
+    _, out, exp = traced(ctx, [], act)
+    check_dns_events(ctx, out, header(ctx), exp)
+    forgotten = FILL_ANSWERS * FILL_PER_ANSWER + 1 - CACHE_MAX
+    err = "\n".join(out.stderr)
+    check("DNS answers" not in err or "lost" not in err,
+          "answers were lost on the way, the count cannot be exact: %s" % show_lines(out.stderr))
+    now = sum(int(n) for n in re.findall(r"DNS cache full \(65536 addresses\): (\d+) names "
+                                         r"forgotten before their TTL ended", err))
+    total = re.findall(r"-d: (\d+) names forgotten in total before their TTL ended", err)
+    check(now == forgotten and total == [str(forgotten)],
+          "stderr should say %d names forgotten, as they go and in total: %s"
+          % (forgotten, show_lines(out.stderr)))
+    lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
+    check(lost and all(o["reason"] == "dns_cache_full" for o in lost) and
+          sum(o["count"] for o in lost) == forgotten,
+          "JSON lost lines should add up to %d dns_cache_full: %s"
+          % (forgotten, show_lines([o["_line"] for o in lost])))
 
 
 @once("dns_count", COLS)
