@@ -2,19 +2,21 @@
 /*
  * Connects in SYN_SENT, by socket: who started each (struct owner, taken in
  * the connecting task), for the state hook that sees it end in softirq.
- * For tools that follow a connect past its syscall (tcpconnect, tcptracer).
+ * For tools that follow a connect past its syscall (tcpconnect, tcptracer),
+ * which name it in struct st_tool's .owners: common/tool.c sizes it
+ * (--max-handshakes).
  *
  * A plain hash, not an LRU: every entry leaves when its socket leaves
  * SYN_SENT, which every socket does, so an entry never goes stale; when
- * 65536 connects wait for their handshake at once, a new one is refused
- * and counted (ST_LOST_OWNERS), never an older one forgotten in silence.
+ * it is full, a new connect is refused and counted (ST_LOST_OWNERS), never
+ * an older one forgotten in silence.
  */
 #ifndef SOCKTRACE_OWNERS_BPF_H
 #define SOCKTRACE_OWNERS_BPF_H
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, ST_HANDSHAKES_DEFAULT);
 	__type(key, __u64);
 	__type(value, struct owner);
 } owners SEC(".maps");

@@ -25,6 +25,7 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_ONLY,
 	OPT_METRICS_SERIES,
+	OPT_MAX_HANDSHAKES,
 };
 
 int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -507,6 +508,28 @@ const struct argp st_dns_argp = {
 	.parser = parse_dns,
 };
 
+static const struct argp_option handshakes_options[] = {
+	{ "max-handshakes", OPT_MAX_HANDSHAKES, "N", 0,
+	  "Connects followed at once while their handshake is in progress (default 65536, "
+	  "about 130 bytes each in the kernel); more are counted and said, and not followed "
+	  "to their end", 0 },
+	{},
+};
+
+static error_t parse_handshakes(int key, char *arg, struct argp_state *state)
+{
+	if (key != OPT_MAX_HANDSHAKES)
+		return ARGP_ERR_UNKNOWN;
+	((struct st_opts *)state->input)->max_handshakes =
+		parse_one("--max-handshakes", arg, 1, ST_HANDSHAKES_MAX);
+	return 0;
+}
+
+const struct argp st_handshakes_argp = {
+	.options = handshakes_options,
+	.parser = parse_handshakes,
+};
+
 static void print_version(FILE *f, struct argp_state *state)
 {
 	(void)state;
@@ -535,7 +558,7 @@ void st_parse_args(const struct argp_option *options, argp_parser_t parse,
 		   const char *doc, unsigned int groups, int argc, char **argv,
 		   struct st_opts *o)
 {
-	struct argp_child children[4] = { { &st_common_argp, 0, "Common options:", 1 } };
+	struct argp_child children[5] = { { &st_common_argp, 0, "Common options:", 1 } };
 	const struct argp argp = {
 		.options = options,
 		.parser = parse_root,
@@ -549,6 +572,8 @@ void st_parse_args(const struct argp_option *options, argp_parser_t parse,
 		children[nchildren++] = (struct argp_child){ &st_family_argp, 0, NULL, 1 };
 	if (groups & ST_ARGS_DNS)
 		children[nchildren++] = (struct argp_child){ &st_dns_argp, 0, NULL, 1 };
+	if (groups & ST_ARGS_HANDSHAKES)
+		children[nchildren++] = (struct argp_child){ &st_handshakes_argp, 0, NULL, 1 };
 	tool_parse = parse;
 	argp_program_version_hook = print_version;
 	argp_err_exit_status = 2;

@@ -43,6 +43,7 @@ struct st_opts {
 	socklen_t metrics_addr_len;
 	bool metrics_only;		/* no events: counted in the kernel only */
 	__u32 metrics_series;		/* --metrics-max-series; 0: the default */
+	__u32 max_handshakes;		/* --max-handshakes; 0: ST_HANDSHAKES_DEFAULT */
 	char **command;			/* NULL, or COMMAND ARGS... */
 };
 
@@ -63,10 +64,12 @@ void st_usage_error(const char *fmt, ...);
 extern const struct argp st_common_argp;
 extern const struct argp st_family_argp;
 extern const struct argp st_dns_argp;
+extern const struct argp st_handshakes_argp;
 
 /* Which optional groups of common options a tool takes */
 #define ST_ARGS_FAMILY	0x1	/* -4/-6 */
 #define ST_ARGS_DNS	0x2	/* -d */
+#define ST_ARGS_HANDSHAKES	0x4	/* --max-handshakes */
 
 /*
  * Parses a tool's command line: its own @options (handled by @parse, which

@@ -40,6 +40,10 @@ enum st_event_type {
 #define ST_EVF_LOCAL	0x08	/* a connect that failed before any packet left */
 #define ST_EVF_PASSIVE	0x10	/* close events: the connection was accepted here */
 
+/* The owners map (bpf/owners.bpf.h): connects in their handshake, --max-handshakes */
+#define ST_HANDSHAKES_DEFAULT	65536
+#define ST_HANDSHAKES_MAX	16777216
+
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
 	ST_LOST_EVENTS,		/* ring buffer full */

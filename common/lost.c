@@ -46,8 +46,8 @@ static const struct {
 			     "--metrics: %llu events counted in the \"other\" series: more label "
 			     "sets than the limit", NULL },
 	[ST_LOST_OWNERS] = { "connect_map_full",
-			     "connect map full: %llu connects not followed to their end (65536 "
-			     "waiting for a handshake at once)",
+			     "connect map full: %llu connects not followed to their end: too "
+			     "many waiting for a handshake at once (--max-handshakes)",
 			     "%llu connects not followed in total (connect map full)" },
 	[ST_LOST_CONNS] = { "connection_map_full",
 			    "connection map full: %llu connections not tracked: no lifetime on "

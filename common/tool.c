@@ -97,6 +97,19 @@ static int open_workloads(struct st_run *r)
 	return err;
 }
 
+/* --max-handshakes: the owners map's size */
+static int size_owners(struct st_run *r)
+{
+	int err;
+
+	if (!r->tool->owners || !r->opts.max_handshakes)
+		return 0;
+	err = bpf_map__set_max_entries(r->tool->owners(), r->opts.max_handshakes);
+	if (err)
+		st_err("--max-handshakes: cannot size the connect map: %s", st_strerror(-err));
+	return err;
+}
+
 static int prepare(struct st_run *r)
 {
 	int err;
@@ -117,6 +130,8 @@ static int prepare(struct st_run *r)
 		err = st_loop_size(&r->bpf, &r->opts);
 	if (!err)
 		err = st_metrics_prepare(&r->metrics, &r->opts, &r->bpf);
+	if (!err)
+		err = size_owners(r);
 	if (!err)
 		err = choose_backends(r);
 	if (!err && r->tool->before_load)
@@ -361,7 +376,8 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	r.cmd.child = -1;
 	st_log_init(tool->name);
 	st_parse_args(tool->options, tool->parse, tool->doc,
-		      (tool->family ? ST_ARGS_FAMILY : 0) | (tool->dns ? ST_ARGS_DNS : 0),
+		      (tool->family ? ST_ARGS_FAMILY : 0) | (tool->dns ? ST_ARGS_DNS : 0) |
+		      (tool->owners ? ST_ARGS_HANDSHAKES : 0),
 		      argc, argv, &r.opts);
 	if (r.opts.count && !tool->count_columns)
 		st_usage_error("-c/--count: %s has no count mode", tool->name);

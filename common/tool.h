@@ -51,6 +51,8 @@ struct st_tool {
 	bool dns;
 	bool json_backlog;		/* JSON: accept events carry backlog, backlog_max */
 	bool json_latency;		/* JSON: connect events carry latency_ns */
+	/* optional: its owners map (bpf/owners.bpf.h), which --max-handshakes sizes */
+	struct bpf_map *(*owners)(void);
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
 	size_t (*rows)(struct st_prog *rows);

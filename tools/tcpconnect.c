@@ -7,6 +7,12 @@
 
 ST_SKELETON(tcpconnect);
 
+/* --max-handshakes sizes it */
+static struct bpf_map *owners(void)
+{
+	return skel->maps.owners;
+}
+
 enum { OPT_LPORT = 'L' };
 
 static bool lport, result, failed_only;	/* -L, -r, -x */
@@ -146,6 +152,7 @@ static const struct st_tool tool = {
 	.family = true,
 	.dns = true,
 	.skel = &tcpconnect_skeleton,
+	.owners = owners,
 	.rows = rows,
 	.columns = columns,
 	.before_load = before_load,

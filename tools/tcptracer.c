@@ -8,6 +8,12 @@
 
 ST_SKELETON(tcptracer);
 
+/* --max-handshakes sizes it */
+static struct bpf_map *owners(void)
+{
+	return skel->maps.owners;
+}
+
 static bool verbose;	/* -v */
 static bool lifetime;	/* -l */
 static __u32 max_conns = TCPTRACER_CONNS_DEFAULT;	/* --max-connections */
@@ -146,6 +152,7 @@ static const struct st_tool tool = {
 	.dns = true,
 	.json_latency = true,
 	.skel = &tcptracer_skeleton,
+	.owners = owners,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

@@ -271,6 +271,38 @@ def result_closed(ctx, mode):
         ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="closed", retrans=ANY_COUNT)])
 
 
+@suite.case("handshake_map_full", modes=("json",), matrix=True)
+def handshake_map_full(ctx, mode):
+    """--max-handshakes 8, and 12 connects to an address that never answers,
+    then closed: the first 8 are followed to their end (result closed), the
+    other 4 are not printed; stderr says 4, as it happens and in total, and
+    the JSON lost lines add up to 4."""
+    ns = blackhole_netns(ctx)
+    cli = ctx.client("cli", ns)
+    run = ctx.start_tool(["-r", "--max-handshakes", "8"] + ctx.mode_args())
+    conns = [cli.connect(4, BLACKHOLE, 80, want="PENDING", nonblock=True, timeout=0.01)
+             for _ in range(12)]
+    for c in conns:
+        cli.close(c)
+    run.wait_comm(cli.comm, 8)
+    out = run.finish()
+    evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "connect"]
+    got = sorted((e["sport"], e["result"]) for e in evs)
+    want = sorted((c["lport"], "closed") for c in conns[:8])
+    check(got == want, "expected the first 8 connects, closed, got %s: %s"
+          % (got, show_lines(out.trace)))
+    err = "\n".join(out.stderr)
+    now = sum(int(n) for n in re.findall(r"connect map full: (\d+) connects not followed", err))
+    total = re.findall(r"(\d+) connects not followed in total \(connect map full\)", err)
+    check(now == 4 and total == ["4"], "stderr should say 4 connects not followed, as they "
+          "happen and in total: %s" % show_lines(out.stderr))
+    lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
+    check(lost and all(o["reason"] == "connect_map_full" for o in lost) and
+          sum(o["count"] for o in lost) == 4,
+          "JSON lost lines should add up to 4 connect_map_full: %s"
+          % show_lines([o["_line"] for o in lost]))
+
+
 def unreach_netns(ctx):
     ns = ctx.netns()
     ns.run(["ip", "route", "add", "unreachable", "192.0.2.0/24"])
