@@ -2,7 +2,7 @@
 /*
  * loadgen: a bounded socket workload on loopback for the socktrace bench.
  *
- *   loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS]
+ *   loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS] [-r CYCLES_PER_S]
  *
  * One cycle runs each MODE once, back to back, in this one process and thread:
  *   tcp4, tcp6  socket, connect to a listener on 127.0.0.1 / ::1, accept, close
@@ -23,6 +23,8 @@
  *   tcp = tcp4,tcp6; udp = udp4,udp6; dns = dns4,dns6;
  *   all = tcp4,tcp6,udp4,udp6,unix (not dns: it needs a server)
  *
+ * With a rate, cycle i starts no earlier than i / RATE seconds after the first
+ * (a steady load for the bench's peak and soak); without, back to back.
  * It stops after CYCLES cycles or SECONDS seconds, whichever comes first, and
  * prints on stdout the cycles per second and how many events of each kind it
  * generated (only successful calls count), so that a tracer's "printed + lost"
@@ -406,6 +408,19 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* With a rate: waits until cycle @i is due, @t0 the first's start */
+static void pace(unsigned long i, unsigned long rate, double t0)
+{
+	double due = t0 + (double)i / rate, left = due - now();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;		/* late: no catching up by bursts beyond back to back */
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -416,6 +431,7 @@ static void usage(FILE *f)
 		"                       all (default all: every mode but dns4 and dns6)\n"
 		"  -n, --cycles=N       number of cycles (default 10000, at most 100000000)\n"
 		"  -t, --max-seconds=S  stop after S seconds even if N is not reached (default 120)\n"
+		"  -r, --rate=R         start at most R cycles a second (default: back to back)\n"
 		"      --dns-name=NAME  the name dns4 and dns6 ask for (default %s)\n"
 		"      --resolv-conf=FILE  where dns4 and dns6 find their nameserver, the first\n"
 		"                       IPv4 / IPv6 one, a loopback address (default %s)\n"
@@ -429,6 +445,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "max-seconds", required_argument, NULL, 't' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "dns-name", required_argument, NULL, 'D' },
 		{ "resolv-conf", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
@@ -436,12 +453,12 @@ int main(int argc, char **argv)
 	};
 	struct target tgt[M_MAX];
 	bool want[M_MAX] = { false };
-	unsigned long cycles = 10000, max_s = 120, i;
+	unsigned long cycles = 10000, max_s = 120, rate = 0, i;
 	char modes[64] = "";
 	double t0, t1, secs;
 	int opt, m, k;
 
-	while ((opt = getopt_long(argc, argv, "m:n:t:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:t:r:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_modes(optarg, want))
@@ -453,6 +470,10 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (!parse_ulong("--max-seconds", optarg, 1, 3600, &max_s))
+				return 2;
+			break;
+		case 'r':
+			if (!parse_ulong("--rate", optarg, 1, 100000000, &rate))
 				return 2;
 			break;
 		case 'D':
@@ -506,6 +527,8 @@ int main(int argc, char **argv)
 		/* the clock is read every 64 cycles: bounded in time, cheap */
 		if ((i & 63) == 63 && now() - t0 > (double)max_s)
 			break;
+		if (rate)
+			pace(i, rate, t0);
 		if (want[M_TCP4])
 			stream_cycle(&tgt[M_TCP4], K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE);
 		if (want[M_TCP6])
