@@ -19,7 +19,10 @@ BENCH_WARNINGS := -Wall -Wextra -Werror
 # Included before `all` is defined, this file must not become the default goal.
 bench_saved_goal := $(.DEFAULT_GOAL)
 
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-soak
+
+# make bench-soak: each tool's zero-loss peak, and a soak of SOAK_SECONDS
+SOAK_SECONDS ?= 120
 
 $(OUTPUT)/loadgen: bench/loadgen.c
 	@mkdir -p $(@D)
@@ -43,6 +46,10 @@ bench: deps-bench $(BENCH_DEPS)
 	$(Q)$(PYTHON) bench/bench --build-dir $(OUTPUT) --tools "$(TOOLS)" $(BENCH_ARGS)
 
 bench-smoke: $(BENCH_DEPS)
-	$(Q)$(PYTHON) bench/bench --quick --build-dir $(OUTPUT) --tools "$(TOOLS)"
+	$(Q)$(PYTHON) bench/bench --quick --peak --soak 6 --build-dir $(OUTPUT) --tools "$(TOOLS)"
+
+bench-soak: deps-bench $(BENCH_DEPS)
+	$(Q)$(PYTHON) bench/bench --peak --soak $(SOAK_SECONDS) --build-dir $(OUTPUT) \
+		--tools "$(TOOLS)" $(BENCH_ARGS)
 
 .DEFAULT_GOAL := $(bench_saved_goal)
