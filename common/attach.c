@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <bpf/bpf.h>
 #include "attach.h"
 #include "log.h"
 
@@ -167,6 +168,45 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		return 0;
 	}
 	return attach_some(l, obj, sel, true);
+}
+
+/*
+ * struct bpf_link_info of a perf event link, as far as a kprobe's miss count
+ * (the perf event's type since 6.6, the count since 6.7): Debian 12's
+ * <linux/bpf.h> (6.1) has neither. The kernel copies what it has and
+ * leaves the rest as given: zero.
+ */
+struct perf_link_info {
+	__u32 type, id, prog_id, pad;
+	__u32 perf_type, pad2;
+	__u64 func_name;
+	__u32 name_len, offset;
+	__u64 addr, missed, cookie;
+};
+
+#define ST_PERF_EVENT_KPROBE	3	/* enum bpf_perf_event_type */
+#define ST_PERF_EVENT_KRETPROBE	4
+
+int st_links_missed(const struct st_links *l, __u64 *missed)
+{
+	struct perf_link_info info;
+	bool told = false;
+	__u32 len;
+	size_t i;
+
+	*missed = 0;
+	for (i = 0; i < l->n; i++) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(l->link[i]), &info, &len) ||
+		    info.type != BPF_LINK_TYPE_PERF_EVENT ||
+		    (info.perf_type != ST_PERF_EVENT_KPROBE &&
+		     info.perf_type != ST_PERF_EVENT_KRETPROBE))
+			continue;
+		*missed += info.missed;
+		told = true;
+	}
+	return told ? 0 : -EOPNOTSUPP;
 }
 
 void st_detach_all(struct st_links *l)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Attaching the loaded programs of a selection, and detaching them. */
+/* Attaching the loaded programs of a selection, detaching them, and what the kernel says of them. */
 #ifndef SOCKTRACE_ATTACH_H
 #define SOCKTRACE_ATTACH_H
 
@@ -21,5 +21,12 @@ struct st_links {
 int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		  const struct st_selection *sel, bool sees_all_tasks);
 void st_detach_all(struct st_links *l);
+/*
+ * Calls of probed functions the kernel's kprobes and kretprobes missed, over
+ * every link (a kretprobe keeps max(10, 2 x CPUs) calls in flight; a call
+ * beyond is not seen returning): 0 and @missed, or -EOPNOTSUPP when no link
+ * is a kprobe's or the kernel does not say (before 6.7).
+ */
+int st_links_missed(const struct st_links *l, __u64 *missed);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include "clock.h"
 #include "escape.h"
 #include "tool.h"
 
@@ -282,14 +283,38 @@ static int start(struct st_run *r)
 	return err;
 }
 
+/*
+ * Calls the kernel's kprobes missed since the last call, said on stderr (0:
+ * none, or the kernel does not tell); asked as often as the loss counters
+ */
+static __u64 kprobe_missed(struct st_run *r, bool now)
+{
+	__u64 missed;
+
+	if (!now && st_ms_since(&r->kprobe_missed.checked) < ST_LOSS_CHECK_MS)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &r->kprobe_missed.checked);
+	if (st_links_missed(&r->links, &missed) || missed <= r->kprobe_missed.said)
+		return 0;
+	missed -= r->kprobe_missed.said;
+	r->kprobe_missed.said += missed;
+	st_err("the kernel missed %llu calls of the probed functions (more at once than its "
+	       "kretprobes follow, max(10, 2 x CPUs)): their events are not printed",
+	       (unsigned long long)missed);
+	return missed;
+}
+
 /* What the kernel lost, and -d's names forgotten: on stderr, and with -j in the trace too */
 static void report_lost(struct st_run *r, bool now)
 {
-	__u64 delta[ST_LOST_MAX];
+	__u64 delta[ST_LOST_MAX], missed;
 	unsigned long long forgotten;
 
 	if (st_lost_check(&r->lost, now, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
+	missed = kprobe_missed(r, now);
+	if (missed && r->opts.json)
+		st_output_lost_one(&r->out, "kprobe_missed", missed);
 	if (!r->opts.dns)
 		return;
 	forgotten = st_dns_check(&r->dns, now);
@@ -320,6 +345,9 @@ static int run(struct st_run *r)
 	err = st_loop_run(&r->loop, &r->out, tick, r);
 	report_lost(r, true);
 	st_lost_total(&r->lost);
+	if (r->kprobe_missed.said)
+		st_err("%llu calls of the probed functions missed in total by the kernel's kprobes",
+		       (unsigned long long)r->kprobe_missed.said);
 	if (r->filter.workload_dropped)
 		st_err("%llu new cgroups of the workload were not traced: more than %d at once",
 		       r->filter.workload_dropped, ST_MAX_WORKLOAD_CGROUPS);

@@ -171,12 +171,13 @@ def block(req):
             if f.read().rsplit(")", 1)[1].split()[0] == "S":
                 break
         time.sleep(0.01)
-    blocked[int(req["sid"])] = (t, res)
+    blocked.setdefault(int(req["sid"]), []).append((t, res))
     return {"tid": res["tid0"]}
 
 
 def wait(req):
-    t, res = blocked.pop(int(req["sid"]))
+    """The accept of the thread block() left in it first, once it returned."""
+    t, res = blocked[int(req["sid"])].pop(0)
     t.join()
     if "error" in res:
         raise RuntimeError(res["error"])

@@ -4,12 +4,14 @@ The cases every tool has are in tests/e2e/shared.py; Actor below makes the
 accepts they trace."""
 import json
 import os
+import re
 import sys
 import time
 
 import e2elib
 import shared
-from e2elib import EVENT_TIMEOUT, INET_JSON, V4, Fail, Suite, check, show_lines, tcp_end
+from e2elib import (EVENT_TIMEOUT, INET_JSON, V4, Fail, Skip, Suite, check, show_lines,
+                    tcp_end)
 from tools._accept import Pair, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case
 
@@ -78,6 +80,62 @@ def preblocked(ctx, mode):
 
 
 add_unblocked_case(suite)
+
+KPROBE_MISSED_SINCE = (6, 7)    # bpf_link_info's perf_event.kprobe.missed
+
+
+def kernel_version():
+    m = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def possible_cpus():
+    """The CPUs the kernel may bring up (/sys/devices/system/cpu/possible: "0-N,...")"""
+    with open("/sys/devices/system/cpu/possible") as f:
+        parts = [p.partition("-") for p in f.read().strip().split(",")]
+    return sum(int(hi or lo) - int(lo) + 1 for lo, _, hi in parts)
+
+
+@suite.case("kprobe_missed", modes=("json",), matrix=True)
+def kprobe_missed(ctx, mode):
+    """More threads blocked in accept() at once than a kretprobe follows,
+    max(10, 2 x possible CPUs), on the kprobe backend: the accepts whose
+    return the kernel missed are not printed, and stderr (as it happens and
+    in total) and the JSON lost lines (kprobe_missed) each count exactly
+    those; printed + missed = accepted."""
+    if kernel_version() < KPROBE_MISSED_SINCE:
+        raise Skip("the kernel tells how many calls its kprobes missed from 6.7 on "
+                   "(bpf_link_info); this one is %s" % os.uname().release)
+    p = Pair(ctx, backlog=64)
+    run = ctx.start_tool(ctx.mode_args())
+    backend = run.ready_line.split("backend: ")[1].split(")")[0]
+    if "kprobe" not in backend.split("+"):
+        run.finish()
+        raise Skip("kretprobes are the kprobe backend's; this run has backend %s" % backend)
+    follows = max(10, 2 * possible_cpus())
+    n = follows + 4
+    for _ in range(n):
+        p.srv.call("block", sid=p.lid)
+    for _ in range(n):
+        p.connect()
+    accepted = [p.blocked_accept() for _ in range(n)]
+    run.wait_comm(p.srv.comm, follows)
+    out = run.finish()
+    evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "accept"]
+    err = "\n".join(out.stderr)
+    now = sum(int(m) for m in re.findall(r"the kernel missed (\d+) calls of the probed", err))
+    total = re.findall(r"(\d+) calls of the probed functions missed in total", err)
+    lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
+    check(now >= 1 and len(evs) + now == n,
+          "%d accepts, %d printed: stderr should count the other %d as missed, got %d: %s"
+          % (n, len(evs), n - len(evs), now, show_lines(out.stderr)))
+    check(total == [str(now)], "the exit total should say %d: %s" % (now, show_lines(out.stderr)))
+    check(lost and all(o["reason"] == "kprobe_missed" for o in lost) and
+          sum(o["count"] for o in lost) == now,
+          "JSON lost lines should add up to %d kprobe_missed: %s"
+          % (now, show_lines([o["_line"] for o in lost])))
+    ports = sorted(a["rport"] for a in accepted)
+    check(all(e["dport"] in ports for e in evs), "an accept printed that the test did not make")
 
 
 @suite.case("fork_worker", modes=COLS, matrix=True)
