@@ -5,9 +5,6 @@
 
 #include <time.h>
 
-/* How often a loss count is looked at, and what grew said: the rate limit */
-#define ST_LOSS_CHECK_MS	250
-
 /* Milliseconds since @t (CLOCK_MONOTONIC) */
 static inline long st_ms_since(const struct timespec *t)
 {

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 #include <resolv.h>
-#include "clock.h"
 #include "dns.h"
 #include "log.h"
 
@@ -349,13 +348,12 @@ void st_dns_report(const struct st_dns *d)
 		       "%zu addresses)", s->evicted, d->max);
 }
 
-unsigned long long st_dns_check(struct st_dns *d, bool now)
+unsigned long long st_dns_check(struct st_dns *d)
 {
 	unsigned long long n = d->stats.evicted - d->evicted_said;
 
-	if (!n || (!now && st_ms_since(&d->checked) < ST_LOSS_CHECK_MS))
+	if (!n)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &d->checked);
 	st_err("-d: DNS cache full (%zu addresses): %llu names forgotten before their TTL "
 	       "ended, so their addresses show no QUERY", d->max, n);
 	d->evicted_said = d->stats.evicted;

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
 #include <linux/types.h>
 #include "event.h"
 
@@ -64,7 +63,6 @@ struct st_dns {
 	struct st_dns_entry *newest, *oldest;	/* by last use */
 	struct st_dns_stats stats;
 	unsigned long long evicted_said;	/* st_dns_check() said so far */
-	struct timespec checked;		/* and when */
 };
 
 /* An empty cache of at most @max addresses: 0 or -ENOMEM */
@@ -86,9 +84,8 @@ const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int famil
 void st_dns_report(const struct st_dns *d);
 /*
  * Names forgotten before their TTL ended since the last call: said on
- * stderr and returned, so that -j can carry them too (0: none). Asked at
- * most every 250 ms, as the kernel's loss counters are, unless @now.
+ * stderr and returned, so that -j can carry them too (0: none)
  */
-unsigned long long st_dns_check(struct st_dns *d, bool now);
+unsigned long long st_dns_check(struct st_dns *d);
 
 #endif

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "lost.h"
 
+#define CHECK_MS	250
+
 int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, err;
@@ -65,7 +67,15 @@ const char *st_lost_reason(__u32 key)
 	return key < ST_LOST_MAX ? said_as[key].reason : NULL;
 }
 
-bool st_lost_check(struct st_lost *l, bool now, __u64 *delta)
+bool st_lost_due(struct st_lost *l, bool now)
+{
+	if (!now && st_ms_since(&l->checked) < CHECK_MS)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &l->checked);
+	return true;
+}
+
+bool st_lost_check(struct st_lost *l, __u64 *delta)
 {
 	bool any = false;
 	__u64 sum;
@@ -73,9 +83,8 @@ bool st_lost_check(struct st_lost *l, bool now, __u64 *delta)
 
 	if (delta)
 		memset(delta, 0, ST_LOST_MAX * sizeof(*delta));
-	if (!l->map || (!now && st_ms_since(&l->checked) < ST_LOSS_CHECK_MS))
+	if (!l->map)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &l->checked);
 	for (key = 0; key < ST_LOST_MAX; key++) {
 		if (st_percpu_sum(l->map, key, &sum) || sum == l->said[key])
 			continue;

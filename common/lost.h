@@ -22,11 +22,15 @@ int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum);
 
 void st_lost_init(struct st_lost *l, struct bpf_map *map);
 /*
- * Says on stderr what was lost since the last call, at most every 250 ms
- * unless @now, and puts it in @delta (by counter; NULL: not wanted).
- * Returns whether anything was.
+ * Whether losses are to be looked at now: @now, or 250 ms since the last
+ * time it said so. Every count of what was lost is asked at that pace.
  */
-bool st_lost_check(struct st_lost *l, bool now, __u64 *delta);
+bool st_lost_due(struct st_lost *l, bool now);
+/*
+ * Says on stderr what was lost since the last call and puts it in @delta
+ * (by counter; NULL: not wanted). Returns whether anything was.
+ */
+bool st_lost_check(struct st_lost *l, __u64 *delta);
 
 /* The counter's name in JSON and metrics: "ring_buffer_full", ... */
 const char *st_lost_reason(__u32 key);

@@ -6,7 +6,6 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
-#include "clock.h"
 #include "escape.h"
 #include "tool.h"
 
@@ -283,41 +282,41 @@ static int start(struct st_run *r)
 	return err;
 }
 
-/*
- * Calls the kernel's kprobes missed since the last call, said on stderr (0:
- * none, or the kernel does not tell); asked as often as the loss counters
- */
-static __u64 kprobe_missed(struct st_run *r, bool now)
+/* Calls the kernel's kprobes missed since the last call, said on stderr (0: none, or
+ * the kernel does not tell) */
+static __u64 kprobe_missed(struct st_run *r)
 {
 	__u64 missed;
 
-	if (!now && st_ms_since(&r->kprobe_missed.checked) < ST_LOSS_CHECK_MS)
+	if (st_links_missed(&r->links, &missed) || missed <= r->kprobe_missed)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &r->kprobe_missed.checked);
-	if (st_links_missed(&r->links, &missed) || missed <= r->kprobe_missed.said)
-		return 0;
-	missed -= r->kprobe_missed.said;
-	r->kprobe_missed.said += missed;
+	missed -= r->kprobe_missed;
+	r->kprobe_missed += missed;
 	st_err("the kernel missed %llu calls of the probed functions (more at once than its "
 	       "kretprobes follow, max(10, 2 x CPUs)): their events are not printed",
 	       (unsigned long long)missed);
 	return missed;
 }
 
-/* What the kernel lost, and -d's names forgotten: on stderr, and with -j in the trace too */
+/*
+ * What the kernel lost, its kprobes missed and -d forgot: on stderr, and with
+ * -j in the trace too; every 250 ms at most unless @now
+ */
 static void report_lost(struct st_run *r, bool now)
 {
 	__u64 delta[ST_LOST_MAX], missed;
 	unsigned long long forgotten;
 
-	if (st_lost_check(&r->lost, now, delta) && r->opts.json)
+	if (!st_lost_due(&r->lost, now))
+		return;
+	if (st_lost_check(&r->lost, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
-	missed = kprobe_missed(r, now);
+	missed = kprobe_missed(r);
 	if (missed && r->opts.json)
 		st_output_lost_one(&r->out, "kprobe_missed", missed);
 	if (!r->opts.dns)
 		return;
-	forgotten = st_dns_check(&r->dns, now);
+	forgotten = st_dns_check(&r->dns);
 	if (forgotten && r->opts.json)
 		st_output_lost_one(&r->out, "dns_cache_full", forgotten);
 }
@@ -345,9 +344,9 @@ static int run(struct st_run *r)
 	err = st_loop_run(&r->loop, &r->out, tick, r);
 	report_lost(r, true);
 	st_lost_total(&r->lost);
-	if (r->kprobe_missed.said)
+	if (r->kprobe_missed)
 		st_err("%llu calls of the probed functions missed in total by the kernel's kprobes",
-		       (unsigned long long)r->kprobe_missed.said);
+		       (unsigned long long)r->kprobe_missed);
 	if (r->filter.workload_dropped)
 		st_err("%llu new cgroups of the workload were not traced: more than %d at once",
 		       r->filter.workload_dropped, ST_MAX_WORKLOAD_CGROUPS);

@@ -87,10 +87,7 @@ struct st_run {
 	struct st_links links;
 	struct st_loop loop;
 	struct st_lost lost;
-	struct {			/* the kernel's kprobes' misses said so far, and when */
-		__u64 said;
-		struct timespec checked;
-	} kprobe_missed;
+	__u64 kprobe_missed;		/* the kernel's kprobes' misses said so far */
 	struct st_command cmd;
 	struct st_counts counts;	/* -c */
 	struct st_dns dns;		/* -d */

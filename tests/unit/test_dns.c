@@ -213,8 +213,8 @@ static void test_lru(void)
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.1", 2 * S), "-");
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.3", 2 * S), "a.test");
 	CHECK(d.stats.evicted == 1 && d.n == 2, "%llu evicted, %zu held", d.stats.evicted, d.n);
-	CHECK(st_dns_check(&d, true) == 1, "the eviction is said once");
-	CHECK(st_dns_check(&d, true) == 0, "and not again");
+	CHECK(st_dns_check(&d) == 1, "the eviction is said once");
+	CHECK(st_dns_check(&d) == 0, "and not again");
 	st_dns_free(&d);
 }
 
