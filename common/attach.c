@@ -187,7 +187,7 @@ struct perf_link_info {
 #define ST_PERF_EVENT_KPROBE	3	/* enum bpf_perf_event_type */
 #define ST_PERF_EVENT_KRETPROBE	4
 
-int st_links_missed(const struct st_links *l, __u64 *missed)
+int st_links_missed(struct st_links *l, __u64 *missed)
 {
 	struct perf_link_info info;
 	bool told = false;
@@ -195,7 +195,7 @@ int st_links_missed(const struct st_links *l, __u64 *missed)
 	size_t i;
 
 	*missed = 0;
-	for (i = 0; i < l->n; i++) {
+	for (i = 0; i < l->n && !l->untold; i++) {
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		if (bpf_obj_get_info_by_fd(bpf_link__fd(l->link[i]), &info, &len) ||
@@ -206,6 +206,7 @@ int st_links_missed(const struct st_links *l, __u64 *missed)
 		*missed += info.missed;
 		told = true;
 	}
+	l->untold = !told;
 	return told ? 0 : -EOPNOTSUPP;
 }
 

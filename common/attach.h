@@ -11,6 +11,7 @@
 struct st_links {
 	struct bpf_link **link;	/* one per loaded program at most */
 	size_t n;
+	bool untold;		/* st_links_missed() found none to ask: not asked again */
 };
 
 /*
@@ -25,8 +26,9 @@ void st_detach_all(struct st_links *l);
  * Calls of probed functions the kernel's kprobes and kretprobes missed, over
  * every link (a kretprobe keeps max(10, 2 x CPUs) calls in flight; a call
  * beyond is not seen returning): 0 and @missed, or -EOPNOTSUPP when no link
- * is a kprobe's or the kernel does not say (before 6.7).
+ * is a kprobe's or the kernel does not say (before 6.7); the links do not
+ * change after st_attach_all(), so that answer is kept.
  */
-int st_links_missed(const struct st_links *l, __u64 *missed);
+int st_links_missed(struct st_links *l, __u64 *missed);
 
 #endif

@@ -143,7 +143,7 @@ void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
  * (@delta by counter, enum st_lost_counter; zeros left out)
  */
 void st_output_lost(struct st_output *o, const __u64 *delta);
-/* -j: one such line, for a loss user space counted (the DNS cache's) */
+/* -j: one such line, for a loss counted outside that map (the DNS cache's, the kprobes' misses) */
 void st_output_lost_one(struct st_output *o, const char *reason, __u64 count);
 /* Writes out what is buffered: 0 or -errno (-EPIPE: the reader left). */
 int st_output_flush(struct st_output *o);
