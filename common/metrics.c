@@ -262,6 +262,11 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 		if (i != ST_LOST_SERIES)	/* counted, not lost: the next metric */
 			fprintf(f, PREFIX "events_lost_total{reason=\"%s\"} %llu\n",
 				st_lost_reason(i), (unsigned long long)n[i]);
+	fprintf(f, PREFIX "events_lost_total{reason=\"kprobe_missed\"} %llu\n",
+		(unsigned long long)m->kprobe_missed);
+	if (m->dns)
+		fprintf(f, PREFIX "events_lost_total{reason=\"dns_cache_full\"} %llu\n",
+			(unsigned long long)m->dns_forgotten);
 	write_gauge(f, "metrics_overflow_total",
 		    "Events counted in an \"other\" series: the series limit was reached.",
 		    "counter", n[ST_LOST_SERIES]);
@@ -299,6 +304,7 @@ int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const stru
 	if (!o->metrics)
 		return 0;
 	m->on = true;
+	m->dns = o->dns;
 	m->limit = o->metrics_series ? o->metrics_series : ST_METRICS_SERIES_DEFAULT;
 	b->cfg->metrics = o->metrics_only ? ST_METRICS_ONLY : ST_METRICS_EVENTS;
 	err = bpf_map__set_max_entries(m->map, m->limit + ST_METRIC_OTHERS);

@@ -12,7 +12,8 @@
  *   socktrace_tcp_connection_lifetime_seconds (histogram, same labels)
  *   socktrace_udp_connects_total, socktrace_udp_first_sends_total{workload,comm,port}
  *   socktrace_unix_connects_total, socktrace_unix_accepts_total{workload,comm}
- *   socktrace_events_lost_total{reason}, socktrace_metrics_overflow_total,
+ *   socktrace_events_lost_total{reason} (the kernel's counters, its kprobes'
+ *   misses, -d's forgotten names), socktrace_metrics_overflow_total,
  *   socktrace_metrics_series, socktrace_metrics_series_limit,
  *   socktrace_build_info{tool,version,backend}
  *
@@ -44,6 +45,10 @@ struct st_metrics {
 	char backends[64];
 	__u32 limit;			/* series, the overflow ones not included */
 	struct st_http http;
+	/* Losses user space finds, added by the tool as it says them and shown
+	 * beside the kernel's: its kprobes' misses, and names -d forgot */
+	__u64 kprobe_missed, dns_forgotten;
+	bool dns;			/* -d: dns_cache_full is on the page */
 };
 
 /*

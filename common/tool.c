@@ -299,8 +299,8 @@ static __u64 kprobe_missed(struct st_run *r)
 }
 
 /*
- * What the kernel lost, its kprobes missed and -d forgot: on stderr, and with
- * -j in the trace too; every 250 ms at most unless @now
+ * What the kernel lost, its kprobes missed and -d forgot: on stderr, with -j
+ * in the trace too, and on the metrics page; every 250 ms at most unless @now
  */
 static void report_lost(struct st_run *r, bool now)
 {
@@ -312,11 +312,13 @@ static void report_lost(struct st_run *r, bool now)
 	if (st_lost_check(&r->lost, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
 	missed = kprobe_missed(r);
+	r->metrics.kprobe_missed += missed;
 	if (missed && r->opts.json)
 		st_output_lost_one(&r->out, "kprobe_missed", missed);
 	if (!r->opts.dns)
 		return;
 	forgotten = st_dns_check(&r->dns);
+	r->metrics.dns_forgotten += forgotten;
 	if (forgotten && r->opts.json)
 		st_output_lost_one(&r->out, "dns_cache_full", forgotten);
 }

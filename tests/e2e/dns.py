@@ -42,6 +42,7 @@ import time
 
 import count
 import e2elib
+import metrics
 from e2elib import NULL, Skip, check, show_lines
 import shared as shared_mod
 from shared import COLS, shared
@@ -459,14 +460,18 @@ def add_cases(suite):
     _add_once(suite)
 
 
-def traced(ctx, args, act, n=None):
+def traced(ctx, args, act, n=None, before_stop=None):
     """Starts the tool with -d, args and the mode's; act() does what it
-    traces and returns the expected events; returns (run, out, events)."""
+    traces and returns the expected events; before_stop(run), if given,
+    looks at the running tool once they are printed; returns (run, out,
+    events)."""
     run = ctx.start_tool(["-d"] + list(args) + ctx.mode_args())
     exp = act()
     run.wait_comm(ctx.prefix + "-", len(exp) if n is None else n)
     check(run.p.poll() is None, "the tool exited: status %s; stderr: %s" % (
         run.p.returncode, show_lines(run.stderr_lines())))
+    if before_stop:
+        before_stop(run)
     return run, run.finish(), exp
 
 
@@ -749,7 +754,9 @@ def dns_cache_full(ctx, mode):
     more, 965 past the cache's 65536, all with a long TTL; then a connect to
     the last.  The connect has its name; stderr counts exactly 965 names
     forgotten, as they go and in total; the JSON lost lines (dns_cache_full)
-    add up to the same; no answer was lost on the way."""
+    and socktrace_events_lost_total{reason="dns_cache_full"} on the
+    metrics page (--metrics) add up to the same; no answer was lost on the
+    way."""
     dns_suite(ctx)
     dn = DnsNetns(ctx, [FILL_TARGET + "/32"])
     server = ns_socket(dn.ns)
@@ -776,10 +783,26 @@ def dns_cache_full(ctx, mode):
                 time.sleep(0.05)    # the ring queues answers while less than half full
         q = wire("last.test")
         ask(q, message(0x4242, q, [a_record(FILL_TARGET)]))
-        return [client_connect(ctx, dn, cli, FILL_TARGET, query="last.test")]
-    _, out, exp = traced(ctx, [], act)
-    check_dns_events(ctx, out, header(ctx), exp)
+        exp = client_connect(ctx, dn, cli, FILL_TARGET, query="last.test")
+        exp.update(result="ok", failure=None, syn_retrans=0)   # --metrics follows it: -r
+        return [exp]
     forgotten = FILL_ANSWERS * FILL_PER_ANSWER + 1 - CACHE_MAX
+    scraped = []
+
+    def scrape(run):    # said every 250 ms: the page has it within a second
+        url, end = metrics.url_of(run), time.monotonic() + 10
+        while time.monotonic() < end and scraped[-1:] != [forgotten]:
+            samples = metrics.parse(metrics.scrape(url))
+            scraped.append(samples.get(("socktrace_events_lost_total",
+                                        frozenset({("reason", "dns_cache_full")}))))
+            time.sleep(0.2)
+    _, out, exp = traced(ctx, ["-r", "--metrics", "127.0.0.1:0"], act, before_stop=scrape)
+    check(scraped[-1:] == [forgotten],
+          "socktrace_events_lost_total{reason=\"dns_cache_full\"} should be %d, "
+          "scraped: %s" % (forgotten, scraped[-5:]))
+    check_dns_events(ctx, out, header(ctx, ctx.suite.header(
+        ["PID", "COMM", "IP", "SADDR", "DADDR", "DPORT", "RESULT", "LAT(ms)", "RETRANS",
+         "FAILURE"])), exp)
     err = "\n".join(out.stderr)
     check("DNS answers" not in err or "lost" not in err,
           "answers were lost on the way, the count cannot be exact: %s" % show_lines(out.stderr))

@@ -101,13 +101,14 @@ def kprobe_missed(ctx, mode):
     """More threads blocked in accept() at once than a kretprobe follows,
     max(10, 2 x possible CPUs), on the kprobe backend: the accepts whose
     return the kernel missed are not printed, and stderr (as it happens and
-    in total) and the JSON lost lines (kprobe_missed) each count exactly
-    those; printed + missed = accepted."""
+    in total), the JSON lost lines (kprobe_missed) and the metrics page
+    (socktrace_events_lost_total{reason="kprobe_missed"}) each count
+    exactly those; printed + missed = accepted."""
     if kernel_version() < KPROBE_MISSED_SINCE:
         raise Skip("the kernel tells how many calls its kprobes missed from 6.7 on "
                    "(bpf_link_info); this one is %s" % os.uname().release)
     p = Pair(ctx, backlog=64)
-    run = ctx.start_tool(ctx.mode_args())
+    run = ctx.start_tool(["--metrics", "127.0.0.1:0"] + ctx.mode_args())
     backend = run.ready_line.split("backend: ")[1].split(")")[0]
     if "kprobe" not in backend.split("+"):
         run.finish()
@@ -120,6 +121,15 @@ def kprobe_missed(ctx, mode):
         p.connect()
     accepted = [p.blocked_accept() for _ in range(n)]
     run.wait_comm(p.srv.comm, follows)
+    import metrics     # here: metrics imports shared, which imports this module's peers
+    # read every 250 ms: the page's count, once it holds still for a second
+    url, scraped = metrics.url_of(run), []
+    key = ("socktrace_events_lost_total", frozenset({("reason", "kprobe_missed")}))
+    end = time.monotonic() + EVENT_TIMEOUT
+    while time.monotonic() < end and not (len(scraped) > 5 and scraped[-1] and
+                                          len(set(scraped[-5:])) == 1):
+        scraped.append(metrics.parse(metrics.scrape(url)).get(key))
+        time.sleep(0.25)
     out = run.finish()
     evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "accept"]
     err = "\n".join(out.stderr)
@@ -134,6 +144,8 @@ def kprobe_missed(ctx, mode):
           sum(o["count"] for o in lost) == now,
           "JSON lost lines should add up to %d kprobe_missed: %s"
           % (now, show_lines([o["_line"] for o in lost])))
+    check(scraped[-1:] == [now], "socktrace_events_lost_total{reason=\"kprobe_missed\"} "
+          "should be %d, scraped: %s" % (now, scraped[-6:]))
     ports = sorted(a["rport"] for a in accepted)
     check(all(e["dport"] in ports for e in evs), "an accept printed that the test did not make")
 
