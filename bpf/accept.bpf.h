@@ -23,6 +23,7 @@
  */
 #ifndef SOCKTRACE_ACCEPT_BPF_H
 #define SOCKTRACE_ACCEPT_BPF_H
+#include "stash.bpf.h"
 
 /* The socket inet_csk_accept() last returned in this thread. */
 struct {
@@ -32,10 +33,10 @@ struct {
 	__type(value, __u64);
 } accept_seen SEC(".maps");
 
-/* kprobe backend: the listener, from entry to return, by thread. */
+/* kprobe backend: the listener, from entry to return, by thread (the stash) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, ST_THREADS_DEFAULT);
 	__type(key, __u32);
 	__type(value, __u64);
 } accept_listener SEC(".maps");
@@ -114,7 +115,10 @@ int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *sk)
 	__u64 *listener = bpf_map_lookup_elem(&accept_listener, &tid);
 	struct sock *l = listener ? (struct sock *)*listener : NULL;
 
-	bpf_map_delete_elem(&accept_listener, &tid);
+	if (listener)
+		bpf_map_delete_elem(&accept_listener, &tid);
+	else	/* accepted all the same, its listener (the backlog) unknown */
+		stash_missed(accept_task_wanted());
 	accept_returned(sk, l);
 	return 0;
 }

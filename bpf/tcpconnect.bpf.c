@@ -28,6 +28,7 @@
 #include "owners.bpf.h"
 #include "follow.bpf.h"
 #include "dns.bpf.h"
+#include "stash.bpf.h"
 
 #define EINTR		4
 #define EISCONN		106
@@ -44,9 +45,10 @@ struct pending {
 	__u8 syn_sent;		/* the SYN went out during this call */
 };
 
+/* the stash (bpf/stash.bpf.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, ST_THREADS_DEFAULT);
 	__type(key, __u32);
 	__type(value, struct pending);
 } pending SEC(".maps");
@@ -310,6 +312,9 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
 
 	if (sk && sk_family(sk) != ST_AF_INET6)
 		connect_exit(sk, ret);
+	/* (the inner call of a forgotten v4-mapped connect counts it twice) */
+	if (!p)
+		stash_missed(want_current());
 	return 0;
 }
 
@@ -328,6 +333,8 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 
 	if (p)
 		connect_exit((struct sock *)p->sk, ret);
+	else
+		stash_missed(want_current());
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "owner.bpf.h"
 #include "follow.bpf.h"
 #include "dns.bpf.h"
+#include "stash.bpf.h"
 
 enum pend_kind { PEND_CONNECT = 1, PEND_KSEND };
 
@@ -42,9 +43,10 @@ struct seen_key {
 	__u32 pad;
 };
 
+/* the stash (bpf/stash.bpf.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, ST_THREADS_DEFAULT);
 	__type(key, __u32);
 	__type(value, struct pending);
 } pending SEC(".maps");
@@ -231,8 +233,10 @@ int BPF_KRETPROBE(kretprobe_inet_dgram_connect, int ret)
 	struct pending *p = stashed(PEND_CONNECT);
 	struct socket *sock;
 
-	if (!p)
+	if (!p) {
+		stash_missed(want_current());
 		return 0;
+	}
 	sock = (struct socket *)p->sk;
 	on_connect(BPF_CORE_READ(sock, sk), ret);
 	unstash();

@@ -19,11 +19,13 @@
 #include "sock.bpf.h"
 #include "owner.bpf.h"
 #include "follow.bpf.h"
+#include "stash.bpf.h"
 
-/* kprobe backend: the struct socket * of a call in progress, by thread id */
+/* kprobe backend: the struct socket * of a call in progress, by thread id
+ * (the stash, bpf/stash.bpf.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, ST_THREADS_DEFAULT);
 	__type(key, __u32);
 	__type(value, __u64);
 } pending SEC(".maps");
@@ -128,8 +130,10 @@ static __always_inline struct sock *unstash(void)
 	__u64 *p = bpf_map_lookup_elem(&pending, &tid);
 	struct socket *sock;
 
-	if (!p)
+	if (!p) {
+		stash_missed(want_current());
 		return NULL;
+	}
 	sock = (struct socket *)*p;	/* outside BPF_CORE_READ: ours */
 	bpf_map_delete_elem(&pending, &tid);
 	return BPF_CORE_READ(sock, sk);

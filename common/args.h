@@ -44,6 +44,7 @@ struct st_opts {
 	bool metrics_only;		/* no events: counted in the kernel only */
 	__u32 metrics_series;		/* --metrics-max-series; 0: the default */
 	__u32 max_handshakes;		/* --max-handshakes; 0: ST_HANDSHAKES_DEFAULT */
+	__u32 max_threads;		/* --max-threads; 0: ST_THREADS_DEFAULT */
 	char **command;			/* NULL, or COMMAND ARGS... */
 };
 
@@ -65,11 +66,13 @@ extern const struct argp st_common_argp;
 extern const struct argp st_family_argp;
 extern const struct argp st_dns_argp;
 extern const struct argp st_handshakes_argp;
+extern const struct argp st_threads_argp;
 
 /* Which optional groups of common options a tool takes */
 #define ST_ARGS_FAMILY	0x1	/* -4/-6 */
 #define ST_ARGS_DNS	0x2	/* -d */
 #define ST_ARGS_HANDSHAKES	0x4	/* --max-handshakes */
+#define ST_ARGS_THREADS	0x8	/* --max-threads */
 
 /*
  * Parses a tool's command line: its own @options (handled by @parse, which

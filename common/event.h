@@ -43,6 +43,9 @@ enum st_event_type {
 /* The owners map (bpf/owners.bpf.h): connects in their handshake, --max-handshakes */
 #define ST_HANDSHAKES_DEFAULT	65536
 #define ST_HANDSHAKES_MAX	16777216
+/* A tool's per-thread stash (bpf/stash.bpf.h): threads inside a probed call, --max-threads */
+#define ST_THREADS_DEFAULT	8192
+#define ST_THREADS_MAX		4194304
 
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
@@ -53,6 +56,7 @@ enum st_lost_counter {
 	ST_LOST_OWNERS,		/* owners map full: a connect not followed to its end */
 	ST_LOST_CONNS,		/* conns map full (tcptracer): a connection not tracked */
 	ST_LOST_SEEN,		/* seen map full (udpconnect): a pair forgotten */
+	ST_LOST_STASH,		/* thread map full: a call's entry evicted before its return */
 	ST_LOST_MAX,
 };
 

@@ -60,6 +60,10 @@ static const struct {
 			   "forgotten, so a destination sent to again is reported again",
 			   "%llu socket/destination pairs forgotten in total (memory for seen "
 			   "destinations full)" },
+	[ST_LOST_STASH] = { "thread_map_full",
+			    "thread map full: %llu calls forgotten before they returned: more "
+			    "threads inside the probed calls at once than it holds (--max-threads)",
+			    "%llu calls forgotten in total before they returned (thread map full)" },
 };
 
 const char *st_lost_reason(__u32 key)

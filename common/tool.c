@@ -97,16 +97,21 @@ static int open_workloads(struct st_run *r)
 	return err;
 }
 
-/* --max-handshakes: the owners map's size */
-static int size_owners(struct st_run *r)
+/* --max-handshakes and --max-threads: the owners map's and the stash's sizes */
+static int size_maps(struct st_run *r)
 {
-	int err;
+	int err = 0;
 
-	if (!r->tool->owners || !r->opts.max_handshakes)
-		return 0;
-	err = bpf_map__set_max_entries(r->tool->owners(), r->opts.max_handshakes);
-	if (err)
+	if (r->tool->owners && r->opts.max_handshakes)
+		err = bpf_map__set_max_entries(r->tool->owners(), r->opts.max_handshakes);
+	if (err) {
 		st_err("--max-handshakes: cannot size the connect map: %s", st_strerror(-err));
+		return err;
+	}
+	if (r->tool->stash && r->opts.max_threads)
+		err = bpf_map__set_max_entries(r->tool->stash(), r->opts.max_threads);
+	if (err)
+		st_err("--max-threads: cannot size the thread map: %s", st_strerror(-err));
 	return err;
 }
 
@@ -131,7 +136,7 @@ static int prepare(struct st_run *r)
 	if (!err)
 		err = st_metrics_prepare(&r->metrics, &r->opts, &r->bpf);
 	if (!err)
-		err = size_owners(r);
+		err = size_maps(r);
 	if (!err)
 		err = choose_backends(r);
 	if (!err && r->tool->before_load)
@@ -406,7 +411,8 @@ int st_tool_main(const struct st_tool *tool, int argc, char **argv)
 	st_log_init(tool->name);
 	st_parse_args(tool->options, tool->parse, tool->doc,
 		      (tool->family ? ST_ARGS_FAMILY : 0) | (tool->dns ? ST_ARGS_DNS : 0) |
-		      (tool->owners ? ST_ARGS_HANDSHAKES : 0),
+		      (tool->owners ? ST_ARGS_HANDSHAKES : 0) |
+		      (tool->stash ? ST_ARGS_THREADS : 0),
 		      argc, argv, &r.opts);
 	if (r.opts.count && !tool->count_columns)
 		st_usage_error("-c/--count: %s has no count mode", tool->name);

@@ -53,6 +53,8 @@ struct st_tool {
 	bool json_latency;		/* JSON: connect events carry latency_ns */
 	/* optional: its owners map (bpf/owners.bpf.h), which --max-handshakes sizes */
 	struct bpf_map *(*owners)(void);
+	/* optional: its per-thread stash (bpf/stash.bpf.h), which --max-threads sizes */
+	struct bpf_map *(*stash)(void);
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
 	size_t (*rows)(struct st_prog *rows);

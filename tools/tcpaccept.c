@@ -7,6 +7,12 @@
 
 ST_SKELETON(tcpaccept);
 
+/* --max-threads sizes it */
+static struct bpf_map *stash(void)
+{
+	return skel->maps.accept_listener;
+}
+
 static bool backlog;	/* -b */
 
 static const struct argp_option options[] = {
@@ -101,6 +107,7 @@ static const struct st_tool tool = {
 	.family = true,
 	.json_backlog = true,	/* in JSON with or without -b, null if unknown */
 	.skel = &tcpaccept_skeleton,
+	.stash = stash,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

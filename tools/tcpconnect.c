@@ -7,6 +7,12 @@
 
 ST_SKELETON(tcpconnect);
 
+/* --max-threads sizes it */
+static struct bpf_map *stash(void)
+{
+	return skel->maps.pending;
+}
+
 /* --max-handshakes sizes it */
 static struct bpf_map *owners(void)
 {
@@ -152,6 +158,7 @@ static const struct st_tool tool = {
 	.family = true,
 	.dns = true,
 	.skel = &tcpconnect_skeleton,
+	.stash = stash,
 	.owners = owners,
 	.rows = rows,
 	.columns = columns,

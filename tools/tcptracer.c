@@ -8,6 +8,12 @@
 
 ST_SKELETON(tcptracer);
 
+/* --max-threads sizes it */
+static struct bpf_map *stash(void)
+{
+	return skel->maps.accept_listener;
+}
+
 /* --max-handshakes sizes it */
 static struct bpf_map *owners(void)
 {
@@ -152,6 +158,7 @@ static const struct st_tool tool = {
 	.dns = true,
 	.json_latency = true,
 	.skel = &tcptracer_skeleton,
+	.stash = stash,
 	.owners = owners,
 	.rows = rows,
 	.columns = columns,

@@ -6,6 +6,12 @@
 
 ST_SKELETON(udpconnect);
 
+/* --max-threads sizes it */
+static struct bpf_map *stash(void)
+{
+	return skel->maps.pending;
+}
+
 enum { OPT_CONNECT_ONLY = 0x200 };
 
 static bool connect_only;	/* --connect-only */
@@ -118,6 +124,7 @@ static const struct st_tool tool = {
 	.family = true,
 	.dns = true,
 	.skel = &udpconnect_skeleton,
+	.stash = stash,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

@@ -8,6 +8,12 @@
 
 ST_SKELETON(unixconnect);
 
+/* --max-threads sizes it */
+static struct bpf_map *stash(void)
+{
+	return skel->maps.pending;
+}
+
 enum { OPT_PATH = 0x200 };
 
 static const char *path_glob;	/* --path */
@@ -117,6 +123,7 @@ static const struct st_tool tool = {
 	.options = options,
 	.parse = parse,
 	.skel = &unixconnect_skeleton,
+	.stash = stash,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

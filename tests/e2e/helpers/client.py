@@ -114,6 +114,8 @@ def names(s):
 
 
 def conn(s, sid=None):
+    if s.family == socket.AF_UNIX:      # no addresses, no ports
+        return {"sid": sid or keep(s), "tid": threading.get_native_id()}
     la, lp, ra, rp = names(s)
     return {"sid": sid or keep(s), "tid": threading.get_native_id(), "laddr": la,
             "lport": lp, "raddr": ra, "rport": rp}

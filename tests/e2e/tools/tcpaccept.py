@@ -12,6 +12,7 @@ import e2elib
 import shared
 from e2elib import (EVENT_TIMEOUT, INET_JSON, V4, Fail, Skip, Suite, check, show_lines,
                     tcp_end)
+from tools import _stash
 from tools._accept import Pair, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case
 
@@ -89,13 +90,6 @@ def kernel_version():
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def possible_cpus():
-    """The CPUs the kernel may bring up (/sys/devices/system/cpu/possible: "0-N,...")"""
-    with open("/sys/devices/system/cpu/possible") as f:
-        parts = [p.partition("-") for p in f.read().strip().split(",")]
-    return sum(int(hi or lo) - int(lo) + 1 for lo, _, hi in parts)
-
-
 @suite.case("kprobe_missed", modes=("json",), matrix=True)
 def kprobe_missed(ctx, mode):
     """More threads blocked in accept() at once than a kretprobe follows,
@@ -113,7 +107,7 @@ def kprobe_missed(ctx, mode):
     if "kprobe" not in backend.split("+"):
         run.finish()
         raise Skip("kretprobes are the kprobe backend's; this run has backend %s" % backend)
-    follows = max(10, 2 * possible_cpus())
+    follows = max(10, 2 * _stash.possible_cpus())
     n = follows + 4
     for _ in range(n):
         p.srv.call("block", sid=p.lid)
@@ -148,6 +142,30 @@ def kprobe_missed(ctx, mode):
           "should be %d, scraped: %s" % (now, scraped[-6:]))
     ports = sorted(a["rport"] for a in accepted)
     check(all(e["dport"] in ports for e in evs), "an accept printed that the test did not make")
+
+
+@suite.case("thread_map_full", modes=("json",), matrix=True)
+def thread_map_full(ctx, mode):
+    """--max-threads 4 on the kprobe backend, 8 threads blocked in accept():
+    every accept is printed, and those whose listener the thread map forgot
+    have no backlog; stderr, the JSON lost lines and the metrics page count
+    exactly those (tools/_stash.py)."""
+    p = Pair(ctx, backlog=64)
+    run = _stash.start(ctx, ["-b"])
+    for _ in range(_stash.BLOCKED):
+        p.srv.call("block", sid=p.lid)
+    for _ in range(_stash.BLOCKED):
+        p.connect()
+    accepted = [p.blocked_accept() for _ in range(_stash.BLOCKED)]
+    run.wait_comm(p.srv.comm, _stash.BLOCKED)
+    out, forgotten = _stash.finish(ctx, run)
+    evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "accept"]
+    check(sorted(e["dport"] for e in evs) == sorted(a["rport"] for a in accepted),
+          "the %d accepts made should each be printed once: %s"
+          % (_stash.BLOCKED, show_lines([e["_line"] for e in evs])))
+    unknown = sum(1 for e in evs if e.get("backlog") is None)
+    check(unknown == forgotten, "%d accepts printed without a backlog, %d counted forgotten"
+          % (unknown, forgotten))
 
 
 @suite.case("fork_worker", modes=COLS, matrix=True)

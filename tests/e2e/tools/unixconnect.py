@@ -6,6 +6,7 @@ import json
 
 import e2elib
 import shared
+from tools import _stash
 from e2elib import NULL, Suite, check, show_lines
 
 TOOL = "unixconnect"
@@ -211,3 +212,31 @@ def json_null_peer(ctx, mode):
     check(len(mine) == 1 and '"peer_pid":null}' in mine[0] and
           json.loads(mine[0])["path"] == shown, "expected one line ending peer_pid null: %s"
           % show_lines(mine))
+
+
+@suite.case("thread_map_full", modes=("json",), matrix=True)
+def thread_map_full(ctx, mode):
+    """--max-threads 4 on the kprobe backend, 8 threads of a stream server
+    blocked in accept(), then 8 connects: every connect is printed, the
+    accepts the thread map forgot are not, and stderr, the JSON lost lines
+    and the metrics page count exactly those (tools/_stash.py)."""
+    srv, cli = ctx.client("srv"), ctx.client("cli")
+    raw, _ = fs_name(ctx, "full")
+    sid = srv.call("unix_listen", type="stream", path=raw)["sid"]
+    run = _stash.start(ctx)
+    for _ in range(_stash.BLOCKED):
+        srv.call("block", sid=sid)
+    for _ in range(_stash.BLOCKED):
+        cli.call("unix_connect", type="stream", path=raw)
+    for _ in range(_stash.BLOCKED):
+        srv.call("wait", sid=sid)
+    run.wait_comm(cli.comm, _stash.BLOCKED)
+    out, forgotten = _stash.finish(ctx, run)
+    evs = ctx.ours(e2elib.parse_json(out.trace))
+    conns = [e for e in evs if e.get("event") == "connect" and e["comm"] == cli.comm]
+    accs = [e for e in evs if e.get("event") == "accept" and e["comm"] == srv.comm]
+    check(len(conns) == _stash.BLOCKED, "%d connects made, %d printed: %s"
+          % (_stash.BLOCKED, len(conns), show_lines([e["_line"] for e in evs])))
+    check(len(accs) + forgotten == _stash.BLOCKED,
+          "%d accepts made: %d printed + %d counted forgotten should add up"
+          % (_stash.BLOCKED, len(accs), forgotten))
