@@ -10,9 +10,10 @@
 # Needs from the main Makefile: OUTPUT, TOOLS, PYTHON, CC, CFLAGS, ALL_CFLAGS,
 # ALL_LDFLAGS, LDLIBS, CLANG, BPF_CFLAGS, Q, msg, all.
 
-# libbpf-tools: Debian's tcpconnect/tcptracer, the reference in guest runs;
+# the peers in guest runs (--reference): libbpf-tools (Debian's tcpconnect and
+# tcptracer), bpfcc-tools (bcc's Python tools), bpftrace (its .bt scripts);
 # dnsmasq-base and iproute2: the DNS workload's server and its network namespace
-BENCH_DEB_PACKAGES := libbpf-tools dnsmasq-base iproute2
+BENCH_DEB_PACKAGES := libbpf-tools bpfcc-tools bpftrace dnsmasq-base iproute2
 BENCH_ARGS ?=
 BENCH_WARNINGS := -Wall -Wextra -Werror
 
