@@ -35,31 +35,40 @@ def start(ctx, args=()):
     return run
 
 
-def finish(ctx, run):
-    """Reads the page until its count holds still for a second (the tool
-    reads its counters every 250 ms), stops the tool; checks that stderr,
-    the exit total, the JSON lost lines and the page say the same count.
+def counted(ctx, run, reason, now_re, total_re):
+    """Reads the tool's metrics page until the count of `reason` holds still
+    for a second (the tool reads its counters every 250 ms), stops the tool;
+    checks that stderr's lines as it happens (now_re, summed), its exit total
+    (total_re), the JSON lost lines and the page say the same count.
     Returns (its output, the count)."""
     import metrics     # here: metrics imports shared, which imports the tools' modules
+    key = ("socktrace_events_lost_total", frozenset({("reason", reason)}))
     url, scraped = metrics.url_of(run), []
     end = time.monotonic() + EVENT_TIMEOUT
     while time.monotonic() < end and not (len(scraped) > 5 and scraped[-1] and
                                           len(set(scraped[-5:])) == 1):
-        scraped.append(metrics.parse(metrics.scrape(url)).get(KEY))
+        scraped.append(metrics.parse(metrics.scrape(url)).get(key))
         time.sleep(0.25)
     out = run.finish()
     err = "\n".join(out.stderr)
-    now = sum(int(m) for m in re.findall(r"thread map full: (\d+) calls forgotten", err))
-    total = re.findall(r"(\d+) calls forgotten in total before they returned", err)
+    now = sum(int(m) for m in re.findall(now_re, err))
+    total = re.findall(total_re, err)
     lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
+    check(total == [str(now)], "the exit total should say %d: %s" % (now, show_lines(out.stderr)))
+    check(lost and all(o["reason"] == reason for o in lost) and
+          sum(o["count"] for o in lost) == now,
+          "JSON lost lines should add up to %d %s: %s"
+          % (now, reason, show_lines([o["_line"] for o in lost])))
+    check(scraped[-1:] == [now], "socktrace_events_lost_total{reason=\"%s\"} should be %d, "
+          "scraped: %s" % (reason, now, scraped[-6:]))
+    return out, now
+
+
+def finish(ctx, run):
+    """counted() for thread_map_full: at least BLOCKED - ROOM."""
+    out, now = counted(ctx, run, "thread_map_full", r"thread map full: (\d+) calls forgotten",
+                       r"(\d+) calls forgotten in total before they returned")
     check(now >= BLOCKED - ROOM, "%d threads blocked with room for %d: stderr should count "
           "at least %d calls forgotten, got %d: %s"
           % (BLOCKED, ROOM, BLOCKED - ROOM, now, show_lines(out.stderr)))
-    check(total == [str(now)], "the exit total should say %d: %s" % (now, show_lines(out.stderr)))
-    check(lost and all(o["reason"] == "thread_map_full" for o in lost) and
-          sum(o["count"] for o in lost) == now,
-          "JSON lost lines should add up to %d thread_map_full: %s"
-          % (now, show_lines([o["_line"] for o in lost])))
-    check(scraped[-1:] == [now], "socktrace_events_lost_total{reason=\"thread_map_full\"} "
-          "should be %d, scraped: %s" % (now, scraped[-6:]))
     return out, now

@@ -115,31 +115,12 @@ def kprobe_missed(ctx, mode):
         p.connect()
     accepted = [p.blocked_accept() for _ in range(n)]
     run.wait_comm(p.srv.comm, follows)
-    import metrics     # here: metrics imports shared, which imports this module's peers
-    # read every 250 ms: the page's count, once it holds still for a second
-    url, scraped = metrics.url_of(run), []
-    key = ("socktrace_events_lost_total", frozenset({("reason", "kprobe_missed")}))
-    end = time.monotonic() + EVENT_TIMEOUT
-    while time.monotonic() < end and not (len(scraped) > 5 and scraped[-1] and
-                                          len(set(scraped[-5:])) == 1):
-        scraped.append(metrics.parse(metrics.scrape(url)).get(key))
-        time.sleep(0.25)
-    out = run.finish()
+    out, now = _stash.counted(ctx, run, "kprobe_missed", r"the kernel missed (\d+) calls of "
+                              r"the probed", r"(\d+) calls of the probed functions missed in total")
     evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "accept"]
-    err = "\n".join(out.stderr)
-    now = sum(int(m) for m in re.findall(r"the kernel missed (\d+) calls of the probed", err))
-    total = re.findall(r"(\d+) calls of the probed functions missed in total", err)
-    lost = [o for o in e2elib.parse_json(out.trace) if o.get("event") == "lost"]
     check(now >= 1 and len(evs) + now == n,
           "%d accepts, %d printed: stderr should count the other %d as missed, got %d: %s"
           % (n, len(evs), n - len(evs), now, show_lines(out.stderr)))
-    check(total == [str(now)], "the exit total should say %d: %s" % (now, show_lines(out.stderr)))
-    check(lost and all(o["reason"] == "kprobe_missed" for o in lost) and
-          sum(o["count"] for o in lost) == now,
-          "JSON lost lines should add up to %d kprobe_missed: %s"
-          % (now, show_lines([o["_line"] for o in lost])))
-    check(scraped[-1:] == [now], "socktrace_events_lost_total{reason=\"kprobe_missed\"} "
-          "should be %d, scraped: %s" % (now, scraped[-6:]))
     ports = sorted(a["rport"] for a in accepted)
     check(all(e["dport"] in ports for e in evs), "an accept printed that the test did not make")
 
