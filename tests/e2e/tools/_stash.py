@@ -10,7 +10,6 @@ import e2elib
 from e2elib import EVENT_TIMEOUT, Fail, Skip, check, show_lines
 
 ROOM, BLOCKED = 4, 8       # the thread map's size, the threads blocked at once
-KEY = ("socktrace_events_lost_total", frozenset({("reason", "thread_map_full")}))
 
 
 def possible_cpus():
