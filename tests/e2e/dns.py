@@ -42,7 +42,7 @@ import time
 
 import count
 import e2elib
-import metrics
+import lostcount
 from e2elib import NULL, Skip, check, show_lines
 import shared as shared_mod
 from shared import COLS, shared
@@ -463,9 +463,11 @@ def add_cases(suite):
 def traced(ctx, args, act, n=None, before_stop=None):
     """Starts the tool with -d, args and the mode's; act() does what it
     traces and returns the expected events; before_stop(run), if given,
-    looks at the running tool once they are printed; returns (run, out,
-    events)."""
-    run = ctx.start_tool(["-d"] + list(args) + ctx.mode_args())
+    looks at the running tool once they are printed, and the tool serves
+    metrics too where the build can (lostcount.start_counting()); returns
+    (run, out, events)."""
+    args = ["-d"] + list(args) + ctx.mode_args()
+    run = lostcount.start_counting(ctx, args) if before_stop else ctx.start_tool(args)
     exp = act()
     run.wait_comm(ctx.prefix + "-", len(exp) if n is None else n)
     check(run.p.poll() is None, "the tool exited: status %s; stderr: %s" % (
@@ -784,22 +786,15 @@ def dns_cache_full(ctx, mode):
         q = wire("last.test")
         ask(q, message(0x4242, q, [a_record(FILL_TARGET)]))
         exp = client_connect(ctx, dn, cli, FILL_TARGET, query="last.test")
-        exp.update(result="ok", failure=None, syn_retrans=0)   # --metrics follows it: -r
+        exp.update(result="ok", failure=None, syn_retrans=0)   # -r, as --metrics implies
         return [exp]
     forgotten = FILL_ANSWERS * FILL_PER_ANSWER + 1 - CACHE_MAX
     scraped = []
 
-    def scrape(run):    # said every 250 ms: the page has it within a second
-        url, end = metrics.url_of(run), time.monotonic() + 10
-        while time.monotonic() < end and scraped[-1:] != [forgotten]:
-            samples = metrics.parse(metrics.scrape(url))
-            scraped.append(samples.get(("socktrace_events_lost_total",
-                                        frozenset({("reason", "dns_cache_full")}))))
-            time.sleep(0.2)
-    _, out, exp = traced(ctx, ["-r", "--metrics", "127.0.0.1:0"], act, before_stop=scrape)
-    check(scraped[-1:] == [forgotten],
-          "socktrace_events_lost_total{reason=\"dns_cache_full\"} should be %d, "
-          "scraped: %s" % (forgotten, scraped[-5:]))
+    def scrape(run):
+        scraped.extend(lostcount.scrape_until_still(run, "dns_cache_full"))
+    run, out, exp = traced(ctx, ["-r"], act, before_stop=scrape)
+    lostcount.check_page(run, "dns_cache_full", scraped, forgotten)
     check_dns_events(ctx, out, header(ctx, ctx.suite.header(
         ["PID", "COMM", "IP", "SADDR", "DADDR", "DPORT", "RESULT", "LAT(ms)", "RETRANS",
          "FAILURE"])), exp)

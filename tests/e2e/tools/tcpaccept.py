@@ -9,6 +9,7 @@ import sys
 import time
 
 import e2elib
+import lostcount
 import shared
 from e2elib import (EVENT_TIMEOUT, INET_JSON, V4, Fail, Skip, Suite, check, show_lines,
                     tcp_end)
@@ -102,7 +103,7 @@ def kprobe_missed(ctx, mode):
         raise Skip("the kernel tells how many calls its kprobes missed from 6.7 on "
                    "(bpf_link_info); this one is %s" % os.uname().release)
     p = Pair(ctx, backlog=64)
-    run = ctx.start_tool(["--metrics", "127.0.0.1:0"] + ctx.mode_args())
+    run = lostcount.start_counting(ctx, ctx.mode_args())
     backend = run.ready_line.split("backend: ")[1].split(")")[0]
     if "kprobe" not in backend.split("+"):
         run.finish()
@@ -115,7 +116,7 @@ def kprobe_missed(ctx, mode):
         p.connect()
     accepted = [p.blocked_accept() for _ in range(n)]
     run.wait_comm(p.srv.comm, follows)
-    out, now = _stash.counted(ctx, run, "kprobe_missed", r"the kernel missed (\d+) calls of "
+    out, now = lostcount.counted(ctx, run, "kprobe_missed", r"the kernel missed (\d+) calls of "
                               r"the probed", r"(\d+) calls of the probed functions missed in total")
     evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "accept"]
     check(now >= 1 and len(evs) + now == n,
