@@ -517,18 +517,24 @@ static const struct argp_option handshakes_options[] = {
 	{},
 };
 
-static error_t parse_handshakes(int key, char *arg, struct argp_state *state)
+/* --max-handshakes and --max-threads: each its own group (a tool takes the
+ * ones whose map it names), one parser */
+static error_t parse_sizes(int key, char *arg, struct argp_state *state)
 {
-	if (key != OPT_MAX_HANDSHAKES)
+	struct st_opts *o = state->input;
+
+	if (key == OPT_MAX_HANDSHAKES)
+		o->max_handshakes = parse_one("--max-handshakes", arg, 1, ST_HANDSHAKES_MAX);
+	else if (key == OPT_MAX_THREADS)
+		o->max_threads = parse_one("--max-threads", arg, 1, ST_THREADS_MAX);
+	else
 		return ARGP_ERR_UNKNOWN;
-	((struct st_opts *)state->input)->max_handshakes =
-		parse_one("--max-handshakes", arg, 1, ST_HANDSHAKES_MAX);
 	return 0;
 }
 
 const struct argp st_handshakes_argp = {
 	.options = handshakes_options,
-	.parser = parse_handshakes,
+	.parser = parse_sizes,
 };
 
 static const struct argp_option threads_options[] = {
@@ -539,18 +545,9 @@ static const struct argp_option threads_options[] = {
 	{},
 };
 
-static error_t parse_threads(int key, char *arg, struct argp_state *state)
-{
-	if (key != OPT_MAX_THREADS)
-		return ARGP_ERR_UNKNOWN;
-	((struct st_opts *)state->input)->max_threads =
-		parse_one("--max-threads", arg, 1, ST_THREADS_MAX);
-	return 0;
-}
-
 const struct argp st_threads_argp = {
 	.options = threads_options,
-	.parser = parse_threads,
+	.parser = parse_sizes,
 };
 
 static void print_version(FILE *f, struct argp_state *state)
