@@ -39,15 +39,20 @@ struct {
 	__type(value, __u8);
 } workload_cgroups SEC(".maps");
 
-#define ST_MAX_PIDNS_DEPTH 8	/* levels searched; the kernel allows 32 */
+#define ST_MAX_PIDNS_LEVEL 32	/* the kernel's own MAX_PID_NS_LEVEL */
 
-/* @p's number in the tool's PID namespace, false if it has none there. */
+/*
+ * @p's number in the tool's PID namespace, false if it has none there. Its
+ * level there is unknown to user space (/proc's NSpid starts at /proc's own
+ * namespace), so the levels are searched from the outermost: as many reads
+ * as the task is deep, and every depth the kernel allows.
+ */
 static __always_inline bool ns_pid(struct pid *p, __u32 *nr)
 {
 	__u32 i, top = p ? BPF_CORE_READ(p, level) : 0;
 	struct upid up;
 
-	for (i = 0; p && i < ST_MAX_PIDNS_DEPTH && i <= top; i++) {
+	for (i = 0; p && i <= ST_MAX_PIDNS_LEVEL && i <= top; i++) {
 		if (bpf_probe_read_kernel(&up, sizeof(up), (void *)p +
 					  bpf_core_field_offset(struct pid, numbers) +
 					  i * sizeof(struct upid)))

@@ -410,14 +410,16 @@ print(json.dumps({"events": [json.loads(l) for l in out.splitlines()]}))
 """
 
 
-def case_pid_namespace(build, use_pid_filter):
-    """In a new PID namespace, PIDs are the ones ps shows there (bcc #5145)."""
+def case_pid_namespace(build, use_pid_filter, depth=1):
+    """In a new PID namespace, PIDs are the ones ps shows there (bcc #5145),
+    however deep it is nested (depth: namespaces inside the host's)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(16)
     port = srv.getsockname()[1]
-    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
-                          PIDNS_DRIVER, build, str(port), "1" if use_pid_filter else "0"],
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc"] * depth +
+                         [sys.executable, "-c", PIDNS_DRIVER, build, str(port),
+                          "1" if use_pid_filter else "0"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     inner = json.loads(p.stdout.readline())["pids"]
     outside = socket.create_connection(("127.0.0.1", port))   # from the host namespace
@@ -637,6 +639,8 @@ def cases(build):
     yield "million_events_tcptracer", lambda: case_million_events(build)
     yield "pid_namespace", lambda: case_pid_namespace(build, False)
     yield "pid_namespace_pid_filter", lambda: case_pid_namespace(build, True)
+    # the kernel's deepest: 32 levels below the host's (MAX_PID_NS_LEVEL)
+    yield "pid_namespace_deepest", lambda: case_pid_namespace(build, False, 32)
     yield "no_program_left_attached", lambda: case_nothing_left(build)
     yield "btf_cache_reuse", lambda: with_cache_root(lambda r: case_btf_cache_reuse(r, build))
     for how in ("file", "group_writable", "foreign_owner"):
