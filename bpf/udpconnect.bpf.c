@@ -372,26 +372,57 @@ int tp_sys_exit_sendmsg(SYSCALL_EXIT_CTX *ctx)
 	return 0;
 }
 
+/*
+ * Messages past the first UDP_MMSG_MAX that name a destination: not
+ * examined, so counted (ST_LOST_MMSG). Reading one pointer each keeps the
+ * loop small enough for the kernel's own cap. A global function, so the
+ * verifier checks it once on its own, not once per path that reaches it;
+ * the count goes straight to the map, not through a register it would track.
+ */
+__noinline int mmsg_unexamined(__u64 vec, long sent)
+{
+	const struct mmsghdr *v = (const void *)vec;
+	__u32 key = ST_LOST_MMSG;
+	void *name;
+	__u64 *n;
+	int i;
+
+	n = bpf_map_lookup_elem(&lost, &key);
+	if (!n)
+		return 0;
+	for (i = UDP_MMSG_MAX; i < UDP_MMSG_VLEN && i < sent; i++) {
+		name = NULL;
+		if (!bpf_probe_read_user(&name, sizeof(name), &v[i].msg_hdr.msg_name) && name)
+			(*n)++;		/* per-CPU slot: no atomics needed */
+	}
+	return 0;
+}
+
 /* ret messages went out; each names its own destination */
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int tp_sys_exit_sendmmsg(SYSCALL_EXIT_CTX *ctx)
 {
+	long sent = ctx->ret;	/* read once: clang would offset ctx itself */
 	const struct mmsghdr *v;
 	struct pt_regs *regs;
 	struct sock *sk;
 	struct dest d;
 	int i;
 
-	if (ctx->ret <= 0 || !want_current())
+	if (sent <= 0 || !want_current())
 		return 0;
 	regs = syscall_regs();
 	v = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	sk = tp_sock(regs);
-	for (i = 0; sk && i < UDP_MMSG_MAX && i < ctx->ret; i++) {
+	if (!sk)
+		return 0;
+	for (i = 0; i < UDP_MMSG_MAX && i < sent; i++) {
 		__builtin_memset(&d, 0, sizeof(d));
 		if (!umsg_dest(&v[i].msg_hdr, &d))
 			on_send(sk, &d, 0);
 	}
+	if (sent > UDP_MMSG_MAX)
+		mmsg_unexamined((__u64)v, sent);
 	return 0;
 }
 

@@ -7,7 +7,9 @@
 
 /* Destinations remembered per socket ("already seen"); LRU beyond this. */
 #define UDP_SEEN_MAX	16384
-/* sendmmsg() messages examined per call on the tracepoint backend */
-#define UDP_MMSG_MAX	16
+#define UDP_MMSG_MAX	ST_MMSG_EXAMINED
+/* the kernel's own cap on a sendmmsg() vector (UIO_MAXIOV): past
+ * UDP_MMSG_MAX, messages are only looked at to count those naming a place */
+#define UDP_MMSG_VLEN	1024
 
 #endif

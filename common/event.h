@@ -47,6 +47,9 @@ enum st_event_type {
 #define ST_THREADS_DEFAULT	8192
 #define ST_THREADS_MAX		4194304
 
+/* sendmmsg() messages examined per call on the tracepoint backend (ST_LOST_MMSG) */
+#define ST_MMSG_EXAMINED	16
+
 /* Indexes of the per-CPU "lost" counters */
 enum st_lost_counter {
 	ST_LOST_EVENTS,		/* ring buffer full */
@@ -57,6 +60,7 @@ enum st_lost_counter {
 	ST_LOST_CONNS,		/* conns map full (tcptracer): a connection not tracked */
 	ST_LOST_SEEN,		/* seen map full (udpconnect): a pair forgotten */
 	ST_LOST_STASH,		/* thread map full: a call's entry evicted before its return */
+	ST_LOST_MMSG,		/* udpconnect, tracepoints: a sendmmsg() message not examined */
 	ST_LOST_MAX,
 };
 

@@ -7,6 +7,8 @@
 #include "lost.h"
 
 #define CHECK_MS	250
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 
 int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum)
 {
@@ -64,6 +66,12 @@ static const struct {
 			    "thread map full: %llu calls forgotten before they returned: more "
 			    "threads inside the probed calls at once than it holds (--max-threads)",
 			    "%llu calls forgotten in total before they returned (thread map full)" },
+	[ST_LOST_MMSG] = { "sendmmsg_unexamined",
+			   "%llu sendmmsg() messages naming a destination not examined (past the "
+			   "first " STR(ST_MMSG_EXAMINED) " of a call): a first send among them is "
+			   "not reported",
+			   "%llu sendmmsg() messages not examined in total (past the first "
+			   STR(ST_MMSG_EXAMINED) " of a call)" },
 };
 
 const char *st_lost_reason(__u32 key)

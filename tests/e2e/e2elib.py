@@ -433,6 +433,7 @@ class ToolRun:
         self.err = []
         self.cond = threading.Condition()
         self.ready_line = None
+        self.ready_backends = []    # what the ready line says was attached
         self.ready_at = None
         self.sigint_at = None
         self.rc = None
@@ -496,6 +497,7 @@ class ToolRun:
                                      "does not say Ctrl-C" if self.command_mode else
                                      "without COMMAND it says Ctrl-C to end"))
         b = m.group("backend")
+        self.ready_backends = b.split("+")
         if self.backend == "auto":
             want = self.cfg.expect_backend
             # -d's hooks are tracepoints whatever the others' backend

@@ -3,6 +3,7 @@
 The cases every tool has are in tests/e2e/shared.py; Actor below makes the
 connects and sends they trace."""
 import e2elib
+import lostcount
 import shared
 from e2elib import INET_JSON, MAPPED, V4, Suite, check, need_ipv6, show_lines
 
@@ -206,3 +207,31 @@ def seen_full(ctx, mode):
         sends = [l for l in out.trace if l.split()[:1] == ["S"] and l.split()[-1] == "9"]
     check(len(sends) == total, "every one of the %d destinations should print once, got %d"
           % (total, len(sends)))
+
+
+@suite.case("sendmmsg_unexamined", modes=("json",), matrix=True)
+def sendmmsg_unexamined(ctx, mode):
+    """One sendmmsg() of 20 messages to 20 new destinations. On tracepoints,
+    which see the call and examine its first 16 messages, 16 S lines and the
+    4 others counted on every channel (lostcount.counted: sendmmsg_unexamined);
+    on kprobes and fentry, which see each message's udp_sendmsg(), 20 S lines
+    and nothing counted."""
+    cli = ctx.client("cli", ctx.netns())
+    run = lostcount.start_counting(ctx, ctx.mode_args())
+    dests = [["127.0.1.%d" % (1 + i), 9] for i in range(20)]
+    r = send(cli, 4, "sendmmsg", dests)
+    check(r["sent"] == 20, "test error: sendmmsg() sent %s of 20" % r["sent"])
+    if "tracepoint" in run.ready_backends:
+        run.wait_comm(cli.comm, 16)
+        out, now = lostcount.counted(ctx, run, "sendmmsg_unexamined",
+                                     r"(\d+) sendmmsg\(\) messages naming a destination not",
+                                     r"(\d+) sendmmsg\(\) messages not examined in total")
+        check(now == 4, "4 messages past the 16th should be counted, got %d" % now)
+        want = dests[:16]
+    else:
+        run.wait_comm(cli.comm, 20)
+        out = run.finish()
+        check(not any("sendmmsg" in l for l in out.stderr),
+              "nothing should be counted unexamined: %s" % show_lines(out.stderr))
+        want = dests
+    ctx.check_events(out, suite.header(), [ev(cli, "send", 4, r, a, p) for a, p in want])
