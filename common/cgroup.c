@@ -23,6 +23,7 @@ struct st_cgroups {
 	bool by_handle;		/* ids open by file handle here */
 	char root[ST_CGROUP_PATH_MAX];	/* without a trailing "/": "" for "/" */
 	size_t root_len;
+	unsigned long skipped;	/* directories the last walk did not enter */
 };
 
 /* mountinfo's octal escapes ("\040" for a space) undone, in place */
@@ -152,6 +153,11 @@ void st_cgroups_close(struct st_cgroups *cg)
 	free(cg);
 }
 
+unsigned long st_cgroups_skipped(const struct st_cgroups *cg)
+{
+	return cg->skipped;
+}
+
 const char *st_cgroups_root(const struct st_cgroups *cg)
 {
 	return cg->root_len ? cg->root : "/";
@@ -272,7 +278,7 @@ int st_cgroup_path(struct st_cgroups *cg, __u64 id, char *buf, size_t len)
 }
 
 struct walk {
-	const struct st_cgroups *cg;
+	struct st_cgroups *cg;
 	st_cgroup_walk_fn fn;
 	void *ctx;
 	char path[ST_CGROUP_PATH_MAX];
@@ -292,8 +298,10 @@ static int walk_children(struct walk *w, DIR *d, int depth)
 		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		n = strlen(de->d_name);
-		if (len + 1 + n >= sizeof(w->path))
+		if (len + 1 + n >= sizeof(w->path) || depth + 1 > ST_CGROUP_MAX_DEPTH) {
+			w->cg->skipped++;	/* too deep or too long a path */
 			continue;
+		}
 		fd = openat(dirfd(d), de->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
@@ -320,7 +328,7 @@ static int walk_dir(struct walk *w, int fd, int depth)
 		return 0;
 	}
 	r = w->fn(w->len ? w->path : "/", st.st_ino, w->ctx);
-	if (r || depth >= ST_CGROUP_MAX_DEPTH) {
+	if (r) {
 		close(fd);
 		return r;
 	}
@@ -340,6 +348,7 @@ int st_cgroup_walk(struct st_cgroups *cg, const char *path, st_cgroup_walk_fn fn
 	size_t n;
 	int fd;
 
+	cg->skipped = 0;
 	while (*path == '/')
 		path++;
 	n = strlen(path);

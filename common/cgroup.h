@@ -37,6 +37,9 @@ int st_cgroups_open(const char *root, struct st_cgroups **cg);
 void st_cgroups_close(struct st_cgroups *cg);
 /* The mount point (absolute), as opened */
 const char *st_cgroups_root(const struct st_cgroups *cg);
+/* Directories the last st_cgroup_walk() did not enter: deeper than
+ * ST_CGROUP_MAX_DEPTH below where it began, or with a path over ST_CGROUP_PATH_MAX */
+unsigned long st_cgroups_skipped(const struct st_cgroups *cg);
 
 /*
  * The path of cgroup @id into @buf: 0, -ENOENT if no such cgroup exists now

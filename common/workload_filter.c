@@ -38,6 +38,7 @@ struct st_workload_filter {
 	__u64 *seen;		/* ids reported, ascending */
 	size_t nseen, seen_cap;
 	bool started, rewalk;
+	bool said_skipped;	/* that some directories are out of reach */
 	/* during update() */
 	int (*add)(__u64 id, void *ctx);
 	void *add_ctx;
@@ -450,11 +451,25 @@ static int visit(const char *path, __u64 id, void *ctx)
 	return wanted(f, path) ? report(f, id) : 0;
 }
 
+/* Said once, with the count of the walk that first skipped some: a
+ * re-walk skips the same directories again */
+static void say_skipped(struct st_workload_filter *f)
+{
+	if (f->said_skipped || !st_cgroups_skipped(f->cg))
+		return;
+	f->said_skipped = true;
+	st_err("cgroups deeper than %d levels or with paths over %d bytes are not looked "
+	       "at: %s matches no task in them (directories skipped: %lu)", ST_CGROUP_MAX_DEPTH,
+	       ST_CGROUP_PATH_MAX, f->unit[0] ? "--unit" : "--container",
+	       st_cgroups_skipped(f->cg));
+}
+
 /* @path and below; gone since is no error */
 static int walk_from(struct st_workload_filter *f, const char *path)
 {
 	int err = st_cgroup_walk(f->cg, path, visit, f);
 
+	say_skipped(f);
 	return err == -ENOENT ? 0 : err;
 }
 

@@ -545,6 +545,31 @@ def workload_unit_foreign_owner(ctx, mode):
     wl_check(ctx, run.finish(), exp)
 
 
+@shared("workload_unit_too_deep", once=True)
+def workload_unit_too_deep(ctx, mode):
+    """--unit NAME with a second directory of that name 66 levels deep (the
+    walks go 64): the unit at its usual place is traced, the deep one's
+    process is not, and standard error says once that a directory was not
+    looked at."""
+    ns = ctx.netns()
+    roles = {r: ctx.suite.Actor(ctx, r, ns) for r in ("deep", "unit")}
+    name = ("stc-%s.service" % ctx.prefix).encode()
+    cg, _ = unit_cgroup(ctx, name)
+    cg.add(roles["unit"].pid)
+    deep = CgroupDir(ctx, ("/stc-%s-deep" % ctx.prefix).encode() + b"/d" * 64 + b"/" + name)
+    deep.add(roles["deep"].pid)
+    run = ctx.start_tool(["--unit", name.decode()] + wl_args(ctx))
+    roles["deep"].act()
+    exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+    said = [l for l in out.stderr if "are not looked at" in l]
+    want = ("%s: cgroups deeper than 64 levels or with paths over 4096 bytes are not looked "
+            "at: --unit matches no task in them (directories skipped: 1)" % ctx.tool)
+    check(said == [want], "stderr should say once %r: %s" % (want, show_lines(out.stderr)))
+
+
 @shared("workload_unit_started_later", matrix=True, once=True)
 def workload_unit_started_later(ctx, mode):
     """--unit of a unit with a unit file but no cgroup when the tool starts
