@@ -31,15 +31,43 @@ static const char *event_name(__u8 type, bool long_name)
 
 void st_cell_text(char *buf, size_t len, const char *s)
 {
-	snprintf(buf, len, "%s", s ? s : "-");
+	size_t n;
+
+	if (!len)
+		return;
+	s = s ? s : "-";
+	n = strnlen(s, len - 1);	/* cut as snprintf cuts */
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
+/*
+ * Numbers are most of a row's cells, and printf's machinery was most of the
+ * tool's time per event (docs/performance.md): digits by hand instead.
+ */
+size_t st_cell_u64(char *buf, size_t len, unsigned long long v)
+{
+	char tmp[20];		/* 2^64 - 1 has 20 digits */
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (!len)
+		return 0;
+	for (i = 0; i < n && i + 1 < len; i++)	/* cut as snprintf cuts */
+		buf[i] = tmp[n - 1 - i];
+	buf[i] = '\0';
+	return i;
 }
 
 void st_cell_num(char *buf, size_t len, bool known, unsigned long long v)
 {
 	if (known)
-		snprintf(buf, len, "%llu", v);
+		st_cell_u64(buf, len, v);
 	else
-		snprintf(buf, len, "-");
+		st_cell_text(buf, len, NULL);
 }
 
 static __s64 mono_to_real(void)
@@ -122,28 +150,95 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 	return 0;
 }
 
+/* @value's length and terminal columns (UTF-8 characters, not bytes) */
+static size_t measure(const char *value, int *shown)
+{
+	size_t len;
+
+	for (*shown = 0, len = 0; value[len]; len++)
+		*shown += ((unsigned char)value[len] & 0xc0) != 0x80;
+	return len;
+}
+
 int st_text_width(const char *s)
 {
-	int n = 0;
+	int n;
 
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
+	measure(s, &n);
 	return n;
+}
+
+/* The spaces after a cell that bring the next to its header's offset */
+static int pad_after(int shown, int width, int *over)
+{
+	int pad = width - shown - *over + 1;
+
+	*over = pad < 1 ? 1 - pad : 0;
+	return pad < 1 ? 1 : pad;
+}
+
+/*
+ * A row is built here and written once: a lock and a printf per cell were
+ * most of the tool's time per event (docs/performance.md). One thread (the
+ * tool's loop) writes a stream, so the unlocked call.
+ */
+struct row {
+	FILE *f;
+	size_t n;
+	char b[4096];
+};
+
+/* Not "= { .f = f }": that would clear the 4 KiB each time */
+static void row_start(struct row *r, FILE *f)
+{
+	r->f = f;
+	r->n = 0;
+}
+
+static void row_flush(struct row *r)
+{
+	fwrite_unlocked(r->b, 1, r->n, r->f);
+	r->n = 0;
+}
+
+static void row_put(struct row *r, const char *s, size_t len)
+{
+	if (r->n + len > sizeof(r->b)) {
+		row_flush(r);
+		if (len > sizeof(r->b)) {	/* a long path: straight through */
+			fwrite_unlocked(s, 1, len, r->f);
+			return;
+		}
+	}
+	memcpy(r->b + r->n, s, len);
+	r->n += len;
+}
+
+static void row_cell(struct row *r, const char *value, int width, int *over, bool last)
+{
+	static const char spaces[] = "                                ";
+	int shown, pad;
+	size_t len = measure(value, &shown), chunk;
+
+	row_put(r, value, len);
+	if (last) {
+		row_put(r, "\n", 1);
+		*over = 0;
+		return;
+	}
+	for (pad = pad_after(shown, width, over); pad > 0; pad -= (int)chunk) {
+		chunk = (size_t)pad < sizeof(spaces) - 1 ? (size_t)pad : sizeof(spaces) - 1;
+		row_put(r, spaces, chunk);
+	}
 }
 
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last)
 {
-	/* the spaces that bring the next cell to its header's offset */
-	int pad = width - st_text_width(value) - *over + 1;
+	struct row r;
 
-	fputs(value, f);
-	if (last) {
-		fputc('\n', f);
-		*over = 0;
-		return;
-	}
-	*over = pad < 1 ? 1 - pad : 0;
-	fprintf(f, "%*s", pad < 1 ? 1 : pad, "");
+	row_start(&r, f);
+	row_cell(&r, value, width, over, last);
+	row_flush(&r);
 }
 
 void st_output_header(struct st_output *o)
@@ -198,12 +293,12 @@ static bool head_cell(struct st_output *o, const struct st_event_head *h,
 	case ST_F_TIME_WALL:
 		time_cell(o, h->time_ns, buf, len);
 		return true;
-	case ST_F_UID: snprintf(buf, len, "%u", h->uid); return true;
-	case ST_F_PID: snprintf(buf, len, "%u", h->pid); return true;
+	case ST_F_UID: st_cell_u64(buf, len, h->uid); return true;
+	case ST_F_PID: st_cell_u64(buf, len, h->pid); return true;
 	case ST_F_COMM: st_escape(h->comm, sizeof(h->comm), 0, buf, len); return true;
 	case ST_F_TYPE: st_cell_text(buf, len, event_name(h->type, false)); return true;
 	case ST_F_TYPE_LONG: st_cell_text(buf, len, event_name(h->type, true)); return true;
-	case ST_F_NETNS: snprintf(buf, len, "%llu", (unsigned long long)h->netns); return true;
+	case ST_F_NETNS: st_cell_u64(buf, len, h->netns); return true;
 	case ST_F_WORKLOAD: workload_cell(o, h, buf, len); return true;
 	case ST_F_COUNT: buf[0] = '\0'; return true;	/* the table fills it in */
 	default:
@@ -227,13 +322,16 @@ void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, siz
 static void columns(struct st_output *o, const void *e)
 {
 	char buf[ST_CELL_LEN];
+	struct row r;
 	size_t i;
 	int over = 0;
 
+	row_start(&r, o->f);
 	for (i = 0; i < o->ncols; i++) {
 		st_output_cell(o, e, i, buf, sizeof(buf));
-		st_column_print(o->f, buf, o->cols[i].width, &over, i + 1 == o->ncols);
+		row_cell(&r, buf, o->cols[i].width, &over, i + 1 == o->ncols);
 	}
+	row_flush(&r);
 }
 
 void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,

@@ -163,6 +163,8 @@ int st_text_width(const char *s);
 void st_cell_text(char *buf, size_t len, const char *s);
 /* @v in decimal if @known, else "-" */
 void st_cell_num(char *buf, size_t len, bool known, unsigned long long v);
+/* @v in decimal into @buf, cut to @len as snprintf cuts: the length written */
+size_t st_cell_u64(char *buf, size_t len, unsigned long long v);
 
 /* The kinds (enum st_event_kind) */
 extern const struct st_event_fmt st_inet_fmt;	/* struct inet_event */
