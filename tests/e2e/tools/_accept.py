@@ -110,8 +110,8 @@ def uring_accept(ctx):
     c = cli.connect(4, V4, srv.port)
     check(srv.accepted()["rport"] == c["lport"],
           "test error: io_uring accepted another connection")
-    b = run.ready_line.split("backend: ")[1].split(")")[0]
-    if "fentry" not in b and "kprobe" not in b:
+    b = "+".join(run.ready_backends)
+    if "fentry" not in run.ready_backends and "kprobe" not in run.ready_backends:
         raise Skip("io_uring accepts are asserted on the fentry and kprobe backends "
                    "only; this run has backend %s (tracepoints do not see io_uring)" % b)
     ctx.cfg.log("io_uring accept on backend %s" % b)

@@ -22,8 +22,8 @@ def start(ctx, args=()):
     off the kprobe backend."""
     run = lostcount.start_counting(ctx, ["--max-threads", str(ROOM)] + list(args) +
                                    ctx.mode_args())
-    backend = run.ready_line.split("backend: ")[1].split(")")[0]
-    if "kprobe" not in backend.split("+"):
+    backend = "+".join(run.ready_backends)
+    if "kprobe" not in run.ready_backends:
         run.finish()
         raise Skip("the thread map holds calls from a kprobe to its kretprobe; this run "
                    "has backend %s" % backend)

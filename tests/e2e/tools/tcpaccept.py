@@ -104,8 +104,8 @@ def kprobe_missed(ctx, mode):
                    "(bpf_link_info); this one is %s" % os.uname().release)
     p = Pair(ctx, backlog=64)
     run = lostcount.start_counting(ctx, ctx.mode_args())
-    backend = run.ready_line.split("backend: ")[1].split(")")[0]
-    if "kprobe" not in backend.split("+"):
+    backend = "+".join(run.ready_backends)
+    if "kprobe" not in run.ready_backends:
         run.finish()
         raise Skip("kretprobes are the kprobe backend's; this run has backend %s" % backend)
     follows = max(10, 2 * _stash.possible_cpus())
