@@ -149,33 +149,6 @@ static void put(struct st_dns *d, __u64 netns, __u64 time_ns, int family, const 
 	d->stats.addresses++;
 }
 
-/* The CNAME chain from the name asked; -1 if a record does not parse */
-static int follow_cnames(ns_msg *m, struct chain *c)
-{
-	int i, count = ns_msg_count(*m, ns_s_an);
-	bool more = true;
-	ns_rr rr;
-
-	/* a longer chain (or a loop) is cut where the names run out */
-	while (more && c->n <= ST_DNS_CHAIN_MAX) {
-		more = false;
-		for (i = 0; i < count; i++) {
-			if (ns_parserr(m, ns_s_an, i, &rr))
-				return -1;
-			if (ns_rr_type(rr) != ns_t_cname ||
-			    strcasecmp(ns_rr_name(rr), c->names[c->n - 1]))
-				continue;
-			if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr),
-				      c->names[c->n], NS_MAXDNAME) < 0)
-				return -1;
-			c->n++;
-			more = true;
-			break;
-		}
-	}
-	return 0;
-}
-
 static bool in_chain(const struct chain *c, const char *name)
 {
 	size_t i;
@@ -184,6 +157,46 @@ static bool in_chain(const struct chain *c, const char *name)
 		if (!strcasecmp(c->names[i], name))
 			return true;
 	return false;
+}
+
+/* @name's CNAME target into @target: 1, 0 if it has none, -1 if a record does not parse */
+static int cname_of(ns_msg *m, const char *name, char *target)
+{
+	int i, count = ns_msg_count(*m, ns_s_an);
+	ns_rr rr;
+
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(m, ns_s_an, i, &rr))
+			return -1;
+		if (ns_rr_type(rr) != ns_t_cname || strcasecmp(ns_rr_name(rr), name))
+			continue;
+		if (dn_expand(ns_msg_base(*m), ns_msg_end(*m), ns_rr_rdata(rr), target,
+			      NS_MAXDNAME) < 0)
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The CNAME chain from the name asked: 0; 1 if it is longer than the
+ * chain holds (ST_DNS_CHAIN_MAX CNAMEs), cut there, so the addresses of
+ * the names past the cut are not cached; -1 if a record does not parse.
+ * A loop ends the chain where it comes back.
+ */
+static int follow_cnames(ns_msg *m, struct chain *c)
+{
+	static char next[NS_MAXDNAME];
+	int r;
+
+	for (;;) {
+		r = cname_of(m, c->names[c->n - 1], next);
+		if (r <= 0 || in_chain(c, next))
+			return r < 0 ? -1 : 0;
+		if (c->n > ST_DNS_CHAIN_MAX)
+			return 1;
+		memcpy(c->names[c->n++], next, sizeof(next));
+	}
 }
 
 /* Every A and AAAA record of a name in the chain; -1 if a record does not parse */
@@ -218,6 +231,7 @@ static void add_message(struct st_dns *d, __u64 netns, __u64 time_ns, const __u8
 	static struct chain c;	/* 9 KiB: not on the stack */
 	ns_msg m;
 	ns_rr q;
+	int cut;
 
 	if (ns_initparse(msg, len, &m)) {
 		d->stats.malformed++;
@@ -240,10 +254,13 @@ static void add_message(struct st_dns *d, __u64 netns, __u64 time_ns, const __u8
 	}
 	snprintf(c.names[0], sizeof(c.names[0]), "%s", ns_rr_name(q));
 	c.n = 1;
-	if (follow_cnames(&m, &c) || put_addresses(d, netns, time_ns, &m, &c))
+	cut = follow_cnames(&m, &c);
+	if (cut < 0 || put_addresses(d, netns, time_ns, &m, &c)) {
 		d->stats.malformed++;	/* what was put before the bad record stays */
-	else
-		d->stats.answers++;
+		return;
+	}
+	d->stats.answers++;
+	d->stats.chains_cut += cut;
 }
 
 /* @e's stream, a new one, or the least recently read one, its bytes lost */
@@ -346,16 +363,25 @@ void st_dns_report(const struct st_dns *d)
 	if (s->evicted)
 		st_err("-d: %llu names forgotten in total before their TTL ended (DNS cache full: "
 		       "%zu addresses)", s->evicted, d->max);
+	if (s->chains_cut)
+		st_err("-d: %llu DNS answers in total with more than %d CNAMEs (their chains cut)",
+		       s->chains_cut, ST_DNS_CHAIN_MAX);
 }
 
-unsigned long long st_dns_check(struct st_dns *d)
+struct st_dns_lost st_dns_check(struct st_dns *d)
 {
-	unsigned long long n = d->stats.evicted - d->evicted_said;
+	struct st_dns_lost n = {
+		.forgotten = d->stats.evicted - d->said.forgotten,
+		.cut = d->stats.chains_cut - d->said.cut,
+	};
 
-	if (!n)
-		return 0;
-	st_err("-d: DNS cache full (%zu addresses): %llu names forgotten before their TTL "
-	       "ended, so their addresses show no QUERY", d->max, n);
-	d->evicted_said = d->stats.evicted;
+	if (n.forgotten)
+		st_err("-d: DNS cache full (%zu addresses): %llu names forgotten before their TTL "
+		       "ended, so their addresses show no QUERY", d->max, n.forgotten);
+	if (n.cut)
+		st_err("-d: %llu DNS answers with more than %d CNAMEs in a chain: the addresses "
+		       "of names past the first %d CNAMEs are not cached, so they show no QUERY",
+		       n.cut, ST_DNS_CHAIN_MAX, ST_DNS_CHAIN_MAX);
+	d->said = (struct st_dns_lost){ d->stats.evicted, d->stats.chains_cut };
 	return n;
 }

@@ -16,7 +16,8 @@
 
 /* Addresses remembered; past this the least recently used is forgotten, counted */
 #define ST_DNS_CACHE_MAX	65536
-/* CNAMEs followed from the name asked (a longer chain is cut, the records kept) */
+/* CNAMEs followed from the name asked: a longer chain is cut, counted, and
+ * the addresses of the names past the cut are not cached */
 #define ST_DNS_CHAIN_MAX	8
 
 /* A tool's rows for bpf/dns.bpf.h's programs (the library drops them without -d) */
@@ -41,6 +42,13 @@ struct st_dns_stats {
 	unsigned long long malformed;	/* not a valid message (skipped) */
 	unsigned long long addresses;	/* A and AAAA records cached */
 	unsigned long long evicted;	/* forgotten before their TTL: cache full */
+	unsigned long long chains_cut;	/* answers with more than ST_DNS_CHAIN_MAX CNAMEs */
+};
+
+/* What -d lost since the last st_dns_check() */
+struct st_dns_lost {
+	unsigned long long forgotten;	/* names evicted before their TTL: cache full */
+	unsigned long long cut;		/* answers whose CNAME chain was cut */
 };
 
 /* TCP streams put together at once: past this the least recently read is lost */
@@ -62,7 +70,7 @@ struct st_dns {
 	size_t n, max;
 	struct st_dns_entry *newest, *oldest;	/* by last use */
 	struct st_dns_stats stats;
-	unsigned long long evicted_said;	/* st_dns_check() said so far */
+	struct st_dns_lost said;	/* what st_dns_check() said so far */
 };
 
 /* An empty cache of at most @max addresses: 0 or -ENOMEM */
@@ -83,9 +91,10 @@ const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int famil
 /* At exit: what was skipped or forgotten, if anything was */
 void st_dns_report(const struct st_dns *d);
 /*
- * Names forgotten before their TTL ended since the last call: said on
- * stderr and returned, so that -j can carry them too (0: none)
+ * Names forgotten before their TTL ended and CNAME chains cut since the
+ * last call: said on stderr and returned, so that -j and the metrics can
+ * carry them too
  */
-unsigned long long st_dns_check(struct st_dns *d);
+struct st_dns_lost st_dns_check(struct st_dns *d);
 
 #endif

@@ -47,8 +47,8 @@ struct st_metrics {
 	struct st_http http;
 	/* Losses user space finds, added by the tool as it says them and shown
 	 * beside the kernel's: its kprobes' misses, and names -d forgot */
-	__u64 kprobe_missed, dns_forgotten;
-	bool dns;			/* -d: dns_cache_full is on the page */
+	__u64 kprobe_missed, dns_forgotten, dns_cut;
+	bool dns;			/* -d: dns_cache_full and dns_chain_cut are on the page */
 };
 
 /*

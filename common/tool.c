@@ -310,7 +310,7 @@ static __u64 kprobe_missed(struct st_run *r)
 static void report_lost(struct st_run *r, bool now)
 {
 	__u64 delta[ST_LOST_MAX], missed;
-	unsigned long long forgotten;
+	struct st_dns_lost dns;
 
 	if (!st_lost_due(&r->lost, now))
 		return;
@@ -322,10 +322,13 @@ static void report_lost(struct st_run *r, bool now)
 		st_output_lost_one(&r->out, "kprobe_missed", missed);
 	if (!r->opts.dns)
 		return;
-	forgotten = st_dns_check(&r->dns);
-	r->metrics.dns_forgotten += forgotten;
-	if (forgotten && r->opts.json)
-		st_output_lost_one(&r->out, "dns_cache_full", forgotten);
+	dns = st_dns_check(&r->dns);
+	r->metrics.dns_forgotten += dns.forgotten;
+	r->metrics.dns_cut += dns.cut;
+	if (dns.forgotten && r->opts.json)
+		st_output_lost_one(&r->out, "dns_cache_full", dns.forgotten);
+	if (dns.cut && r->opts.json)
+		st_output_lost_one(&r->out, "dns_chain_cut", dns.cut);
 }
 
 /* After each batch: losses said as they come, new cgroups of the workload traced, COMMAND's end noticed */

@@ -814,6 +814,49 @@ def dns_cache_full(ctx, mode):
           % (forgotten, show_lines([o["_line"] for o in lost])))
 
 
+CHAIN_MAX = 8              # ST_DNS_CHAIN_MAX
+
+
+def cname_chain(prefix, n, target):
+    """dnsmasq's --cname options of a chain of n CNAMEs, prefix0.test ->
+    prefix1.test ... -> target; and the chain's names after the first."""
+    names = ["%s%d.test" % (prefix, i) for i in range(n)] + [target]
+    return ["--cname=%s,%s" % (a, b) for a, b in zip(names, names[1:])], names[1:]
+
+
+@once("dns_chain_cut", ("json",))
+def dns_chain_cut(ctx, mode):
+    """Two answers through the test's dnsmasq: one with a chain of 8
+    CNAMEs (as many as the tool follows), one of 9; then a connect to each
+    address.  The first is named with its 8 CNAMEs; the second has no name,
+    and its cut is counted, once: on stderr as it goes and at exit, in the
+    JSON lost lines (dns_chain_cut) and on the metrics page."""
+    dns_suite(ctx)
+    dn = DnsNetns(ctx, ["10.53.0.61/32", "10.53.0.62/32"])
+    full, full_names = cname_chain("full", CHAIN_MAX, "fullweb.test")
+    cut, _ = cname_chain("cut", CHAIN_MAX + 1, "cutweb.test")
+    dn.dnsmasq("--host-record=fullweb.test,10.53.0.61", "--host-record=cutweb.test,10.53.0.62",
+               *(full + cut))
+    cli = ctx.client("chn", dn.ns)
+    run = lostcount.start_counting(ctx, ["-d", "-r"] + ctx.mode_args())
+    dn.resolve("full0.test")
+    dn.resolve("cut0.test")
+    exp = [client_connect(ctx, dn, cli, "10.53.0.61", query="full0.test", cnames=full_names),
+           client_connect(ctx, dn, cli, "10.53.0.62")]
+    for e in exp:
+        e.update(result="ok", failure=None, syn_retrans=0)     # -r
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out, n = lostcount.counted(
+        ctx, run, "dns_chain_cut",
+        r"-d: (\d+) DNS answers with more than 8 CNAMEs in a chain: the addresses of names "
+        r"past the first 8 CNAMEs are not cached, so they show no QUERY",
+        r"-d: (\d+) DNS answers in total with more than 8 CNAMEs \(their chains cut\)")
+    check(n == 1, "one chain was cut, stderr says %d: %s" % (n, show_lines(out.stderr)))
+    check_dns_events(ctx, out, header(ctx, ctx.suite.header(
+        ["PID", "COMM", "IP", "SADDR", "DADDR", "DPORT", "RESULT", "LAT(ms)", "RETRANS",
+         "FAILURE"])), exp)
+
+
 @once("dns_count", COLS)
 def dns_count(ctx, mode):
     """-c -d: rows grouped by QUERY, just before the count: one address

@@ -176,6 +176,61 @@ static void test_chain(void)
 	st_dns_free(&d);
 }
 
+/* A chain of @n CNAMEs c0.test -> c1.test ... -> web.test (192.0.2.7) */
+static void long_chain(struct msg *m, int n)
+{
+	char from[32], to[32];
+	int i;
+
+	begin(m, "c0.test", n + 1, 0, false);
+	for (i = 0; i < n; i++) {
+		snprintf(from, sizeof(from), "c%d.test", i);
+		snprintf(to, sizeof(to), i == n - 1 ? "web.test" : "c%d.test", i + 1);
+		rr_cname(m, from, to);
+	}
+	rr_addr(m, "web.test", "192.0.2.7", 60);
+}
+
+/* Past ST_DNS_CHAIN_MAX CNAMEs the chain is cut: counted, said once, and
+ * the address of the name past the cut not cached; a loop is no cut */
+static void test_chain_cut(void)
+{
+	const struct st_dns_name *n;
+	struct st_dns_lost lost;
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 16);
+	long_chain(&m, ST_DNS_CHAIN_MAX);		/* exactly as long as it holds */
+	add_udp(&d, &m, NETNS, S);
+	n = lookup(&d, NETNS, "192.0.2.7", 2 * S);
+	CHECK(n && n->ncnames == ST_DNS_CHAIN_MAX, "a chain of %d named", ST_DNS_CHAIN_MAX);
+	CHECK(d.stats.chains_cut == 0, "%llu cut", d.stats.chains_cut);
+	st_dns_free(&d);
+
+	st_dns_init(&d, 16);
+	long_chain(&m, ST_DNS_CHAIN_MAX + 1);
+	add_udp(&d, &m, NETNS, S);
+	add_udp(&d, &m, NETNS, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.7", 2 * S), "-");
+	CHECK(d.stats.answers == 2 && d.stats.chains_cut == 2, "%llu answers, %llu cut",
+	      d.stats.answers, d.stats.chains_cut);
+	lost = st_dns_check(&d);
+	CHECK(lost.cut == 2 && lost.forgotten == 0, "said: %llu cut, %llu forgotten",
+	      lost.cut, lost.forgotten);
+	CHECK(st_dns_check(&d).cut == 0, "and not again");
+
+	begin(&m, "loop.test", 3, 0, false);	/* loop.test -> b.test -> loop.test */
+	rr_cname(&m, "loop.test", "b.test");
+	rr_cname(&m, "b.test", "loop.test");
+	rr_addr(&m, "b.test", "192.0.2.8", 60);
+	add_udp(&d, &m, NETNS, S);
+	n = lookup(&d, NETNS, "192.0.2.8", 2 * S);
+	CHECK(n && n->ncnames == 1, "the loop ends where it comes back");
+	CHECK(d.stats.chains_cut == 2, "a loop is not a cut: %llu", d.stats.chains_cut);
+	st_dns_free(&d);
+}
+
 static void test_ttl(void)
 {
 	struct st_dns d;
@@ -213,8 +268,8 @@ static void test_lru(void)
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.1", 2 * S), "-");
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.3", 2 * S), "a.test");
 	CHECK(d.stats.evicted == 1 && d.n == 2, "%llu evicted, %zu held", d.stats.evicted, d.n);
-	CHECK(st_dns_check(&d) == 1, "the eviction is said once");
-	CHECK(st_dns_check(&d) == 0, "and not again");
+	CHECK(st_dns_check(&d).forgotten == 1, "the eviction is said once");
+	CHECK(st_dns_check(&d).forgotten == 0, "and not again");
 	st_dns_free(&d);
 }
 
@@ -392,6 +447,7 @@ static void test_output(void)
 int main(void)
 {
 	test_chain();
+	test_chain_cut();
 	test_ttl();
 	test_lru();
 	test_skipped();
