@@ -218,7 +218,7 @@ void st_http_close(struct st_http *h)
 	h->fd = -1;
 }
 
-#else	/* a build without libmicrohttpd (HTTP=0: static cross builds) */
+#else	/* a build without libmicrohttpd (HTTP=0, or STATIC=1 cross builds) */
 
 int st_http_open(struct st_http *h, const struct sockaddr_storage *ss, socklen_t len,
 		 const char *path, const char *content_type, st_http_page_fn page, void *ctx)

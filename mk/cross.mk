@@ -4,14 +4,22 @@
 #   make CROSS_COMPILE=aarch64-linux-gnu-     the same (the prefix implies ARCH)
 #   make ARCH=arm64 build-arm64/tests/uring_accept    the e2e io_uring helper
 #
-# The binaries are static (libbpf, libelf, zlib, libc inside), so an arm64
-# machine or guest needs none of its own libraries to run them. The build
-# needs, on a Debian 12 machine:
+# The binaries link Debian's arm64 shared libraries, as a native build links
+# the machine's: an arm64 Debian machine (and the kernel matrix's arm64 root,
+# tests/vm/vmrun) needs libbpf1, libelf1, zlib1g, libjansson4,
+# libmicrohttpd12 and libsystemd0 to run them, and they have --metrics and
+# --journal. STATIC=1 builds self-contained binaries instead (libbpf, libelf,
+# zlib, jansson and libc inside, into build-ARCH-static/) for an arm64
+# machine without those libraries; they have neither --metrics nor --journal
+# (both say so in one line): Debian has no static libsystemd, and
+# libmicrohttpd's static library needs GnuTLS's, which needs p11-kit's,
+# which Debian has as a shared library only. The build needs, on a Debian 12
+# machine:
 #   - the cross compiler, CROSS_DEB_PACKAGES (make deps installs it);
 #   - a sysroot of Debian's arm64 -dev packages (SYSROOT_PACKAGES and what
 #     they depend on), made on first use by mk/debroot: apt with a private
-#     state, the host's dpkg left alone (no multiarch). About 60 MB, plus
-#     about 90 MB of apt lists and .debs kept beside it in SYSROOT.apt so a
+#     state, the host's dpkg left alone (no multiarch). About 95 MB, plus
+#     about 100 MB of apt lists and .debs kept beside it in SYSROOT.apt so a
 #     rebuild downloads only what changed;
 #   - vmlinux.h from an arm64 kernel's BTF, never this machine's: the newest
 #     Debian 6.1 arm64 kernel package is fetched the same way (60 MB, once)
@@ -21,7 +29,10 @@
 # -D__TARGET_ARCH_arm64) and bpftool, as natively: they are the same on any
 # build machine.
 #
-#   OUTPUT=DIR               output directory (default build-$(ARCH))
+#   STATIC=1                 self-contained binaries (see above)
+#   OUTPUT=DIR               output directory (default build-$(ARCH), or
+#                            build-$(ARCH)-static with STATIC=1: the two
+#                            builds' objects differ, so they never share one)
 #   SYSROOT=DIR              the sysroot (default
 #                            /var/cache/socktrace/sysroot-arm64): made there if
 #                            missing or empty, remade if mk/debroot made it
@@ -72,11 +83,14 @@ ifneq ($(cross_run_goals),)
 $(error make $(cross_run_goals) with ARCH=$(ARCH): $(ARCH) binaries cannot run on this $(HOST_ARCH) machine)
 endif
 
-# No --metrics server: libmicrohttpd's static library needs GnuTLS's, which
-# needs p11-kit's, and Debian has p11-kit as a shared library only.
+STATIC ?= 0
+ifeq ($(STATIC),1)
+# No --metrics server and no --journal in a static build (see the top).
 HTTP := 0
-# No --journal either: libsystemd has no static library in Debian.
 JOURNAL := 0
+else ifneq ($(STATIC),0)
+$(error STATIC=$(STATIC): 1 (self-contained binaries) or 0 (Debian's shared libraries, the default))
+endif
 
 CROSS_COMPILE ?= aarch64-linux-gnu-
 CROSS_DEB_ARCH := arm64
@@ -87,30 +101,33 @@ CROSS_KERNEL := ^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$$
 CROSS_BTF_TYPE := struct user_pt_regs
 
 SYSROOT ?= /var/cache/socktrace/sysroot-$(ARCH)
+# The same list for both links: a list that changed would remake the sysroot.
 SYSROOT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libc6-dev linux-libc-dev \
-	liburing-dev libjansson-dev
+	liburing-dev libjansson-dev libmicrohttpd-dev libsystemd-dev
 SYSROOT_STAMP := $(SYSROOT)/.debroot
 DEBROOT = mk/debroot$(if $(Q), --quiet)
 CROSS_BTF := $(SYSROOT)/btf/vmlinux
 
 ifeq ($(origin OUTPUT),file)
-OUTPUT := build-$(ARCH)
+OUTPUT := build-$(ARCH)$(if $(filter 1,$(STATIC)),-static)
 endif
 ifneq ($(origin CC),command line)
 CC = $(CROSS_COMPILE)gcc --sysroot=$(SYSROOT)
 endif
-# The sysroot's .pc files, with the static libraries' dependencies. Its lib
-# and include directories are the compiler's own under --sysroot: declared
-# system paths, they stay out of the flags.
+# The sysroot's .pc files (with the static libraries' dependencies for
+# STATIC=1). Its lib and include directories are the compiler's own under
+# --sysroot: declared system paths, they stay out of the flags.
 ifneq ($(origin PKG_CONFIG),command line)
 PKG_CONFIG = PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(CROSS_TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig \
 	PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
 	PKG_CONFIG_SYSTEM_LIBRARY_PATH=$(SYSROOT)/usr/lib/$(CROSS_TRIPLET) \
 	PKG_CONFIG_SYSTEM_INCLUDE_PATH=$(SYSROOT)/usr/include \
-	pkg-config --static
+	pkg-config$(if $(filter 1,$(STATIC)), --static)
 endif
-# Static whatever LDFLAGS says: the guest has no arm64 libbpf or libelf.
+ifeq ($(STATIC),1)
+# Static whatever LDFLAGS says: that is what STATIC=1 is for.
 override LDFLAGS += -static
+endif
 VMLINUX_BTF ?= $(CROSS_BTF)
 
 # debroot decides whether the sysroot is current (arch and package list);

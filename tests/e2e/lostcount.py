@@ -12,7 +12,7 @@ NO_HTTP = "this build has no HTTP server"
 
 def start_counting(ctx, args):
     """ctx.start_tool(--metrics 127.0.0.1:0 and args); in a build without an
-    HTTP server (HTTP=0: the static arm64 build), which refuses --metrics in
+    HTTP server (HTTP=0, or the STATIC=1 arm64 build), which refuses --metrics in
     one line, the tool without it, marked run.no_metrics: counted() then
     checks the other channels only."""
     run = ctx.start_tool(["--metrics", "127.0.0.1:0"] + list(args), ready=False)

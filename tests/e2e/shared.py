@@ -53,7 +53,7 @@ def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=Fa
 
 def start_built(ctx, args, **kw):
     """ctx.start_tool(args), but a build without what args need (HTTP=0,
-    JOURNAL=0: the static arm64 build) skips the case with the tool's own
+    JOURNAL=0, the STATIC=1 arm64 build) skips the case with the tool's own
     line saying so."""
     run = ctx.start_tool(args, ready=False, **kw)
     try:
