@@ -180,13 +180,27 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 		untrack(&conns, &sk);
 }
 
+/*
+ * The states a conns entry is made in (established(), on_accept()), and
+ * so the only ones it can leave from: ESTABLISHED and CLOSE_WAIT through
+ * closed(); SYN_RECV, a connection accepted before its handshake ended
+ * (TCP Fast Open), through on_state(). Past them (FIN_WAIT1 and on,
+ * LAST_ACK) nothing is held: the ->CLOSE that ends every connection is
+ * dropped there before the socket is read, not a delete that finds nothing.
+ */
+static __always_inline bool conn_state(int state)
+{
+	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_SYN_RECV;
+}
+
 /* A passive connection under a task filter waits for on_accept(): only
  * the accepting task can be judged. */
 static __always_inline bool state_change_wanted(int old, int new)
 {
 	return old == TCP_SYN_SENT || new == TCP_SYN_SENT ||
 	       (new == TCP_ESTABLISHED && !task_filter_on()) ||
-	       new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK || new == TCP_CLOSE;
+	       new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK ||
+	       (new == TCP_CLOSE && conn_state(old));
 }
 
 static __always_inline void on_state(struct sock *sk, int old, int new)
@@ -203,7 +217,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 	/* owners holds SYN_SENT sockets only; established() took its own */
 	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
 		untrack(&owners, &sk);
-	if (new == TCP_CLOSE)
+	/* closed() took the others' (conn_state()) */
+	if (old == TCP_SYN_RECV && (new == TCP_CLOSE || new == TCP_FIN_WAIT1))
 		untrack(&conns, &sk);
 }
 
@@ -219,12 +234,13 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		return;
 	}
 	if (!c) {
-		/* established before we started, or under a task filter; or reset
-		 * while it waited to be accepted: its ->CLOSE has passed, and an
-		 * entry for it would stay until a socket reusing its address
-		 * came along and found a stranger's owner and start time */
+		/* established before we started, or under a task filter. Reset
+		 * while it waited to be accepted, or shut down by another
+		 * thread since: the change it would leave conns at has passed,
+		 * and an entry for it would stay until a socket reusing its
+		 * address came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
-		if (sk_state(sk) != TCP_CLOSE)
+		if (conn_state(sk_state(sk)))
 			track(&conns, &sk, &fresh, ST_LOST_CONNS);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
 		return;

@@ -189,6 +189,32 @@ def reset_before_accept(ctx, mode):
         m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
 
 
+@suite.case("conns_left_empty", modes=("col",), matrix=True)
+def conns_left_empty(ctx, mode):
+    """Connections ended every way: the client closes first, the server
+    first, the server resets with unread data. Each prints its four lines,
+    and none leaves an entry in conns or owners: the ->CLOSE that ends a
+    connection after FIN_WAIT or LAST_ACK is dropped before the socket is
+    read, so the entries must have left at the X lines."""
+    p = Pair(ctx)
+    run = ctx.start_tool(["-N", str(p.netns.inode)] + ctx.mode_args())
+    exp = []
+    for first in ("client", "server"):
+        c, a = session(p.cli, p.srv, p.lid, p.port, IPV4, first)
+        exp += lines(ctx, p.cli, c, p.srv, a)
+    c, a = p.connect(), p.accept()
+    p.cli.send(c, 100)
+    time.sleep(0.1)
+    p.srv.close(a)
+    exp += lines(ctx, p.cli, c, p.srv, a, data=False)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
+    out = run.finish()
+    ctx.check_events(out, header(), exp)
+    check(not any(left.values()), "entries left for closed connections: %r" % {
+        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+
+
 @suite.case("never_established", modes=COLS, matrix=True)
 def never_established(ctx, mode):
     """A refused connect prints nothing; a good one after it prints C."""
