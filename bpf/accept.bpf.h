@@ -25,7 +25,16 @@
 #define SOCKTRACE_ACCEPT_BPF_H
 #include "stash.bpf.h"
 
-/* The socket inet_csk_accept() last returned in this thread. */
+/*
+ * The socket inet_csk_accept() last returned in this thread, for the
+ * syscall side. Set to true by user space when that side is not attached
+ * (struct st_tool's .no_catch_up): the function side then stops writing an
+ * entry per accept that nothing reads. Until then it writes, so that an
+ * accept returning while the syscall side is being attached is not
+ * reported twice.
+ */
+bool accept_no_catch_up = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -54,7 +63,8 @@ static __always_inline void accept_returned(struct sock *sk, struct sock *listen
 
 	if (!accept_task_wanted() || !sk || !is_tcp(sk))
 		return;
-	bpf_map_update_elem(&accept_seen, &tid, &v, BPF_ANY);
+	if (!accept_no_catch_up)
+		bpf_map_update_elem(&accept_seen, &tid, &v, BPF_ANY);
 	on_accept(sk, listener);
 }
 

@@ -167,7 +167,9 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		st_dbg("no thread inside the catch-up programs' syscalls: not attached");
 		return 0;
 	}
-	return attach_some(l, obj, sel, true);
+	err = attach_some(l, obj, sel, true);
+	l->caught_up = !err;
+	return err;
 }
 
 /*

@@ -12,6 +12,7 @@ struct st_links {
 	struct bpf_link **link;	/* one per loaded program at most */
 	size_t n;
 	bool untold;		/* st_links_missed() found none to ask: not asked again */
+	bool caught_up;		/* the catch-up programs are attached */
 };
 
 /*

@@ -272,6 +272,8 @@ static int start(struct st_run *r)
 		err = st_loop_watch(&r->loop, st_filter_workload_fd(&r->filter));
 	if (!err)
 		err = st_attach_all(&r->links, r->bpf.obj, &r->sel, r->filter.sees_all_tasks);
+	if (!err && !r->links.caught_up && r->tool->no_catch_up)
+		*r->tool->no_catch_up() = true;
 	if (!err)
 		err = start_metrics(r);
 	if (err)

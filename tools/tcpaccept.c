@@ -13,6 +13,11 @@ static struct bpf_map *stash(void)
 	return skel->maps.accept_listener;
 }
 
+static bool *no_catch_up(void)
+{
+	return &skel->bss->accept_no_catch_up;
+}
+
 static bool backlog;	/* -b */
 
 static const struct argp_option options[] = {
@@ -108,6 +113,7 @@ static const struct st_tool tool = {
 	.json_backlog = true,	/* in JSON with or without -b, null if unknown */
 	.skel = &tcpaccept_skeleton,
 	.stash = stash,
+	.no_catch_up = no_catch_up,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

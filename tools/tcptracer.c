@@ -14,6 +14,11 @@ static struct bpf_map *stash(void)
 	return skel->maps.accept_listener;
 }
 
+static bool *no_catch_up(void)
+{
+	return &skel->bss->accept_no_catch_up;
+}
+
 /* --max-handshakes sizes it */
 static struct bpf_map *owners(void)
 {
@@ -159,6 +164,7 @@ static const struct st_tool tool = {
 	.json_latency = true,
 	.skel = &tcptracer_skeleton,
 	.stash = stash,
+	.no_catch_up = no_catch_up,
 	.owners = owners,
 	.rows = rows,
 	.columns = columns,

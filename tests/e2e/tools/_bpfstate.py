@@ -6,7 +6,6 @@ import os
 import platform
 import subprocess
 
-import shared
 from e2elib import READY_RE, check
 
 
@@ -70,10 +69,14 @@ def threads_in_accept():
 
 def start_unblocked(ctx, args):
     """Starts the tool with none of the case's threads blocked in accept(),
-    and checks its catch-up programs against the threads that are."""
+    and checks its catch-up programs against the threads that are; returns
+    the run, with run.seen_unused: whether the function side must leave
+    accept_seen alone (no syscall side reads it, or there is no function
+    side)."""
     blocked = threads_in_accept()
     run = ctx.start_tool(args)
     check_catch_up(run, blocked and "threads %s" % blocked)
+    run.seen_unused = not blocked or READY_RE.match(run.ready_line).group("backend") == "tracepoint"
     return run
 
 
@@ -99,5 +102,14 @@ def add_unblocked_case(suite):
     @suite.case("syscall_hooks_unblocked", matrix=True)
     def syscall_hooks_unblocked(ctx, mode):
         """With no thread blocked in accept() at the start, fentry and kprobes
-        leave sys_exit_accept* unattached, and the events are still printed."""
-        shared.one_act(ctx, start=start_unblocked)
+        leave sys_exit_accept* unattached, and the events are still printed;
+        accept_seen, kept for that syscall side alone, stays empty."""
+        a = ctx.suite.Actor(ctx, "cli", ctx.netns())
+        run = start_unblocked(ctx, ctx.mode_args())
+        exp = a.act()
+        run.wait_comm(ctx.prefix + "-", len(exp))
+        seen = map_entries(run.p.pid, "accept_seen") if run.seen_unused else []
+        out = run.finish()
+        ctx.check_events(out, ctx.suite.header(), exp)
+        check(not seen, "accept_seen should be empty with no syscall side to read it: %r"
+              % [e.get("formatted", e) for e in seen])
