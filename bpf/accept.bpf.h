@@ -26,15 +26,15 @@
 #include "stash.bpf.h"
 
 /*
- * The socket inet_csk_accept() last returned in this thread, for the
- * syscall side. Set to true by user space when that side is not attached
- * (struct st_tool's .no_catch_up): the function side then stops writing an
- * entry per accept that nothing reads. Until then it writes, so that an
- * accept returning while the syscall side is being attached is not
- * reported twice.
+ * Set to true by user space when the syscall side is not attached (struct
+ * st_tool's .no_catch_up): the function side then stops writing
+ * accept_seen, an entry per accept that nothing reads. Until then it
+ * writes, so that an accept returning while the syscall side is being
+ * attached is not reported twice.
  */
 bool accept_no_catch_up = false;
 
+/* The socket inet_csk_accept() last returned in this thread, for the syscall side. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);

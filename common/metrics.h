@@ -46,7 +46,8 @@ struct st_metrics {
 	__u32 limit;			/* series, the overflow ones not included */
 	struct st_http http;
 	/* Losses user space finds, added by the tool as it says them and shown
-	 * beside the kernel's: its kprobes' misses, and names -d forgot */
+	 * beside the kernel's: its kprobes' misses, names -d forgot and
+	 * the CNAME chains it cut */
 	__u64 kprobe_missed, dns_forgotten, dns_cut;
 	bool dns;			/* -d: dns_cache_full and dns_chain_cut are on the page */
 };
