@@ -121,7 +121,7 @@ static __always_inline void dns_record(const struct dns_meta *m, const void *src
 		if (!err)
 			e->cap_len = n;
 	}
-	ring_submit(e);
+	ring_submit(e, offsetof(struct dns_event, msg) + room);
 }
 
 /*

@@ -102,20 +102,38 @@ static __always_inline void *reserve_event(__u64 size, __u8 kind, __u8 type)
 
 /*
  * Wakes the reader only once a batch has built up: a wake-up per event cost
- * the traced tasks more than the event itself (docs/performance.md). The
- * reader polls every 100 ms anyway, which bounds the delay.
+ * the traced tasks more than the event itself (docs/performance.md). And
+ * only as the queue passes a multiple of wakeup_bytes, not at every record
+ * past it: until the woken reader runs and drains the ring, each forced
+ * wake-up queues an irq_work, a self-IPI (an MSR write: a VM exit, and most
+ * of a hook's run time in a guest). A multiple passed unseen (another CPU
+ * reserved in between, its record counted in @queued) is seen at the next
+ * one, and the reader polls every 100 ms anyway, which bounds the delay.
  */
-static __always_inline __u64 wakeup_flag(void)
+static __always_inline __u64 wakeup_flag(__u64 before, __u64 after)
+{
+	__u64 step = st_cfg.wakeup_bytes;
+
+	if (!step || after < step || before / step == after / step)
+		return BPF_RB_NO_WAKEUP;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* A record reserved from the ring, of @size bytes, goes to user space */
+static __always_inline void ring_submit(void *e, __u64 size)
+{
+	/* the ring counts ours, reserved: the queue passed its end already */
+	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, wakeup_flag(queued > size ? queued - size : 0, queued));
+}
+
+/* A copy of @e, of @size bytes, to user space: 0 or -errno */
+static __always_inline long ring_output(const void *e, __u64 size)
 {
 	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	return queued >= st_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-/* A record reserved from the ring goes to user space */
-static __always_inline void ring_submit(void *e)
-{
-	bpf_ringbuf_submit(e, wakeup_flag());
+	return bpf_ringbuf_output(&events, (void *)e, size, wakeup_flag(queued, queued + size));
 }
 
 /* reserve_event()'s @e, of @size bytes, is done: counted, sent */
@@ -124,12 +142,11 @@ static __always_inline void submit_event(void *e, __u64 size)
 	__u32 *depth;
 
 	if (!st_cfg.metrics) {
-		ring_submit(e);
+		ring_submit(e, size);
 		return;
 	}
 	metric_count(e);
-	if (st_cfg.metrics == ST_METRICS_EVENTS &&
-	    bpf_ringbuf_output(&events, e, size, wakeup_flag()))
+	if (st_cfg.metrics == ST_METRICS_EVENTS && ring_output(e, size))
 		count_lost(ST_LOST_EVENTS);
 	depth = scratch_depth();
 	if (depth && *depth)
