@@ -80,16 +80,32 @@ static __always_inline bool task_ids(struct task_struct *task, __u32 *tgid, __u3
 	       ns_pid(BPF_CORE_READ(task, thread_pid), tid);
 }
 
-/* @task's tgid in its own (innermost) PID namespace: what `ps` in its container shows */
-static __always_inline __u32 own_ns_tgid(struct task_struct *task)
+/*
+ * The current task's tgid in its own (innermost) PID namespace: what `ps`
+ * in its container shows. Where the kernel types the current task (5.11),
+ * the chain to its struct pid is plain loads that the kernel guards against
+ * faults, not a bpf_probe_read_kernel() call each: this runs for every
+ * event. The slot at a variable level is read as before.
+ */
+static __always_inline __u32 own_ns_tgid(void)
 {
-	struct pid *p = BPF_CORE_READ(task, group_leader, thread_pid);
-	__u32 level = p ? BPF_CORE_READ(p, level) : 0;
+	__u64 off = bpf_core_field_offset(struct pid, numbers);
+	struct task_struct *task;
 	struct upid up;
+	struct pid *p;
+	__u32 level;
 
-	if (!p || bpf_probe_read_kernel(&up, sizeof(up), (void *)p +
-					bpf_core_field_offset(struct pid, numbers) +
-					level * sizeof(struct upid)))
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		task = bpf_get_current_task_btf();
+		p = task->group_leader->thread_pid;
+		level = p ? p->level : 0;
+	} else {
+		task = (struct task_struct *)bpf_get_current_task();
+		p = BPF_CORE_READ(task, group_leader, thread_pid);
+		level = p ? BPF_CORE_READ(p, level) : 0;
+	}
+	if (!p || bpf_probe_read_kernel(&up, sizeof(up),
+					(void *)((__u64)p + off + level * sizeof(struct upid))))
 		return 0;
 	return up.nr;
 }

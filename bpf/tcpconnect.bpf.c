@@ -114,7 +114,7 @@ static __always_inline void syn_sent(struct sock *sk)
 	}
 	if (!want_sk(sk) || !want_sk_dport(sk))
 		return;
-	owner_of_current(&o);
+	owner_of_connect(&o);
 	own(&sk, &o);
 }
 

@@ -126,7 +126,7 @@ static __always_inline void connecting(struct sock *sk)
 
 	if (!want_current() || !want_sk(sk))
 		return;
-	owner_of_current(&o);
+	owner_of_connect(&o);
 	track(&owners, &sk, &o, ST_LOST_OWNERS);
 }
 
@@ -225,7 +225,7 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
 	struct conn *c = tracked_elem(&conns, &sk);
-	struct conn fresh = { .est_ns = bpf_ktime_get_ns(), .has_owner = 1, .passive = 1 };
+	struct conn fresh = { .has_owner = 1, .passive = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk(sk)) {
@@ -240,6 +240,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		 * and an entry for it would stay until a socket reusing its
 		 * address came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
+		fresh.est_ns = bpf_ktime_get_ns();
 		if (conn_state(sk_state(sk)))
 			track(&conns, &sk, &fresh, ST_LOST_CONNS);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
