@@ -16,8 +16,8 @@ struct owner {
 	__u32 tid;
 	__u32 ns_pid;
 	__u32 uid;
+	char comm[ST_COMM_LEN];	/* 8-aligned, as the event's: copied in two loads */
 	__u8 reported;
-	char comm[ST_COMM_LEN];
 };
 
 static __always_inline void current_comm(char comm[ST_COMM_LEN])

@@ -22,9 +22,10 @@ struct {
 } owners SEC(".maps");
 
 /* @o as @sk's owner; a full map counts the connect as not followed */
-static __always_inline long own(struct sock **sk, const struct owner *o)
+static __always_inline long own(struct sock *sk, const struct owner *o)
 {
-	long err = bpf_map_update_elem(&owners, sk, o, BPF_ANY);
+	__u64 key = sk_key(sk);
+	long err = bpf_map_update_elem(&owners, &key, o, BPF_ANY);
 
 	if (err)
 		count_lost(ST_LOST_OWNERS);

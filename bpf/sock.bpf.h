@@ -13,19 +13,46 @@ struct dest {
 	__u16 family;
 };
 
+/*
+ * A field of struct sock (its struct sock_common too, not the larger
+ * inet_sock or tcp_sock: the verifier bounds a load by the type it knows).
+ * @typed: @sk is a pointer the kernel's BTF types (a fentry or tp_btf
+ * argument): the field is a plain load the kernel guards against faults.
+ * Otherwise (kprobe) a bpf_probe_read_kernel() call. @typed is a constant
+ * at every call and every caller inlines, so one branch is compiled.
+ */
+#define SK_READ(typed, sk, field) ((typed) ? (sk)->field : BPF_CORE_READ(sk, field))
+
+static __always_inline __u16 sk_family_as(const struct sock *sk, bool typed)
+{
+	return SK_READ(typed, sk, __sk_common.skc_family);
+}
+
 static __always_inline __u16 sk_family(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_family);
+	return sk_family_as(sk, false);
+}
+
+static __always_inline int sk_state_as(const struct sock *sk, bool typed)
+{
+	return SK_READ(typed, sk, __sk_common.skc_state);
 }
 
 static __always_inline int sk_state(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_state);
+	return sk_state_as(sk, false);
+}
+
+static __always_inline __u64 sk_netns_as(const struct sock *sk, bool typed)
+{
+	struct net *net = SK_READ(typed, sk, __sk_common.skc_net.net);
+
+	return typed ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
 }
 
 static __always_inline __u64 sk_netns(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return sk_netns_as(sk, false);
 }
 
 /* sk_protocol was a bitfield before 5.6; this reads either layout. */
@@ -39,9 +66,14 @@ static __always_inline __u16 sk_type(const struct sock *sk)
 	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 }
 
+static __always_inline __u16 sk_dport_as(const struct sock *sk, bool typed)
+{
+	return bpf_ntohs(SK_READ(typed, sk, __sk_common.skc_dport));
+}
+
 static __always_inline __u16 sk_dport(const struct sock *sk)
 {
-	return bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return sk_dport_as(sk, false);
 }
 
 /*
@@ -49,15 +81,26 @@ static __always_inline __u16 sk_dport(const struct sock *sk)
  * rodata is constant, so the verifier drops the other reads (an argument
  * such as want_netns(sk_netns(sk)) would be read whatever the filter).
  */
+static __always_inline bool want_sk_netns_as(const struct sock *sk, bool typed)
+{
+	return !st_cfg.netns || want_netns(sk_netns_as(sk, typed));
+}
+
 static __always_inline bool want_sk_netns(const struct sock *sk)
 {
-	return !st_cfg.netns || want_netns(sk_netns(sk));
+	return want_sk_netns_as(sk, false);
 }
 
 /* family and netns of a TCP or UDP socket, which is AF_INET or AF_INET6 */
+static __always_inline bool want_sk_as(const struct sock *sk, bool typed)
+{
+	return (!st_cfg.family || want_family(sk_family_as(sk, typed))) &&
+	       want_sk_netns_as(sk, typed);
+}
+
 static __always_inline bool want_sk(const struct sock *sk)
 {
-	return (!st_cfg.family || want_family(sk_family(sk))) && want_sk_netns(sk);
+	return want_sk_as(sk, false);
 }
 
 static __always_inline bool want_sk_dport(const struct sock *sk)
@@ -66,19 +109,30 @@ static __always_inline bool want_sk_dport(const struct sock *sk)
 }
 
 /* Fills family, addresses, ports and netns of @e from @sk (family and ports
- * alone with --metrics-only). */
-static __always_inline void read_sock(const struct sock *sk, struct inet_event *e)
+ * alone with --metrics-only); @typed as for SK_READ(). */
+static __always_inline void read_sock_as(const struct sock *sk, struct inet_event *e,
+					 bool typed)
 {
-	e->family = sk_family(sk);
+	e->family = sk_family_as(sk, typed);
 	/* inet_sport outlives inet_put_port(), which zeroes skc_num before
-	 * inet_sock_set_state reports CLOSE */
+	 * inet_sock_set_state reports CLOSE; past struct sock: read */
 	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (!e->sport)
-		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = sk_dport(sk);
+		e->sport = SK_READ(typed, sk, __sk_common.skc_num);
+	e->dport = sk_dport_as(sk, typed);
 	if (!events_out())
 		return;		/* a metric's labels have the ports, not the rest */
-	e->h.netns = sk_netns(sk);
+	e->h.netns = sk_netns_as(sk, typed);
+	if (typed) {
+		if (e->family == ST_AF_INET) {
+			__builtin_memcpy(e->saddr, &sk->__sk_common.skc_rcv_saddr, 4);
+			__builtin_memcpy(e->daddr, &sk->__sk_common.skc_daddr, 4);
+		} else {
+			__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+			__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
+		}
+		return;
+	}
 	/* explicit sizes: BPF_CORE_READ_INTO() would copy sizeof(__u8) */
 	if (e->family == ST_AF_INET) {
 		bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
@@ -87,6 +141,22 @@ static __always_inline void read_sock(const struct sock *sk, struct inet_event *
 		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
+}
+
+static __always_inline void read_sock(const struct sock *sk, struct inet_event *e)
+{
+	read_sock_as(sk, e, false);
+}
+
+/*
+ * Maps keyed by socket take its address, copied: with the socket
+ * itself as the key (&sk), the 6.1 verifier turns the stack slot holding
+ * it into plain bytes once a helper reads it, and a typed socket
+ * (SK_READ()) could not be read after. The copy is a different slot.
+ */
+static __always_inline __u64 sk_key(const struct sock *sk)
+{
+	return (__u64)sk;
 }
 
 /*

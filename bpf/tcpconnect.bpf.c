@@ -54,8 +54,9 @@ struct {
 } pending SEC(".maps");
 
 /* How a connect ended: @result, and with @settled, how long and how many SYNs */
+/* @typed: as for on_state() (bpf/state.bpf.h) */
 static __always_inline void emit(struct sock *sk, const struct owner *o,
-				 const struct dest *d, int result, bool settled)
+				 const struct dest *d, int result, bool settled, bool typed)
 {
 	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, ST_EV_CONNECT);
 	__u32 retrans;
@@ -63,7 +64,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o,
 	if (!e)
 		return;
 	owner_to_event(o, &e->h);
-	read_sock(sk, e);
+	read_sock_as(sk, e, typed);
 	if (d && d->family == e->family) {
 		/* the connect failed before the socket took the destination */
 		__builtin_memcpy(e->daddr, d->addr, sizeof(e->daddr));
@@ -96,7 +97,7 @@ static __always_inline void connect_enter(struct sock *sk, const void *addr, boo
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
 
-static __always_inline void syn_sent(struct sock *sk)
+static __always_inline void syn_sent(struct sock *sk, bool typed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1 };
@@ -112,15 +113,15 @@ static __always_inline void syn_sent(struct sock *sk)
 	} else {
 		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
 	}
-	if (!want_sk(sk) || !want_sk_dport(sk))
+	if (!want_sk_as(sk, typed) || !want_sk_dport(sk))
 		return;
 	owner_of_connect(&o);
-	own(&sk, &o);
+	own(sk, &o);
 }
 
-static __always_inline int connect_error(struct sock *sk)
+static __always_inline int connect_error(struct sock *sk, bool typed)
 {
-	int err = BPF_CORE_READ(sk, sk_err);
+	int err = SK_READ(typed, sk, sk_err);
 
 	return err ? err : ST_RESULT_CLOSED;
 }
@@ -139,18 +140,19 @@ static __always_inline bool state_change_wanted(int old, int new)
 	return (old == TCP_CLOSE && new == TCP_SYN_SENT) || old == TCP_SYN_SENT;
 }
 
-static __always_inline void on_state(struct sock *sk, int old, int new)
+static __always_inline void on_state(struct sock *sk, int old, int new, bool typed)
 {
+	__u64 key = sk_key(sk);
 	struct owner *o;
 	int result;
 
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
-		syn_sent(sk);
+		syn_sent(sk, typed);
 		return;
 	}
 	if (old != TCP_SYN_SENT)
 		return;
-	o = bpf_map_lookup_elem(&owners, &sk);
+	o = bpf_map_lookup_elem(&owners, &key);
 	if (!o)
 		return;
 	/*
@@ -158,17 +160,17 @@ static __always_inline void on_state(struct sock *sk, int old, int new)
 	 * (no local port left: EADDRNOTAVAIL) and put the socket back to CLOSE
 	 * without an error; connect_exit() has the errno and says it.
 	 */
-	if (new == TCP_CLOSE && !BPF_CORE_READ(sk, sk_err) && inside_connect(sk))
+	if (new == TCP_CLOSE && !SK_READ(typed, sk, sk_err) && inside_connect(sk))
 		return;
 	/* tcp_reset() and tcp_done_with_error() set sk_err before CLOSE */
-	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk);
+	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk, typed);
 	if (cfg.report_result) {
 		if (!cfg.failed_only || result)
-			emit(sk, o, NULL, result, true);
+			emit(sk, o, NULL, result, true, typed);
 	} else if (!o->reported) {
-		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false, typed);
 	}
-	bpf_map_delete_elem(&owners, &sk);
+	bpf_map_delete_elem(&owners, &key);
 }
 
 static __always_inline bool in_progress(int ret)
@@ -189,7 +191,7 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 	if (!want_sk(sk) || !want_port(p->dest.port) || !want_current())
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, &p->dest, -ret, false);
+	emit(sk, &o, &p->dest, -ret, false, false);
 }
 
 /*
@@ -205,7 +207,7 @@ static __always_inline void report_now(struct sock *sk, int ret)
 	if (ret || !want_current() || !want_sk(sk) || !want_sk_dport(sk))
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, NULL, ST_RESULT_UNKNOWN, false);
+	emit(sk, &o, NULL, ST_RESULT_UNKNOWN, false, false);
 }
 
 static __always_inline void connect_exit(struct sock *sk, int ret)
@@ -238,10 +240,10 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 		if (p->have_dest)
 			asked = p->dest;
 		if (cfg.report_result)
-			emit(sk, o, &asked, -ret, false);
+			emit(sk, o, &asked, -ret, false, false);
 		bpf_map_delete_elem(&owners, &sk);
 	} else if (!cfg.report_result && !o->reported) {
-		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false);
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false, false);
 		o->reported = 1;
 	}
 out:

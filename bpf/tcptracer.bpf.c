@@ -55,24 +55,30 @@ struct {
 __u64 tracked = 0;
 
 /* A full map: the entry is not made, and counted in @lost (unless ST_LOST_MAX) */
-static __always_inline void track(void *map, struct sock **sk, void *v, __u32 lost)
+static __always_inline void track(void *map, struct sock *sk, void *v, __u32 lost)
 {
+	__u64 key = sk_key(sk);
+
 	__sync_fetch_and_add(&tracked, 1);
-	if (bpf_map_update_elem(map, sk, v, BPF_ANY)) {
+	if (bpf_map_update_elem(map, &key, v, BPF_ANY)) {
 		__sync_fetch_and_add(&tracked, -1);
 		if (lost < ST_LOST_MAX)
 			count_lost(lost);
 	}
 }
 
-static __always_inline void *tracked_elem(void *map, struct sock **sk)
+static __always_inline void *tracked_elem(void *map, struct sock *sk)
 {
-	return tracked ? bpf_map_lookup_elem(map, sk) : NULL;
+	__u64 key = sk_key(sk);
+
+	return tracked ? bpf_map_lookup_elem(map, &key) : NULL;
 }
 
-static __always_inline void untrack(void *map, struct sock **sk)
+static __always_inline void untrack(void *map, struct sock *sk)
 {
-	if (tracked && !bpf_map_delete_elem(map, sk))
+	__u64 key = sk_key(sk);
+
+	if (tracked && !bpf_map_delete_elem(map, &key))
 		__sync_fetch_and_add(&tracked, -1);
 }
 
@@ -91,15 +97,16 @@ static __always_inline void read_bytes(struct sock *sk, int old, struct inet_eve
 		e->bytes_received--;
 }
 
+/* @typed: as for on_state() (bpf/state.bpf.h) */
 static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 type,
-				 const struct conn *c, int old)
+				 const struct conn *c, int old, bool typed)
 {
 	struct inet_event *e = reserve_event(sizeof(*e), ST_KIND_INET, type);
 
 	if (!e)
 		return;
 	owner_to_event(o, &e->h);
-	read_sock(sk, e);
+	read_sock_as(sk, e, typed);
 	if (type == ST_EV_CONNECT) {
 		/* o was taken as the SYN left (connecting()) */
 		e->latency_ns = e->h.time_ns - o->start_ns;
@@ -120,37 +127,37 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 	submit_event(e, sizeof(*e));
 }
 
-static __always_inline void connecting(struct sock *sk)
+static __always_inline void connecting(struct sock *sk, bool typed)
 {
 	struct owner o = {};
 
-	if (!want_current() || !want_sk(sk))
+	if (!want_current() || !want_sk_as(sk, typed))
 		return;
 	owner_of_connect(&o);
-	track(&owners, &sk, &o, ST_LOST_OWNERS);
+	track(&owners, sk, &o, ST_LOST_OWNERS);
 }
 
-static __always_inline void established(struct sock *sk, int old)
+static __always_inline void established(struct sock *sk, int old, bool typed)
 {
 	struct conn c = {};
 	struct owner *o;
 
 	if (old == TCP_SYN_SENT) {
-		o = tracked_elem(&owners, &sk);
+		o = tracked_elem(&owners, sk);
 		if (!o)
 			return;
 		c.o = *o;
 		c.has_owner = 1;
-		untrack(&owners, &sk);
-		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0);
-	} else if (!want_sk(sk)) {
+		untrack(&owners, sk);
+		emit(sk, &c.o, ST_EV_CONNECT, NULL, 0, typed);
+	} else if (!want_sk_as(sk, typed)) {
 		return;
 	}
 	c.est_ns = bpf_ktime_get_ns();
 	c.passive = old != TCP_SYN_SENT;
 	/* passive: only the time, until on_accept() names the owner; one not
 	 * tracked is counted there, where it is tried again, so once */
-	track(&conns, &sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS);
+	track(&conns, sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS);
 }
 
 /*
@@ -159,9 +166,9 @@ static __always_inline void established(struct sock *sk, int old)
  * (->CLOSE: a reset, a timeout, an abort; maybe in softirq, so the
  * process that opened it is named).
  */
-static __always_inline void closed(struct sock *sk, int old, bool in_task)
+static __always_inline void closed(struct sock *sk, int old, bool in_task, bool typed)
 {
-	struct conn *c = tracked_elem(&conns, &sk);
+	struct conn *c = tracked_elem(&conns, sk);
 	struct owner o = {};
 
 	bool known = c && c->has_owner;
@@ -169,15 +176,15 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task)
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
 		 * could not see it (io_uring on tracepoints): filter the closer */
-		if (known || (want_current() && want_sk(sk))) {
+		if (known || (want_current() && want_sk_as(sk, typed))) {
 			owner_of_current(&o);
-			emit(sk, &o, ST_EV_CLOSE, c, old);
+			emit(sk, &o, ST_EV_CLOSE, c, old, typed);
 		}
 	} else if (known) {
-		emit(sk, &c->o, ST_EV_CLOSE, c, old);
+		emit(sk, &c->o, ST_EV_CLOSE, c, old, typed);
 	}
 	if (c)
-		untrack(&conns, &sk);
+		untrack(&conns, sk);
 }
 
 /*
@@ -203,34 +210,34 @@ static __always_inline bool state_change_wanted(int old, int new)
 	       (new == TCP_CLOSE && conn_state(old));
 }
 
-static __always_inline void on_state(struct sock *sk, int old, int new)
+static __always_inline void on_state(struct sock *sk, int old, int new, bool typed)
 {
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT)
-		connecting(sk);
+		connecting(sk, typed);
 	else if (new == TCP_ESTABLISHED)
-		established(sk, old);
+		established(sk, old, typed);
 	else if ((old == TCP_ESTABLISHED && new == TCP_FIN_WAIT1) ||
 		 (old == TCP_CLOSE_WAIT && new == TCP_LAST_ACK))
-		closed(sk, old, true);
+		closed(sk, old, true, typed);
 	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
-		closed(sk, old, false);
+		closed(sk, old, false, typed);
 	/* owners holds SYN_SENT sockets only; established() took its own */
 	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
-		untrack(&owners, &sk);
+		untrack(&owners, sk);
 	/* closed() took the others' (conn_state()) */
 	if (old == TCP_SYN_RECV && (new == TCP_CLOSE || new == TCP_FIN_WAIT1))
-		untrack(&conns, &sk);
+		untrack(&conns, sk);
 }
 
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
-	struct conn *c = tracked_elem(&conns, &sk);
+	struct conn *c = tracked_elem(&conns, sk);
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk(sk)) {
 		if (c)
-			untrack(&conns, &sk);
+			untrack(&conns, sk);
 		return;
 	}
 	if (!c) {
@@ -242,13 +249,13 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		owner_of_current(&fresh.o);
 		fresh.est_ns = bpf_ktime_get_ns();
 		if (conn_state(sk_state(sk)))
-			track(&conns, &sk, &fresh, ST_LOST_CONNS);
-		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0);
+			track(&conns, sk, &fresh, ST_LOST_CONNS);
+		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, false);
 		return;
 	}
 	owner_of_current(&c->o);
 	c->has_owner = 1;
-	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0);
+	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0, false);
 }
 
 /* established() keeps no passive connection under a task filter */
