@@ -23,15 +23,18 @@
 #include "dns.bpf.h"
 #include "stash.bpf.h"
 
-enum pend_kind { PEND_CONNECT = 1, PEND_KSEND };
-
-/* kprobe backend: a call in progress, by thread id. */
+/* kprobe backend: a call in progress, by thread id; struct udp_pending
+ * (udpconnect.h) with its destination typed */
 struct pending {
 	__u64 sk;		/* struct sock *, or struct socket * */
 	struct dest dest;	/* send: copied at entry */
-	__u8 kind;		/* enum pend_kind */
+	__u8 kind;		/* enum udp_pend_kind */
 	__u8 pad[3];
 };
+_Static_assert(sizeof(struct pending) == sizeof(struct udp_pending) &&
+	       __builtin_offsetof(struct pending, kind) ==
+	       __builtin_offsetof(struct udp_pending, kind),
+	       "struct pending is struct udp_pending");
 
 /* One (socket, destination) pair; the inode tells a reused sk address apart. */
 struct seen_key {
@@ -64,6 +67,19 @@ struct {
  * (ST_LOST_SEEN). One counter for every CPU, as the capacity is.
  */
 __u64 seen_added = 0;
+
+/*
+ * kprobe backend, sends that name a destination: stashed at entry, and
+ * those whose return found their stash. A stash the LRU forgot leaves no
+ * trace at the return, which cannot tell it from a send that names none
+ * (not stashed, so that connected sockets' sends cost no map update): user
+ * space counts send_stashed - send_found - the sends still inside the call
+ * (tools/udpconnect.c) as calls forgotten (ST_LOST_STASH). The stash is
+ * made before send_stashed grows and send_found grows before the stash is
+ * removed, so that a count read in between is short, never over.
+ */
+__u64 send_stashed = 0;
+__u64 send_found = 0;
 
 static __always_inline bool is_udp(struct sock *sk)
 {
@@ -220,7 +236,7 @@ int BPF_PROG(fexit_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, size_t le
 SEC("kprobe/inet_dgram_connect")
 int BPF_KPROBE(kprobe_inet_dgram_connect, struct socket *sock)
 {
-	struct pending p = { .sk = (__u64)sock, .kind = PEND_CONNECT };
+	struct pending p = { .sk = (__u64)sock, .kind = UDP_PEND_CONNECT };
 
 	if (want_current())
 		stash(&p);
@@ -230,7 +246,7 @@ int BPF_KPROBE(kprobe_inet_dgram_connect, struct socket *sock)
 SEC("kretprobe/inet_dgram_connect")
 int BPF_KRETPROBE(kretprobe_inet_dgram_connect, int ret)
 {
-	struct pending *p = stashed(PEND_CONNECT);
+	struct pending *p = stashed(UDP_PEND_CONNECT);
 	struct socket *sock;
 
 	if (!p) {
@@ -246,16 +262,18 @@ int BPF_KRETPROBE(kretprobe_inet_dgram_connect, int ret)
 /* a v4-mapped send runs udp_sendmsg inside udpv6_sendmsg, which reports it */
 static __always_inline void ksend_enter(struct sock *sk, struct msghdr *msg, bool v6)
 {
-	struct pending p = { .sk = (__u64)sk, .kind = PEND_KSEND };
+	struct pending p = { .sk = (__u64)sk, .kind = UDP_PEND_KSEND };
 
 	if (want_current() && (v6 || sk_family(sk) != ST_AF_INET6) &&
-	    !kmsg_dest(msg, &p.dest))
+	    !kmsg_dest(msg, &p.dest)) {
 		stash(&p);
+		__sync_fetch_and_add(&send_stashed, 1);
+	}
 }
 
 static __always_inline void ksend_exit(int ret, bool v6)
 {
-	struct pending *p = stashed(PEND_KSEND);
+	struct pending *p = stashed(UDP_PEND_KSEND);
 	struct sock *sk;
 
 	if (!p)
@@ -264,6 +282,7 @@ static __always_inline void ksend_exit(int ret, bool v6)
 	/* the inner udp_sendmsg of a v4-mapped send leaves it to udpv6_sendmsg */
 	if (!v6 && sk_family(sk) == ST_AF_INET6)
 		return;
+	__sync_fetch_and_add(&send_found, 1);
 	on_send(sk, &p->dest, ret);
 	unstash();
 }

@@ -12,4 +12,14 @@
  * UDP_MMSG_MAX, messages are only looked at to count those naming a place */
 #define UDP_MMSG_VLEN	1024
 
+/* kprobe backend: the stash ("pending"), by thread id */
+enum udp_pend_kind { UDP_PEND_CONNECT = 1, UDP_PEND_KSEND };
+
+struct udp_pending {
+	__u64 sk;		/* struct sock *, or struct socket * */
+	__u8 dest[20];		/* a send's struct dest (bpf/sock.bpf.h), copied at entry */
+	__u8 kind;		/* enum udp_pend_kind */
+	__u8 pad[3];
+};
+
 #endif

@@ -74,6 +74,25 @@ static const struct {
 			   STR(ST_MMSG_EXAMINED) " of a call)" },
 };
 
+void st_lost_add(struct st_lost *l, __u32 key, __u64 n)
+{
+	if (key < ST_LOST_MAX)
+		l->added[key] += n;
+}
+
+int st_lost_sum(const struct st_lost *l, __u32 key, __u64 *sum)
+{
+	int err = 0;
+
+	*sum = 0;
+	if (l->map)
+		err = st_percpu_sum(l->map, key, sum);
+	if (err)
+		return err;
+	*sum += l->added[key];
+	return 0;
+}
+
 const char *st_lost_reason(__u32 key)
 {
 	return key < ST_LOST_MAX ? said_as[key].reason : NULL;
@@ -95,10 +114,8 @@ bool st_lost_check(struct st_lost *l, __u64 *delta)
 
 	if (delta)
 		memset(delta, 0, ST_LOST_MAX * sizeof(*delta));
-	if (!l->map)
-		return false;
 	for (key = 0; key < ST_LOST_MAX; key++) {
-		if (st_percpu_sum(l->map, key, &sum) || sum == l->said[key])
+		if (st_lost_sum(l, key, &sum) || sum == l->said[key])
 			continue;
 		st_err(said_as[key].now, (unsigned long long)(sum - l->said[key]));
 		if (delta)

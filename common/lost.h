@@ -14,6 +14,8 @@
 struct st_lost {
 	struct bpf_map *map;
 	__u64 said[ST_LOST_MAX];	/* reported so far */
+	/* counted by user space (st_lost_add()), on top of the kernel's */
+	__u64 added[ST_LOST_MAX];
 	struct timespec checked;
 };
 
@@ -21,6 +23,14 @@ struct st_lost {
 int st_percpu_sum(struct bpf_map *map, __u32 key, __u64 *sum);
 
 void st_lost_init(struct st_lost *l, struct bpf_map *map);
+/*
+ * Adds @n to counter @key: a loss that user space, not the kernel, finds
+ * (a tool's count_lost hook). Said, in JSON and on the metrics page with
+ * the kernel's count, from the next check.
+ */
+void st_lost_add(struct st_lost *l, __u32 key, __u64 n);
+/* The kernel's count of @key and what st_lost_add() added: 0 or -errno */
+int st_lost_sum(const struct st_lost *l, __u32 key, __u64 *sum);
 /*
  * Whether losses are to be looked at now: @now, or 250 ms since the last
  * time it said so. Every count of what was lost is asked at that pace.

@@ -255,7 +255,7 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 	__u32 i;
 
 	for (i = 0; i < ST_LOST_MAX; i++)
-		st_percpu_sum(m->lost, i, &n[i]);
+		st_lost_sum(m->lost, i, &n[i]);
 	fprintf(f, "# HELP " PREFIX "events_lost_total Events not counted or not sent, by why.\n"
 		   "# TYPE " PREFIX "events_lost_total counter\n");
 	for (i = 0; i < ST_LOST_MAX; i++)
@@ -295,12 +295,13 @@ static int page(void *ctx, FILE *f)
 	return err;
 }
 
-int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const struct st_bpf *b)
+int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const struct st_bpf *b,
+		       const struct st_lost *lost)
 {
 	int err;
 
 	m->map = b->metrics;
-	m->lost = b->lost;
+	m->lost = lost;
 	m->http.fd = -1;
 	if (!o->metrics)
 		return 0;

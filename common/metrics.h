@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "args.h"
 #include "http.h"
+#include "lost.h"
 #include "skeleton.h"
 #include "workload.h"
 
@@ -39,7 +40,8 @@ struct st_metric_entry {
 
 struct st_metrics {
 	bool on;
-	struct bpf_map *map, *lost;
+	struct bpf_map *map;
+	const struct st_lost *lost;	/* the kernel's counters and the tool's */
 	struct st_workloads *workloads;	/* NULL: the workload label is "" */
 	const char *tool;
 	char backends[64];
@@ -54,9 +56,11 @@ struct st_metrics {
 
 /*
  * Before load: the map's size and st_config.metrics, from @o, and the
- * server's socket (it answers once the loop runs); 0 or -errno after one line
+ * server's socket (it answers once the loop runs); 0 or -errno after one line.
+ * The page shows @lost's counts (st_lost_sum()).
  */
-int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const struct st_bpf *b);
+int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const struct st_bpf *b,
+		       const struct st_lost *lost);
 
 /* After load: the overflow series; the page names @tool and @backends */
 int st_metrics_start(struct st_metrics *m, const char *tool, const char *backends,

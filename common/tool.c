@@ -134,7 +134,7 @@ static int prepare(struct st_run *r)
 	if (!err)
 		err = st_loop_size(&r->bpf, &r->opts);
 	if (!err)
-		err = st_metrics_prepare(&r->metrics, &r->opts, &r->bpf);
+		err = st_metrics_prepare(&r->metrics, &r->opts, &r->bpf, &r->lost);
 	if (!err)
 		err = size_maps(r);
 	if (!err)
@@ -306,7 +306,8 @@ static __u64 kprobe_missed(struct st_run *r)
 }
 
 /*
- * What the kernel lost, its kprobes missed and -d forgot: on stderr, with -j
+ * What the kernel lost (and the tool's user side found lost), its kprobes
+ * missed and -d forgot: on stderr, with -j
  * in the trace too, and on the metrics page; every 250 ms at most unless @now
  */
 static void report_lost(struct st_run *r, bool now)
@@ -316,6 +317,8 @@ static void report_lost(struct st_run *r, bool now)
 
 	if (!st_lost_due(&r->lost, now))
 		return;
+	if (r->tool->count_lost)
+		r->tool->count_lost(r);
 	if (st_lost_check(&r->lost, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
 	missed = kprobe_missed(r);

@@ -72,6 +72,9 @@ struct st_tool {
 	int (*on_event)(struct st_run *r, const void *data, size_t size);
 	/* optional: after the loop, before the stream is closed */
 	void (*after_run)(struct st_run *r);
+	/* optional: before each look at the losses (250 ms at most apart, and
+	 * at exit), st_lost_add()s those its user side finds */
+	void (*count_lost)(struct st_run *r);
 };
 
 /* A run of a tool: what its hooks may look at or adjust */

@@ -11,6 +11,7 @@
 #include "escape.h"
 #include "filter.h"
 #include "log.h"
+#include "lost.h"
 #include "output.h"
 #include "unit.h"
 #include "../fuzz/json_check.h"
@@ -536,6 +537,27 @@ static void test_workload_output(void)
 	CHECK(system("rm -rf /tmp/st-unit-wl-*") == 0, "rm");
 }
 
+/* Losses a tool's user side adds (st_lost_add()) are said once, as the kernel's */
+static void test_lost_added(void)
+{
+	struct st_lost l = {};
+	__u64 delta[ST_LOST_MAX], sum;
+
+	st_lost_init(&l, NULL);
+	CHECK(!st_lost_check(&l, delta), "nothing lost yet");
+	st_lost_add(&l, ST_LOST_STASH, 3);
+	CHECK(st_lost_sum(&l, ST_LOST_STASH, &sum) == 0 && sum == 3, "sum %llu",
+	      (unsigned long long)sum);
+	CHECK(st_lost_check(&l, delta), "3 added: said");
+	CHECK(delta[ST_LOST_STASH] == 3 && delta[ST_LOST_EVENTS] == 0, "delta %llu",
+	      (unsigned long long)delta[ST_LOST_STASH]);
+	CHECK(!st_lost_check(&l, delta) && delta[ST_LOST_STASH] == 0, "said once");
+	st_lost_add(&l, ST_LOST_STASH, 2);
+	st_lost_add(&l, ST_LOST_MAX, 7);	/* no such counter: ignored */
+	CHECK(st_lost_check(&l, delta) && delta[ST_LOST_STASH] == 2, "2 more");
+	CHECK(l.said[ST_LOST_STASH] == 5, "said %llu in all", (unsigned long long)l.said[ST_LOST_STASH]);
+}
+
 int main(void)
 {
 	test_addr();
@@ -554,5 +576,6 @@ int main(void)
 	test_config();
 	test_config_pids();
 	test_strerror();
+	test_lost_added();
 	return unit_report();
 }

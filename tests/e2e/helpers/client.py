@@ -19,7 +19,7 @@ null for a socket with no peer, e.g. one reset before it was accepted):
   listen     {"family","addr","backlog"}  listener the runner accepts on -> {"port","sid"}
   accept     {"sid"}                      accept one now -> conn
   block      {"sid"}                      a thread blocks in accept() now -> {"tid"}
-  wait       {"sid"}                      that thread's accept -> conn
+  wait       {"sid"}                      that thread's accept -> conn (or udp_block's send)
   connect    {"family","addr","port","nonblock","timeout","thread","close"}
              -> conn plus "pid" and "errno" (null: connected; "PENDING": still
              connecting at the timeout), "immediate" (nonblock: connect()'s own
@@ -39,6 +39,11 @@ UDP:
   udp_send   {"sid","how","dests":[[addr,port]...]}
              how: sendto (one call per dest), sendmsg (one per dest), sendmmsg
              (one call for all) -> {"laddr","lport","sent"}
+  udp_block  {"sid","size","fill":[addr,port],"dest":[addr,port]}
+             SO_SNDBUF at its least, datagrams of "size" bytes to fill until
+             the buffer is full (a qdisc must hold them), then a thread that
+             sleeps sending "size" bytes to dest -> {"tid"}; wait {"sid"}
+             -> {"laddr","lport"} once the qdisc lets go
 Unix (paths are hex strings of the raw bytes; abstract names start with 00):
   unix_listen {"type","path"}             bind+listen (bind only for dgram) -> {"sid"}
   unix_connect {"type","path","bind"?}    -> {"sid"}
@@ -153,15 +158,16 @@ def serve(req):
     return {"port": s.getsockname()[1], "sid": sid}
 
 
-def block(req):
-    """A thread that sleeps in accept() by the time this answers."""
-    ls, res, ready = sock(req), {}, threading.Event()
+def sleeper(sid, call):
+    """A thread that runs call() (its result: a dict) and sleeps in it by the
+    time this returns; wait() takes its result."""
+    res, ready = {}, threading.Event()
 
     def run():
         res["tid0"] = threading.get_native_id()
         ready.set()
         try:
-            res.update(conn(ls.accept()[0]))
+            res.update(call())
         except OSError as e:
             res["error"] = repr(e)
     t = threading.Thread(target=run)
@@ -169,16 +175,25 @@ def block(req):
     ready.wait()
     stat = "/proc/self/task/%d/stat" % res["tid0"]
     for _ in range(200):
-        with open(stat) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "S":
-                break
+        try:
+            with open(stat) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                    break
+        except FileNotFoundError:
+            break       # it returned already: wait() has its result
         time.sleep(0.01)
-    blocked.setdefault(int(req["sid"]), []).append((t, res))
+    blocked.setdefault(sid, []).append((t, res))
     return {"tid": res["tid0"]}
 
 
+def block(req):
+    """A thread that sleeps in accept() by the time this answers."""
+    ls = sock(req)
+    return sleeper(int(req["sid"]), lambda: conn(ls.accept()[0]))
+
+
 def wait(req):
-    """The accept of the thread block() left in it first, once it returned."""
+    """What the thread block() or udp_block() left sleeping first returned."""
     t, res = blocked[int(req["sid"])].pop(0)
     t.join()
     if "error" in res:
@@ -333,6 +348,29 @@ def udp_connect(req):
     return {"laddr": n[0], "lport": n[1]}
 
 
+def udp_block(req):
+    """The smallest send buffer, filled with datagrams of "size" bytes to
+    "fill" (which the runner's qdisc holds, and with them the buffer) until
+    one would block, then a thread that sleeps sending another to "dest" by
+    the time this answers; wait() takes its {"laddr","lport"}."""
+    s = sock(req)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
+    data = b"x" * int(req["size"])
+    for _ in range(8):
+        try:
+            s.sendto(data, socket.MSG_DONTWAIT, tuple(req["fill"]))
+        except BlockingIOError:
+            break
+    else:
+        raise RuntimeError("the send buffer never filled: is a qdisc holding the datagrams?")
+
+    def send():
+        s.sendto(data, tuple(req["dest"]))
+        n = s.getsockname()
+        return {"laddr": n[0], "lport": n[1]}
+    return sleeper(int(req["sid"]), send)
+
+
 def udp_send(req):
     s = sock(req)
     dests = [(a, int(p)) for a, p in req["dests"]]
@@ -409,6 +447,7 @@ OPS = {
     "recv": recv, "close": close, "fork_serve": fork_serve,
     "reap": lambda req: {"status": [os.waitpid(p, 0)[1] for p in workers]},
     "udp_socket": udp_socket, "udp_connect": udp_connect, "udp_send": udp_send,
+    "udp_block": udp_block,
     "unix_listen": unix_listen, "unix_connect": unix_connect, "unix_accept": unix_accept,
 }
 

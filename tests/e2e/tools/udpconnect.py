@@ -5,7 +5,8 @@ connects and sends they trace."""
 import e2elib
 import lostcount
 import shared
-from e2elib import INET_JSON, MAPPED, V4, Suite, check, need_ipv6, show_lines
+from e2elib import INET_JSON, MAPPED, V4, Skip, Suite, check, need_ipv6, show_lines
+from tools import _stash
 
 TOOL = "udpconnect"
 
@@ -235,3 +236,56 @@ def sendmmsg_unexamined(ctx, mode):
               "nothing should be counted unexamined: %s" % show_lines(out.stderr))
         want = dests
     ctx.check_events(out, suite.header(), [ev(cli, "send", 4, r, a, p) for a, p in want])
+
+
+# ----------------------------------------------------------------------------
+# limits
+
+HELD = 8000     # bytes a datagram: past the least send buffer, so one held fills it
+
+
+def held_loopback(ctx):
+    """A namespace whose loopback lets one datagram of HELD bytes through and
+    holds the next ones (a token bucket of 9000 bytes refilled at 8 bit/s):
+    a datagram held keeps its socket's send buffer charged until the qdisc
+    is deleted (netem would not: it gives the buffer back at once)."""
+    ns = ctx.netns()
+    r = ns.run(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "8bit",
+                "burst", "9000", "limit", "1000000"], check_rc=False)
+    if r.returncode != 0:
+        raise Skip("cannot hold packets on a loopback (tc qdisc add ... tbf: %s)"
+                   % (r.stderr or r.stdout).strip())
+    return ns
+
+
+@suite.case("thread_map_full", modes=("json",), matrix=True)
+def thread_map_full(ctx, mode):
+    """--max-threads 4 on the kprobe backend, 8 threads blocked sending to a
+    new destination (a tbf qdisc holds the datagrams that filled each one's
+    send buffer): every first send is printed or counted forgotten, and
+    stderr, the JSON lost lines and the metrics page count exactly the
+    forgotten ones (tools/_stash.py). A forgotten send's return finds no
+    stash and cannot tell it from a send that names none: the user side
+    counts those stashed, less those found, less those still inside."""
+    run = _stash.start(ctx)
+    ns = held_loopback(ctx)
+    cli = ctx.client("cli", ns)
+    sids = [cli.call("udp_socket", family=4)["sid"] for _ in range(_stash.BLOCKED)]
+    for sid in sids:
+        cli.call("udp_block", sid=sid, size=HELD, fill=[V4, 9], dest=[V4, 10])
+    ns.run(["tc", "qdisc", "del", "dev", "lo", "root"])     # the buffers back
+    sent = [cli.call("wait", sid=sid) for sid in sids]
+    want = 2 * _stash.BLOCKED
+    run.wait_lines(lambda l: cli.comm in l and '"send"' in l, _stash.BLOCKED)
+    out, forgotten = _stash.finish(ctx, run)
+    evs = [e for e in ctx.ours(e2elib.parse_json(out.trace)) if e.get("event") == "send"]
+    check(all(e["comm"] == cli.comm and e["daddr"] == V4 and e["dport"] in (9, 10)
+              for e in evs), "a send printed that the test did not make: %s"
+          % show_lines([e["_line"] for e in evs]))
+    firsts = sorted(e["sport"] for e in evs if e["dport"] == 9)
+    check(firsts == sorted(s["lport"] for s in sent),
+          "the %d sends that filled a buffer returned at once, each should be printed: %s"
+          % (_stash.BLOCKED, show_lines([e["_line"] for e in evs])))
+    check(len(evs) + forgotten == want,
+          "%d first sends made: %d printed + %d counted forgotten should add up: %s"
+          % (want, len(evs), forgotten, show_lines([e["_line"] for e in evs])))
