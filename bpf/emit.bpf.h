@@ -122,7 +122,7 @@ static __always_inline __u64 wakeup_flag(__u64 before, __u64 after)
 /* A record reserved from the ring, of @size bytes, goes to user space */
 static __always_inline void ring_submit(void *e, __u64 size)
 {
-	/* the ring counts ours, reserved: the queue passed its end already */
+	/* this record, reserved, is counted already: the queue ends with it */
 	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
 	bpf_ringbuf_submit(e, wakeup_flag(queued > size ? queued - size : 0, queued));
