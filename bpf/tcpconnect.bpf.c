@@ -53,8 +53,8 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
-/* How a connect ended: @result, and with @settled, how long and how many SYNs */
-/* @typed: as for on_state() (bpf/state.bpf.h) */
+/* How a connect ended: @result, and with @settled, how long and how many
+ * SYNs; @typed as for on_state() (bpf/state.bpf.h) */
 static __always_inline void emit(struct sock *sk, const struct owner *o,
 				 const struct dest *d, int result, bool settled, bool typed)
 {
