@@ -120,7 +120,7 @@ static __u64 sends_inside(void)
  */
 static void count_lost(struct st_run *r)
 {
-	static __u64 said;
+	__u64 said = r->lost.added[ST_LOST_STASH];	/* only this adds there */
 	__u64 stashed = __atomic_load_n(&skel->bss->send_stashed, __ATOMIC_ACQUIRE);
 	__u64 inside, found, n;
 
@@ -129,10 +129,8 @@ static void count_lost(struct st_run *r)
 	inside = sends_inside();
 	found = __atomic_load_n(&skel->bss->send_found, __ATOMIC_ACQUIRE);
 	n = stashed > found + inside ? stashed - found - inside : 0;
-	if (n > said) {
+	if (n > said)
 		st_lost_add(&r->lost, ST_LOST_STASH, n - said);
-		said = n;
-	}
 }
 
 static int before_load(struct st_run *r)
