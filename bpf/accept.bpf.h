@@ -17,27 +17,36 @@
  *  - the sys_exit_accept/accept4 tracepoints see every accept() syscall,
  *    blocked before the start or not, but not io_uring's.
  * The fentry and kprobe backends load both, attach the syscall side only if a
- * thread is blocked in accept() at the start (common/attach.c), and
- * the syscall side reports only what the function side did not
- * (accept_seen); the tracepoint backend has the syscall side alone.
+ * thread is blocked in accept() at the start (common/attach.c), and split
+ * the work once it is attached: the syscall side reports accept() syscalls,
+ * the function side the rest (io_uring's). The tracepoint backend has the
+ * syscall side alone.
  */
 #ifndef SOCKTRACE_ACCEPT_BPF_H
 #define SOCKTRACE_ACCEPT_BPF_H
 #include "stash.bpf.h"
 
 /*
- * Set to true by user space when the syscall side is not attached (struct
- * st_tool's .no_catch_up): the function side then stops writing
- * accept_seen, an entry per accept that nothing reads. Until then it
- * writes, so that an accept returning while the syscall side is being
- * attached is not reported twice.
+ * Where the syscall side stands (enum st_accept_catch_up), set by user space
+ * once st_attach_all() has decided (struct st_tool's .catch_up). While it is
+ * ST_ACCEPT_STARTING, the syscall side may be attached between an accept's
+ * function return and its syscall exit: the function side reports the accept
+ * and leaves its socket in accept_seen, so that the syscall side does not
+ * report it again. Only then: afterwards no accept writes a map.
  */
-bool accept_no_catch_up = false;
+__u32 accept_catch_up = ST_ACCEPT_STARTING;
+bool accept_seen_used = false;	/* an entry was written: the syscall side looks */
 
-/* The socket inet_csk_accept() last returned in this thread, for the syscall side. */
+/*
+ * The socket inet_csk_accept() returned in this thread during the start,
+ * until its syscall exits. A plain hash, so that nothing is evicted: it
+ * holds the accept() calls that return in those few milliseconds. When it
+ * is full the accept is left to the syscall side and counted as forgotten
+ * (ST_LOST_STASH), printed by the syscall side if that was attached in time.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ST_THREADS_DEFAULT);
 	__type(key, __u32);
 	__type(value, __u64);
 } accept_seen SEC(".maps");
@@ -55,17 +64,56 @@ static __always_inline bool is_tcp(const struct sock *sk)
 	return sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM;
 }
 
-/* inet_csk_accept() returned @sk: report it and tell the syscall side. */
+/*
+ * Whether this task is in the accept() or accept4() syscall, which the
+ * syscall side sees: 1, 0 (io_uring, a 32-bit task's socketcall()), or -1
+ * where this architecture's numbers are not known here.
+ */
+static __always_inline int in_accept_syscall(void)
+{
+	long nr = current_syscall();
+
+#if defined(ST_NR_ACCEPT)
+	return nr == ST_NR_ACCEPT || nr == ST_NR_ACCEPT4;
+#else
+	return nr < 0 ? -1 : 0;
+#endif
+}
+
+/*
+ * Whether the syscall side reports this accept of @sk, the function side
+ * then not. While starting, the function side reports an accept() syscall's
+ * and notes it for the syscall side, which may be attached by its exit;
+ * when the note cannot be taken, the accept is left to the syscall side
+ * and counted as forgotten: printed if it was attached in time.
+ */
+static __always_inline bool syscall_side_reports(__u32 tid, __u64 sk)
+{
+	int syscall;
+
+	if (accept_catch_up == ST_ACCEPT_NO_CATCH_UP)
+		return false;
+	syscall = in_accept_syscall();
+	if (syscall > 0 && accept_catch_up == ST_ACCEPT_CAUGHT_UP)
+		return true;
+	if (!syscall)
+		return false;
+	accept_seen_used = true;	/* starting, or the syscall not known */
+	if (!bpf_map_update_elem(&accept_seen, &tid, &sk, BPF_ANY))
+		return false;
+	count_lost(ST_LOST_STASH);
+	return true;
+}
+
+/* inet_csk_accept() returned @sk: report it, unless the syscall side does. */
 static __always_inline void accept_returned(struct sock *sk, struct sock *listener)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 v = (__u64)sk;
 
 	if (!accept_task_wanted() || !sk || !is_tcp(sk))
 		return;
-	if (!accept_no_catch_up)
-		bpf_map_update_elem(&accept_seen, &tid, &v, BPF_ANY);
-	on_accept(sk, listener);
+	if (!syscall_side_reports(tid, (__u64)sk))
+		on_accept(sk, listener);
 }
 
 /* The listener of an accept() returning now: its fd is still in the
@@ -84,8 +132,8 @@ static __always_inline void accept_syscall_exit(long ret)
 
 	if (!accept_task_wanted())
 		return;
-	seen = bpf_map_lookup_elem(&accept_seen, &tid);
 	sk = ret >= 0 ? sock_from_fd((int)ret) : NULL;
+	seen = accept_seen_used ? bpf_map_lookup_elem(&accept_seen, &tid) : NULL;
 	done = seen && *seen == (__u64)sk;
 	if (seen)
 		bpf_map_delete_elem(&accept_seen, &tid);

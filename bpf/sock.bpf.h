@@ -222,6 +222,33 @@ static __always_inline struct pt_regs *syscall_regs(void)
 #define SYSCALL_EXIT_ARG1(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
 #endif
 
+/*
+ * The syscall a task is in, from its saved registers, and the numbers the
+ * tools ask about: x86-64's and arm64's own (a 32-bit task's differ, so its
+ * calls do not match). Elsewhere not defined: current_syscall() says -1.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define ST_NR_CONNECT	42
+#define ST_NR_ACCEPT	43
+#define ST_NR_ACCEPT4	288
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define ST_NR_CONNECT	203
+#define ST_NR_ACCEPT	202
+#define ST_NR_ACCEPT4	242
+#endif
+
+/* The syscall the current task is in (in softirq, the interrupted task's) */
+static __always_inline long current_syscall(void)
+{
+#if defined(SYSCALL_NR)
+	return SYSCALL_NR(syscall_regs());
+#else
+	return -1;
+#endif
+}
+
 static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool user)
 {
 	return user ? bpf_probe_read_user(dst, size, src) :

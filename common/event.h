@@ -47,6 +47,13 @@ enum st_event_type {
 #define ST_THREADS_DEFAULT	8192
 #define ST_THREADS_MAX		4194304
 
+/* bpf/accept.bpf.h's accept_catch_up: whether the syscall side is attached */
+enum st_accept_catch_up {
+	ST_ACCEPT_STARTING,	/* not known yet: both sides may see an accept */
+	ST_ACCEPT_NO_CATCH_UP,	/* not attached: the function side reports all */
+	ST_ACCEPT_CAUGHT_UP,	/* attached: it reports accept() syscalls */
+};
+
 /* sendmmsg() messages examined per call on the tracepoint backend (ST_LOST_MMSG) */
 #define ST_MMSG_EXAMINED	16
 

@@ -55,9 +55,9 @@ struct st_tool {
 	struct bpf_map *(*owners)(void);
 	/* optional: its per-thread stash (bpf/stash.bpf.h), which --max-threads sizes */
 	struct bpf_map *(*stash)(void);
-	/* optional: a flag of its BPF side (bpf/accept.bpf.h's), set when no
-	 * catch-up program was attached: what is kept for them alone is not */
-	bool *(*no_catch_up)(void);
+	/* optional: bpf/accept.bpf.h's accept_catch_up, set once the catch-up
+	 * programs are attached or known not to be (enum st_accept_catch_up) */
+	__u32 *(*catch_up)(void);
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
 	size_t (*rows)(struct st_prog *rows);

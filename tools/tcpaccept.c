@@ -13,9 +13,9 @@ static struct bpf_map *stash(void)
 	return skel->maps.accept_listener;
 }
 
-static bool *no_catch_up(void)
+static __u32 *catch_up(void)
 {
-	return &skel->bss->accept_no_catch_up;
+	return &skel->bss->accept_catch_up;
 }
 
 static bool backlog;	/* -b */
@@ -113,7 +113,7 @@ static const struct st_tool tool = {
 	.json_backlog = true,	/* in JSON with or without -b, null if unknown */
 	.skel = &tcpaccept_skeleton,
 	.stash = stash,
-	.no_catch_up = no_catch_up,
+	.catch_up = catch_up,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

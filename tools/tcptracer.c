@@ -14,9 +14,9 @@ static struct bpf_map *stash(void)
 	return skel->maps.accept_listener;
 }
 
-static bool *no_catch_up(void)
+static __u32 *catch_up(void)
 {
-	return &skel->bss->accept_no_catch_up;
+	return &skel->bss->accept_catch_up;
 }
 
 /* --max-handshakes sizes it */
@@ -164,7 +164,7 @@ static const struct st_tool tool = {
 	.json_latency = true,
 	.skel = &tcptracer_skeleton,
 	.stash = stash,
-	.no_catch_up = no_catch_up,
+	.catch_up = catch_up,
 	.owners = owners,
 	.rows = rows,
 	.columns = columns,

@@ -6,7 +6,7 @@ import os
 import subprocess
 
 from e2elib import V4, Skip, check
-from tools._bpfstate import check_catch_up
+from tools._bpfstate import check_catch_up, map_entries
 
 
 class Pair:
@@ -100,12 +100,14 @@ class UringServer:
                 self.p.wait()
 
 
-def uring_accept(ctx):
+def uring_accept(ctx, pre=None):
     """A client connects, a server accepts through io_uring; only the fentry
     and kprobe backends can see that (the syscalls:* tracepoints cannot).
+    With pre (a Pair), the tool starts while a thread of pre.srv is blocked
+    in accept(), so the catch-up programs are attached (pre.start_preblocked).
     Returns (run, srv, cli, cli's conn), or Skip."""
-    cli = ctx.client("cli")
-    run = ctx.start_tool(ctx.mode_args())
+    cli = ctx.client("ucli")
+    run = pre.start_preblocked(ctx) if pre else ctx.start_tool(ctx.mode_args())
     srv = UringServer(ctx, ctx.comm("uring"), 4, V4)
     c = cli.connect(4, V4, srv.port)
     check(srv.accepted()["rport"] == c["lport"],
@@ -116,3 +118,18 @@ def uring_accept(ctx):
                    "only; this run has backend %s (tracepoints do not see io_uring)" % b)
     ctx.cfg.log("io_uring accept on backend %s" % b)
     return run, srv, cli, c
+
+
+def caught_up_accept(run, pre):
+    """After uring_accept(ctx, pre): the blocked thread's accept, and one
+    more by it, now that the syscall side reports accept() syscalls. Checks
+    that no accept left an entry in accept_seen (written only while the tool
+    starts). Returns the two accepted conns and pre.cli's."""
+    c1 = pre.connect()
+    a1 = pre.blocked_accept()
+    c2 = pre.connect()
+    a2 = pre.accept()
+    seen = map_entries(run.p.pid, "accept_seen")
+    check(not seen, "accept_seen should be empty once the tool has started: %r"
+          % [e.get("formatted", e) for e in seen])
+    return (c1, a1), (c2, a2)

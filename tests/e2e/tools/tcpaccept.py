@@ -14,7 +14,7 @@ import shared
 from e2elib import (EVENT_TIMEOUT, INET_JSON, V4, Fail, Skip, Suite, check, show_lines,
                     tcp_end)
 from tools import _stash
-from tools._accept import Pair, fork_worker_case, uring_accept
+from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case
 
 TOOL = "tcpaccept"
@@ -156,16 +156,23 @@ def fork_worker(ctx, mode):
     fork_worker_case(ctx, lambda p, conns, workers: [acc(p.srv, w["conn"]) for w in workers])
 
 
-@suite.case("io_uring", modes=COLS, matrix=True)
-def io_uring(ctx, mode):
-    """An accept made through io_uring (no accept() syscall): fentry/kprobe only."""
-    run, srv, cli, c = uring_accept(ctx)
+@suite.case("io_uring{caught}", modes=COLS, matrix=True, caught=("", "_caught_up"))
+def io_uring(ctx, mode, caught):
+    """An accept made through io_uring (no accept() syscall): fentry/kprobe
+    only. _caught_up: a server blocked in accept() at the start has the
+    syscall side attached, which then reports accept() syscalls: the
+    io_uring accept is still printed once, and the accept() calls once each."""
+    pre = Pair(ctx) if caught else None
+    run, srv, cli, c = uring_accept(ctx, pre)
+    exp = [{"tool": TOOL, "event": "accept", "pid": srv.pid, "comm": srv.comm, "uid": 0,
+            "netns": os.stat("/proc/self/ns/net").st_ino, "proto": "tcp", "ip": 4,
+            "saddr": V4, "sport": srv.port, "daddr": V4, "dport": c["lport"]}]
+    if pre:
+        exp += [acc(pre.srv, a) for _, a in caught_up_accept(run, pre)]
+        run.wait_comm(pre.srv.comm, 2)
     run.wait_comm(srv.comm)
     out = run.finish()
-    exp = {"tool": TOOL, "event": "accept", "pid": srv.pid, "comm": srv.comm, "uid": 0,
-           "netns": os.stat("/proc/self/ns/net").st_ino, "proto": "tcp", "ip": 4,
-           "saddr": V4, "sport": srv.port, "daddr": V4, "dport": c["lport"]}
-    ctx.check_events(out, header(), [exp])
+    ctx.check_events(out, header(), exp)
 
 
 @suite.case("backlog", modes=COLS, matrix=True)

@@ -12,7 +12,7 @@ import shared
 import workload
 from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Like, Suite, at_least_ns, check, lat_ms,
                     show_lines, tcp_end)
-from tools._accept import Pair, fork_worker_case, uring_accept
+from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
 from tools._bpfstate import add_unblocked_case, map_entries
 
 TOOL = "tcptracer"
@@ -258,18 +258,25 @@ def fork_worker(ctx, mode):
     fork_worker_case(ctx, expect)
 
 
-@suite.case("io_uring", modes=COLS, matrix=True)
-def io_uring(ctx, mode):
-    """An accept through io_uring: fentry/kprobe only (tracepoints cannot see it)."""
-    run, srv, cli, c = uring_accept(ctx)
-    run.wait_comm(ctx.prefix + "-", 2)
-    out = run.finish()
+@suite.case("io_uring{caught}", modes=COLS, matrix=True, caught=("", "_caught_up"))
+def io_uring(ctx, mode, caught):
+    """An accept through io_uring: fentry/kprobe only (tracepoints cannot see
+    it). _caught_up: with the syscall side attached (a server blocked in
+    accept() at the start), still one A for it, and one per accept() call."""
+    pre = Pair(ctx) if caught else None
+    run, srv, cli, c = uring_accept(ctx, pre)
     acc = {"tool": TOOL, "event": "accept", "pid": srv.pid, "comm": srv.comm, "uid": 0,
            "proto": "tcp", "ip": 4, "saddr": V4, "sport": srv.port, "daddr": V4,
            "dport": c["lport"]}
     if mode != "json":
         acc["t"] = "A"
-    ctx.check_events(out, header(), [ev(ctx, "connect", cli, c), acc])
+    exp = [ev(ctx, "connect", cli, c), acc]
+    if pre:
+        for pc, pa in caught_up_accept(run, pre):
+            exp += lines(ctx, pre.cli, pc, pre.srv, pa, data=False)[:2]
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    ctx.check_events(out, header(), exp)
 
 
 @suite.case("verbose", modes=COLS)
