@@ -333,7 +333,20 @@ def icmp_netns(ctx):
     rtr.run(["ip", "link", "set", "rt1", "up"])
     rtr.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.forwarding=1"])
     rtr.run(["ip", "route", "add", "unreachable", ROUTED_AWAY + "/32"])
+    link_up(cli, "rt0")
+    link_up(rtr, "rt1")
     return cli
+
+
+def link_up(ns, dev):
+    """Waits for dev's carrier, which the kernel takes up to a second to see
+    (linkwatch): a connect before it once failed at once, EHOSTUNREACH from
+    tcp_v4_connect() itself, where the case wants the router's answer."""
+    end = time.monotonic() + 5
+    while "state UP" not in ns.run(["ip", "-o", "link", "show", dev]).stdout:
+        if time.monotonic() > end:
+            raise Fail("test error: %s not up after 5 s" % dev)
+        time.sleep(0.05)
 
 
 @suite.case("result_icmp_unreachable", modes=COLS, matrix=True)
