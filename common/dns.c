@@ -132,8 +132,10 @@ static void put(struct st_dns *d, __u64 netns, __u64 time_ns, int family, const 
 	for (i = 0; i < c->n; i++)
 		len += strlen(c->names[i]) + 1;
 	e = malloc(sizeof(*e) + len);
-	if (!e)
-		return;		/* a name not shown; nothing else is lost */
+	if (!e) {
+		d->stats.nomem++;	/* a name not shown; nothing else is lost */
+		return;
+	}
 	for (i = 0; i < c->n; i++)
 		off += strlen(strcpy(e->names + off, c->names[i])) + 1;
 	e->netns = netns;
@@ -285,40 +287,87 @@ static struct st_dns_stream *stream_of(struct st_dns *d, const struct dns_event 
 	return oldest;
 }
 
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
 /*
- * Bytes read from a TCP stream of length-prefixed messages: each message
- * is added once it is whole. A stream that lost bytes (a read longer than
- * the record, or a message longer than we keep) cannot find the next
- * message's start again: it is ignored from then on.
+ * @n bytes of a TCP stream of length-prefixed messages, as read: each
+ * message is added once it is whole. One longer than we keep is counted as
+ * truncated and its bytes skipped: the next one's length follows it.
  */
+static void stream_bytes(struct st_dns *d, struct st_dns_stream *s, const struct dns_event *e,
+			 const __u8 *p, size_t n)
+{
+	size_t take, len;
+
+	while (n) {
+		if (s->skip) {
+			take = min_size(s->skip, n);
+			s->skip -= take;
+		} else if (s->have < 2) {
+			take = 1;
+			s->buf[s->have++] = *p;
+		} else if ((len = s->buf[0] << 8 | s->buf[1]) > ST_DNS_MSG_MAX) {
+			d->stats.truncated++;
+			s->skip = len;
+			s->have = 0;
+			continue;
+		} else {
+			take = min_size(2 + len - s->have, n);
+			memcpy(s->buf + s->have, p, take);
+			s->have += take;
+		}
+		p += take;
+		n -= take;
+		if (s->have >= 2 && s->have == 2 + (size_t)(s->buf[0] << 8 | s->buf[1])) {
+			add_message(d, e->h.netns, e->h.time_ns, s->buf + 2, s->have - 2);
+			s->have = 0;
+		}
+	}
+}
+
+/*
+ * @lost bytes of the stream that were read but not captured (SIZE_MAX: not
+ * known how many). Inside a message whose length we have, that message is
+ * counted as truncated and the stream goes on after it; if they hold a
+ * length, where the next message starts is lost with it: the stream is
+ * ignored from then on (its reads counted, ST_DNS_UNSYNCED).
+ */
+static void stream_lost(struct st_dns *d, struct st_dns_stream *s, size_t lost)
+{
+	size_t rest;
+
+	if (s->skip >= lost) {
+		s->skip -= lost;
+		return;
+	}
+	lost -= s->skip;
+	s->skip = 0;
+	d->stats.truncated++;	/* the message the lost bytes begin or continue */
+	rest = s->have >= 2 ? 2 + (size_t)(s->buf[0] << 8 | s->buf[1]) - s->have : 0;
+	s->have = 0;
+	if (rest && lost <= rest)
+		s->skip = rest - lost;
+	else
+		s->broken = true;
+}
+
 static void add_stream(struct st_dns *d, const struct dns_event *e)
 {
 	struct st_dns_stream *s = stream_of(d, e);
-	size_t len;
 
 	s->last_ns = e->h.time_ns;
-	if (s->broken)
-		return;
-	if (e->cap_len < e->msg_len || s->have + e->cap_len > sizeof(s->buf)) {
-		d->stats.truncated++;
-		s->broken = true;
+	if (s->broken) {
+		d->stats.unsynced++;
 		return;
 	}
-	memcpy(s->buf + s->have, e->msg, e->cap_len);
-	s->have += e->cap_len;
-	while (s->have >= 2) {
-		len = s->buf[0] << 8 | s->buf[1];
-		if (len > ST_DNS_MSG_MAX) {
-			d->stats.truncated++;
-			s->broken = true;
-			return;
-		}
-		if (s->have < 2 + len)
-			return;
-		add_message(d, e->h.netns, e->h.time_ns, s->buf + 2, len);
-		s->have -= 2 + len;
-		memmove(s->buf, s->buf + 2 + len, s->have);
-	}
+	stream_bytes(d, s, e, e->msg, e->cap_len);
+	/* msg_len is 16 bits: at its top, the read may have been longer */
+	if (e->cap_len < e->msg_len || e->msg_len == 0xffff)
+		stream_lost(d, s, e->msg_len == 0xffff ? SIZE_MAX
+						    : (size_t)(e->msg_len - e->cap_len));
 }
 
 void st_dns_add(struct st_dns *d, const struct dns_event *e, size_t size)
@@ -366,22 +415,52 @@ void st_dns_report(const struct st_dns *d)
 	if (s->chains_cut)
 		st_err("-d: %llu DNS answers in total with more than %d CNAMEs (their chains cut)",
 		       s->chains_cut, ST_DNS_CHAIN_MAX);
+	if (s->unsynced)
+		st_err("-d: %llu TCP reads from DNS servers ignored in total (their streams lost "
+		       "their place)", s->unsynced);
+	if (s->nomem)
+		st_err("-d: %llu names not cached in total (out of memory)", s->nomem);
+}
+
+static const char *const reasons[ST_DNS_LOSSES] = {
+	[ST_DNS_FORGOTTEN] = "dns_cache_full",
+	[ST_DNS_CUT] = "dns_chain_cut",
+	[ST_DNS_UNSYNCED] = "dns_stream_lost",
+	[ST_DNS_NOMEM] = "dns_no_memory",
+};
+
+const char *st_dns_loss_reason(enum st_dns_loss loss)
+{
+	return reasons[loss];
 }
 
 struct st_dns_lost st_dns_check(struct st_dns *d)
 {
-	struct st_dns_lost n = {
-		.forgotten = d->stats.evicted - d->said.forgotten,
-		.cut = d->stats.chains_cut - d->said.cut,
-	};
+	const struct st_dns_lost now = { {
+		[ST_DNS_FORGOTTEN] = d->stats.evicted,
+		[ST_DNS_CUT] = d->stats.chains_cut,
+		[ST_DNS_UNSYNCED] = d->stats.unsynced,
+		[ST_DNS_NOMEM] = d->stats.nomem,
+	} };
+	struct st_dns_lost n;
+	int i;
 
-	if (n.forgotten)
+	for (i = 0; i < ST_DNS_LOSSES; i++)
+		n.n[i] = now.n[i] - d->said.n[i];
+	if (n.n[ST_DNS_FORGOTTEN])
 		st_err("-d: DNS cache full (%zu addresses): %llu names forgotten before their TTL "
-		       "ended, so their addresses show no QUERY", d->max, n.forgotten);
-	if (n.cut)
+		       "ended, so their addresses show no QUERY", d->max, n.n[ST_DNS_FORGOTTEN]);
+	if (n.n[ST_DNS_CUT])
 		st_err("-d: %llu DNS answers with more than %d CNAMEs in a chain: the addresses "
 		       "of names past the first %d CNAMEs are not cached, so they show no QUERY",
-		       n.cut, ST_DNS_CHAIN_MAX, ST_DNS_CHAIN_MAX);
-	d->said = (struct st_dns_lost){ d->stats.evicted, d->stats.chains_cut };
+		       n.n[ST_DNS_CUT], ST_DNS_CHAIN_MAX, ST_DNS_CHAIN_MAX);
+	if (n.n[ST_DNS_UNSYNCED])
+		st_err("-d: %llu TCP reads from DNS servers ignored: their streams lost the "
+		       "length of a message, so the names they answer show no QUERY",
+		       n.n[ST_DNS_UNSYNCED]);
+	if (n.n[ST_DNS_NOMEM])
+		st_err("-d: out of memory: %llu names not cached, so their addresses show no QUERY",
+		       n.n[ST_DNS_NOMEM]);
+	d->said = now;
 	return n;
 }

@@ -43,12 +43,22 @@ struct st_dns_stats {
 	unsigned long long addresses;	/* A and AAAA records cached */
 	unsigned long long evicted;	/* forgotten before their TTL: cache full */
 	unsigned long long chains_cut;	/* answers with more than ST_DNS_CHAIN_MAX CNAMEs */
+	unsigned long long unsynced;	/* TCP reads ignored: their stream lost its place */
+	unsigned long long nomem;	/* names not cached: no memory for the entry */
 };
 
-/* What -d lost since the last st_dns_check() */
+/* What -d loses, by kind: each said, and a reason of -j's lost lines and the metrics */
+enum st_dns_loss {
+	ST_DNS_FORGOTTEN,	/* names evicted before their TTL: cache full */
+	ST_DNS_CUT,		/* answers whose CNAME chain was cut */
+	ST_DNS_UNSYNCED,	/* TCP reads ignored: where a message starts is not known */
+	ST_DNS_NOMEM,		/* names not cached: no memory */
+	ST_DNS_LOSSES,
+};
+
+/* What -d lost since the last st_dns_check(), by enum st_dns_loss */
 struct st_dns_lost {
-	unsigned long long forgotten;	/* names evicted before their TTL: cache full */
-	unsigned long long cut;		/* answers whose CNAME chain was cut */
+	unsigned long long n[ST_DNS_LOSSES];
 };
 
 /* TCP streams put together at once: past this the least recently read is lost */
@@ -58,8 +68,9 @@ struct st_dns_lost {
 struct st_dns_stream {
 	__u64 id, netns, last_ns;
 	__u16 sport;
-	bool broken;		/* lost bytes: where a message starts is not known */
-	size_t have;
+	bool broken;		/* lost a length: where a message starts is not known */
+	size_t have;		/* bytes of the next message in buf */
+	size_t skip;		/* bytes of a message given up, still to come */
 	__u8 buf[2 + ST_DNS_MSG_MAX];
 };
 
@@ -91,10 +102,11 @@ const struct st_dns_name *st_dns_lookup(struct st_dns *d, __u64 netns, int famil
 /* At exit: what was skipped or forgotten, if anything was */
 void st_dns_report(const struct st_dns *d);
 /*
- * Names forgotten before their TTL ended and CNAME chains cut since the
- * last call: said on stderr and returned, so that -j and the metrics can
- * carry them too
+ * What was lost since the last call: said on stderr and returned, so that -j
+ * and the metrics can carry it too
  */
 struct st_dns_lost st_dns_check(struct st_dns *d);
+/* The reason -j's lost lines and the metrics give for @loss */
+const char *st_dns_loss_reason(enum st_dns_loss loss);
 
 #endif

@@ -264,10 +264,9 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 				st_lost_reason(i), (unsigned long long)n[i]);
 	fprintf(f, PREFIX "events_lost_total{reason=\"kprobe_missed\"} %llu\n",
 		(unsigned long long)m->kprobe_missed);
-	if (m->dns)
-		fprintf(f, PREFIX "events_lost_total{reason=\"dns_cache_full\"} %llu\n"
-			   PREFIX "events_lost_total{reason=\"dns_chain_cut\"} %llu\n",
-			(unsigned long long)m->dns_forgotten, (unsigned long long)m->dns_cut);
+	for (i = 0; m->dns && i < ST_DNS_LOSSES; i++)
+		fprintf(f, PREFIX "events_lost_total{reason=\"%s\"} %llu\n",
+			st_dns_loss_reason(i), (unsigned long long)m->dns_lost[i]);
 	write_gauge(f, "metrics_overflow_total",
 		    "Events counted in an \"other\" series: the series limit was reached.",
 		    "counter", n[ST_LOST_SERIES]);

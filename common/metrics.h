@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
 #include "args.h"
+#include "dns.h"
 #include "http.h"
 #include "lost.h"
 #include "skeleton.h"
@@ -50,8 +51,9 @@ struct st_metrics {
 	/* Losses user space finds, added by the tool as it says them and shown
 	 * beside the kernel's: its kprobes' misses, names -d forgot and
 	 * the CNAME chains it cut */
-	__u64 kprobe_missed, dns_forgotten, dns_cut;
-	bool dns;			/* -d: dns_cache_full and dns_chain_cut are on the page */
+	__u64 kprobe_missed;
+	__u64 dns_lost[ST_DNS_LOSSES];	/* by enum st_dns_loss */
+	bool dns;			/* -d: the dns_lost reasons are on the page */
 };
 
 /*

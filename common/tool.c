@@ -308,13 +308,14 @@ static __u64 kprobe_missed(struct st_run *r)
 
 /*
  * What the kernel lost (and the tool's user side found lost), its kprobes
- * missed and -d forgot: on stderr, with -j
- * in the trace too, and on the metrics page; every 250 ms at most unless @now
+ * missed and -d lost: on stderr, with -j in the trace too, and on the
+ * metrics page; every 250 ms at most unless @now
  */
 static void report_lost(struct st_run *r, bool now)
 {
 	__u64 delta[ST_LOST_MAX], missed;
 	struct st_dns_lost dns;
+	int i;
 
 	if (!st_lost_due(&r->lost, now))
 		return;
@@ -329,12 +330,11 @@ static void report_lost(struct st_run *r, bool now)
 	if (!r->opts.dns)
 		return;
 	dns = st_dns_check(&r->dns);
-	r->metrics.dns_forgotten += dns.forgotten;
-	r->metrics.dns_cut += dns.cut;
-	if (dns.forgotten && r->opts.json)
-		st_output_lost_one(&r->out, "dns_cache_full", dns.forgotten);
-	if (dns.cut && r->opts.json)
-		st_output_lost_one(&r->out, "dns_chain_cut", dns.cut);
+	for (i = 0; i < ST_DNS_LOSSES; i++) {
+		r->metrics.dns_lost[i] += dns.n[i];
+		if (dns.n[i] && r->opts.json)
+			st_output_lost_one(&r->out, st_dns_loss_reason(i), dns.n[i]);
+	}
 }
 
 /* After each batch: losses said as they come, new cgroups of the workload traced, COMMAND's end noticed */

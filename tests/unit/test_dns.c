@@ -14,7 +14,7 @@
 
 /* A DNS message, built one part after another */
 struct msg {
-	__u8 b[ST_DNS_MSG_MAX];
+	__u8 b[2 * ST_DNS_MSG_MAX];	/* room for one answer longer than kept */
 	size_t len;
 };
 
@@ -216,9 +216,9 @@ static void test_chain_cut(void)
 	CHECK(d.stats.answers == 2 && d.stats.chains_cut == 2, "%llu answers, %llu cut",
 	      d.stats.answers, d.stats.chains_cut);
 	lost = st_dns_check(&d);
-	CHECK(lost.cut == 2 && lost.forgotten == 0, "said: %llu cut, %llu forgotten",
-	      lost.cut, lost.forgotten);
-	CHECK(st_dns_check(&d).cut == 0, "and not again");
+	CHECK(lost.n[ST_DNS_CUT] == 2 && lost.n[ST_DNS_FORGOTTEN] == 0,
+	      "said: %llu cut, %llu forgotten", lost.n[ST_DNS_CUT], lost.n[ST_DNS_FORGOTTEN]);
+	CHECK(st_dns_check(&d).n[ST_DNS_CUT] == 0, "and not again");
 
 	begin(&m, "loop.test", 3, 0, false);	/* loop.test -> b.test -> loop.test */
 	rr_cname(&m, "loop.test", "b.test");
@@ -268,8 +268,8 @@ static void test_lru(void)
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.1", 2 * S), "-");
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.3", 2 * S), "a.test");
 	CHECK(d.stats.evicted == 1 && d.n == 2, "%llu evicted, %zu held", d.stats.evicted, d.n);
-	CHECK(st_dns_check(&d).forgotten == 1, "the eviction is said once");
-	CHECK(st_dns_check(&d).forgotten == 0, "and not again");
+	CHECK(st_dns_check(&d).n[ST_DNS_FORGOTTEN] == 1, "the eviction is said once");
+	CHECK(st_dns_check(&d).n[ST_DNS_FORGOTTEN] == 0, "and not again");
 	st_dns_free(&d);
 }
 
@@ -373,12 +373,135 @@ static void test_tcp(void)
 	add_tcp(&d, s, n + 2 + m.len + 1, 2 * S);
 	CHECK_STR(query_of(&d, NETNS, "192.0.2.21", 2 * S), "tcp2.test");
 	CHECK(d.stats.answers == 3, "%llu answers", d.stats.answers);
-	/* the third's length ends 65535, longer than we keep: the stream is
-	 * lost, counted once, and what it reads next is ignored */
+	/* the third's length ends 65535, longer than we keep: counted once,
+	 * and its bytes skipped */
 	s[0] = 0xff;
 	add_tcp(&d, s, 1, 3 * S);
 	add_tcp(&d, s, n, 3 * S);
 	CHECK(d.stats.truncated == 1, "%llu truncated", d.stats.truncated);
+	st_dns_free(&d);
+}
+
+/* A TCP stream of two answers: the first is longer than a record holds */
+static size_t two_answers(__u8 *s, size_t first_addrs)
+{
+	struct msg m;
+	size_t i, n;
+
+	begin(&m, "big.test", first_addrs, 0, false);
+	for (i = 0; i < first_addrs; i++) {
+		char a[16];
+
+		snprintf(a, sizeof(a), "192.0.2.%zu", 100 + i);
+		rr_addr(&m, "big.test", a, 60);
+	}
+	s[0] = m.len >> 8;
+	s[1] = m.len & 0xff;
+	memcpy(s + 2, m.b, m.len);
+	n = 2 + m.len;
+	begin(&m, "after.test", 1, 0, false);
+	rr_addr(&m, "after.test", "192.0.2.30", 60);
+	s[n] = m.len >> 8;
+	s[n + 1] = m.len & 0xff;
+	memcpy(s + n + 2, m.b, m.len);
+	return n;
+}
+
+/* One read of @len bytes of which the record holds @cap */
+static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len, __u64 t)
+{
+	static struct dns_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.kind = ST_KIND_DNS;
+	e.h.netns = NETNS;
+	e.h.time_ns = t;
+	e.stream = 0xffff888012345678ULL;
+	e.sport = 40000;
+	e.proto = 6;
+	e.cap_len = cap;
+	e.msg_len = len;
+	memcpy(e.msg, b, cap);
+	st_dns_add(d, &e, sizeof(e));
+}
+
+/*
+ * A read longer than its record: the answer it cuts is counted as
+ * truncated, and the next one on the stream still read (issue 19: answers
+ * after a cut were ignored, uncounted). A cut that takes a length with it
+ * loses the stream's place: its later reads are counted, said once.
+ */
+static void test_tcp_cut(void)
+{
+	static __u8 s[4 * ST_DNS_MSG_MAX];
+	struct st_dns_lost lost;
+	struct st_dns d;
+	size_t first;
+
+	st_dns_init(&d, 256);
+	first = two_answers(s, 60);	/* 60 A records: over 1232 bytes */
+	CHECK(first > 2 + ST_DNS_MSG_MAX, "test error: first answer only %zu bytes", first);
+	/* the first read cut inside the first answer, the second whole */
+	add_tcp_cut(&d, s, ST_DNS_MSG_MAX, first, S);
+	add_tcp(&d, s + first, 2 + (s[first] << 8 | s[first + 1]), S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.30", S), "after.test");
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.100", S), "-");
+	CHECK(d.stats.truncated == 1 && d.stats.unsynced == 0, "%llu truncated, %llu unsynced",
+	      d.stats.truncated, d.stats.unsynced);
+	st_dns_free(&d);
+
+	/* both answers in one read of which the record holds the first 1232
+	 * bytes: the second's length is lost */
+	st_dns_init(&d, 256);
+	add_tcp_cut(&d, s, ST_DNS_MSG_MAX, first + 40, S);
+	add_tcp(&d, s + first, 40, S);
+	add_tcp(&d, s, 10, S);
+	/* both answers skipped, and the two reads after */
+	CHECK(d.stats.truncated == 2 && d.stats.unsynced == 2, "%llu truncated, %llu unsynced",
+	      d.stats.truncated, d.stats.unsynced);
+	lost = st_dns_check(&d);
+	CHECK(lost.n[ST_DNS_UNSYNCED] == 2, "said: %llu reads", lost.n[ST_DNS_UNSYNCED]);
+	CHECK(st_dns_check(&d).n[ST_DNS_UNSYNCED] == 0, "and not again");
+	/* a read whose length is not known (16 bits at their top) */
+	d.streams[0].broken = false;
+	add_tcp_cut(&d, s, 10, 0xffff, S);
+	CHECK(d.streams[0].broken, "a read of unknown length should lose the stream's place");
+	st_dns_free(&d);
+}
+
+/* -Wl,--wrap=malloc (Makefile): fails the next @fail_mallocs calls */
+static int fail_mallocs;
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+	if (fail_mallocs > 0) {
+		fail_mallocs--;
+		return NULL;
+	}
+	return __real_malloc(size);
+}
+
+/* No memory for an entry: the name is not shown, counted and said once */
+static void test_nomem(void)
+{
+	struct st_dns d;
+	struct msg m;
+
+	st_dns_init(&d, 16);
+	begin(&m, "nomem.test", 1, 0, false);
+	rr_addr(&m, "nomem.test", "192.0.2.40", 60);
+	fail_mallocs = 1;
+	add_udp(&d, &m, NETNS, S);
+	fail_mallocs = 0;
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.40", S), "-");
+	CHECK(st_dns_check(&d).n[ST_DNS_NOMEM] == 1, "one name not cached, said");
+	CHECK(st_dns_check(&d).n[ST_DNS_NOMEM] == 0, "and not again");
+	add_udp(&d, &m, NETNS, S);
+	CHECK_STR(query_of(&d, NETNS, "192.0.2.40", S), "nomem.test");
+	CHECK(!strcmp(st_dns_loss_reason(ST_DNS_NOMEM), "dns_no_memory") &&
+	      !strcmp(st_dns_loss_reason(ST_DNS_UNSYNCED), "dns_stream_lost"), "reasons");
 	st_dns_free(&d);
 }
 
@@ -453,6 +576,8 @@ int main(void)
 	test_skipped();
 	test_hostile();
 	test_tcp();
+	test_tcp_cut();
+	test_nomem();
 	test_output();
 	return unit_report();
 }
