@@ -3,14 +3,15 @@
  * tcpconnect: active TCP opens and, with -r, their outcome.
  *
  * Every backend runs the same three bodies:
- *  - connect_enter(): a connect starts (kprobe entry), or failed and -r
- *                     needs the address it asked for;
+ *  - connect_enter(): a connect starts (kprobe entry);
  *  - on_state():      a socket changes state (tcp_set_state or
  *                     inet_sock_set_state); CLOSE->SYN_SENT runs in the
  *                     connecting task and records the owner, the rest may
  *                     run in softirq and uses that record;
  *  - connect_exit():  the connect returns (fexit, kretprobe,
- *                     sys_exit_connect): the source port is known by now.
+ *                     sys_exit_connect): the source port is known by now;
+ *                     fexit and sys_exit through connect_returned(), which
+ *                     has the address a failed call asked for.
  * The tracepoint backend needs no sys_enter_connect: on_state() records the
  * connect that sends a SYN, and sys_exit finds the arguments in the
  * registers (syscall_regs()).
@@ -31,19 +32,39 @@
 #include "stash.bpf.h"
 
 #define EINTR		4
+#define ECONNRESET	104
 #define EISCONN		106
+#define ETIMEDOUT	110
 #define EALREADY	114
 #define EINPROGRESS	115
 
 const volatile struct tcpconnect_cfg cfg = {};
 
-/* A connect() in progress, by thread id. */
+/* A connect() in progress, by thread id: struct tcpconnect_pending
+ * (tcpconnect.h) with its destination typed */
 struct pending {
 	__u64 sk;		/* 0 until known */
 	struct dest dest;
 	__u8 have_dest;
 	__u8 syn_sent;		/* the SYN went out during this call */
+	__u8 at_syn;		/* made by syn_sent(): no entry probe saw the call */
+	__u8 pad[5];
 };
+_Static_assert(sizeof(struct pending) == sizeof(struct tcpconnect_pending) &&
+	       __builtin_offsetof(struct pending, at_syn) ==
+	       __builtin_offsetof(struct tcpconnect_pending, at_syn),
+	       "struct pending is struct tcpconnect_pending");
+
+/*
+ * The stashes syn_sent() made (fentry and tracepoint backends, which have
+ * no entry probe) and those the call's return found. A return that finds
+ * none cannot tell a forgotten stash from a call whose SYN never left, so
+ * user space counts made - found - those still in the map as calls
+ * forgotten (common/forgotten.h, ST_LOST_STASH). A stash is made before
+ * syn_made grows, and syn_found grows before it is removed or replaced.
+ */
+__u64 syn_made = 0;
+__u64 syn_found = 0;
 
 /* the stash (bpf/stash.bpf.h) */
 struct {
@@ -100,7 +121,7 @@ static __always_inline void connect_enter(struct sock *sk, const void *addr, boo
 static __always_inline void syn_sent(struct sock *sk, bool typed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1 };
+	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1, .at_syn = 1 };
 	struct owner o = {};
 	struct pending *p;
 
@@ -110,8 +131,8 @@ static __always_inline void syn_sent(struct sock *sk, bool typed)
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
-	} else {
-		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
+	} else if (!bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY)) {
+		__sync_fetch_and_add(&syn_made, 1);
 	}
 	if (!want_sk_as(sk, typed) || !want_sk_dport(sk))
 		return;
@@ -126,13 +147,23 @@ static __always_inline int connect_error(struct sock *sk, bool typed)
 	return err ? err : ST_RESULT_CLOSED;
 }
 
-/* This thread is inside connect() on @sk (SYN_SENT was set there) */
+/*
+ * This thread is inside connect() on @sk (SYN_SENT was set there). Without
+ * a stash (forgotten, counted), inside a connect() syscall: a socket closed
+ * without an error in the task of that syscall is its own.
+ */
 static __always_inline bool inside_connect(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 
-	return p && p->sk == (__u64)sk;
+	if (p)
+		return p->sk == (__u64)sk;
+#if defined(ST_NR_CONNECT)
+	return current_syscall() == ST_NR_CONNECT;
+#else
+	return false;
+#endif
 }
 
 static __always_inline bool state_change_wanted(int old, int new)
@@ -188,6 +219,17 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 
 	if (!cfg.report_result || in_progress(ret) || !p || !p->have_dest)
 		return;
+	/*
+	 * Called without a stash, the call's may have been forgotten (counted)
+	 * after its SYN left: then the state hook said how it ended. Where the
+	 * socket shows it, it is not said again: tcp_v4/v6_connect() clear the
+	 * destination port when they fail (a port still set: the SYN left),
+	 * and only a SYN can time out or be reset (a blocking connect() that
+	 * failed so has cleared the port too). A refusal or an unreachable
+	 * network after a forgotten stash may still be said twice.
+	 */
+	if (sk_dport(sk) || ret == -ETIMEDOUT || ret == -ECONNRESET)
+		return;
 	if (!want_sk(sk) || !want_port(p->dest.port) || !want_current())
 		return;
 	owner_of_current(&o);
@@ -219,6 +261,8 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 
 	if (!p)
 		return;		/* a task the filters drop, or one we missed */
+	if (p->at_syn)
+		__sync_fetch_and_add(&syn_found, 1);
 	if (!sk)
 		goto out;
 	if (cfg.at_return) {
@@ -253,11 +297,17 @@ out:
 /* state changes, every backend: on_state() */
 #include "state.bpf.h"
 
-/* fexit and sys_exit: no entry hook, except to tell failed_early() the address */
+/*
+ * fexit and sys_exit, which have no entry hook: the stash is syn_sent()'s.
+ * Without one for @sk no SYN left in this call (or its stash was forgotten):
+ * a failure is reported from the address the call asked for, kept on the
+ * stack, so that a return never takes a stash another thread still needs.
+ */
 static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 					     bool user, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending asked = { .sk = (__u64)sk };
 	struct pending *p;
 
 	if (cfg.at_return) {
@@ -265,12 +315,19 @@ static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 		return;
 	}
 	p = bpf_map_lookup_elem(&pending, &tid);
-	/* a failure: the address asked for, which the socket may have dropped */
-	if (ret < 0 && cfg.report_result && p && p->sk == (__u64)sk && !p->have_dest)
-		p->have_dest = read_dest(&p->dest, uaddr, user) == 0;
-	else if (ret < 0 && cfg.report_result && (!p || p->sk != (__u64)sk))
-		connect_enter(sk, uaddr, user);
-	connect_exit(sk, ret);
+	if (p && p->sk == (__u64)sk) {
+		/* a failure: the address asked for, which the socket may have dropped */
+		if (ret < 0 && cfg.report_result && !p->have_dest)
+			p->have_dest = read_dest(&p->dest, uaddr, user) == 0;
+		connect_exit(sk, ret);
+		return;
+	}
+	if (p)		/* another socket's, left by sendto(MSG_FASTOPEN) */
+		connect_exit(NULL, ret);
+	if (ret < 0 && cfg.report_result && want_current()) {
+		asked.have_dest = read_dest(&asked.dest, uaddr, user) == 0;
+		failed_early(sk, &asked, ret);
+	}
 }
 
 /* ---- fentry backend ---- */

@@ -11,4 +11,14 @@ struct tcpconnect_cfg {
 	__u8 at_return;		/* no state hook: print when the connect returns 0 */
 };
 
+/* The stash ("pending"), by thread id: a connect() in progress */
+struct tcpconnect_pending {
+	__u64 sk;		/* 0 until known */
+	__u8 dest[20];		/* struct dest (bpf/sock.bpf.h) */
+	__u8 have_dest;
+	__u8 syn_sent;		/* the SYN went out during this call */
+	__u8 at_syn;		/* made when the SYN went out (no entry probe saw the call) */
+	__u8 pad[5];
+};
+
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tcpconnect: trace active TCP connects, and with -r whether they worked. */
 #include "tool.h"
+#include "forgotten.h"
 #include "state_rows.h"
 #include "tcpconnect.h"
 #include "tcpconnect.skel.h"
@@ -129,6 +130,32 @@ static size_t count_columns(struct st_column *c)
 	return n;
 }
 
+/* A stash made when the SYN went out, its connect() not returned yet */
+static bool syn_inside(const void *value)
+{
+	return ((const struct tcpconnect_pending *)value)->at_syn;
+}
+
+/*
+ * fentry and tracepoint backends: a connect whose stash the thread map
+ * forgot before connect() returned, which its return cannot tell
+ * (bpf/tcpconnect.bpf.c, syn_made): with -r, one that failed inside
+ * connect() is then not reported as it failed. Counted from the stashes
+ * made and found (common/forgotten.h), said as ST_LOST_STASH.
+ */
+static void count_lost(struct st_run *r)
+{
+	const struct st_forgotten syns = {
+		.map = skel->maps.pending,
+		.value_size = sizeof(struct tcpconnect_pending),
+		.counted = syn_inside,
+		.made = &skel->bss->syn_made,
+		.found = &skel->bss->syn_found,
+	};
+
+	st_forgotten_count(&r->lost, &syns);
+}
+
 static const struct st_tool tool = {
 	.name = "tcpconnect",
 	.what = "TCP connects",
@@ -164,6 +191,7 @@ static const struct st_tool tool = {
 	.columns = columns,
 	.before_load = before_load,
 	.count_columns = count_columns,
+	.count_lost = count_lost,
 };
 
 ST_TOOL_MAIN(tool)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* udpconnect: trace UDP connects and each socket's first datagram to a destination. */
 #include "tool.h"
+#include "forgotten.h"
 #include "udpconnect.h"
 #include "udpconnect.skel.h"
 
@@ -92,45 +93,29 @@ static size_t count_columns(struct st_column *c)
 	return some_columns(c, true);
 }
 
-/* Sends naming a destination still between their entry and return probes */
-static __u64 sends_inside(void)
+/* A send naming a destination, between its entry and return probes */
+static bool send_inside(const void *value)
 {
-	const struct bpf_map *m = skel->maps.pending;
-	struct udp_pending v;
-	__u32 key, next;
-	__u32 *prev = NULL;
-	__u64 n = 0;
-
-	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
-		if (!bpf_map__lookup_elem(m, &next, sizeof(next), &v, sizeof(v), 0) &&
-		    v.kind == UDP_PEND_KSEND)
-			n++;
-		key = next;
-		prev = &key;
-	}
-	return n;
+	return ((const struct udp_pending *)value)->kind == UDP_PEND_KSEND;
 }
 
 /*
  * kprobe backend: a send naming a destination whose stash the thread map
  * forgot is not reported, and its return cannot tell (bpf/udpconnect.bpf.c,
- * send_stashed). Stashed, less those still inside the call, less those
- * found at their return, read in that order, is never more than were
- * forgotten; it is said as it grows, with the connects' (ST_LOST_STASH).
+ * send_stashed): counted from the stashes made and found (common/forgotten.h),
+ * said with the connects' (ST_LOST_STASH).
  */
 static void count_lost(struct st_run *r)
 {
-	__u64 said = r->lost.added[ST_LOST_STASH];	/* only this adds there */
-	__u64 stashed = __atomic_load_n(&skel->bss->send_stashed, __ATOMIC_ACQUIRE);
-	__u64 inside, found, n;
+	const struct st_forgotten sends = {
+		.map = skel->maps.pending,
+		.value_size = sizeof(struct udp_pending),
+		.counted = send_inside,
+		.made = &skel->bss->send_stashed,
+		.found = &skel->bss->send_found,
+	};
 
-	if (stashed == __atomic_load_n(&skel->bss->send_found, __ATOMIC_ACQUIRE))
-		return;		/* none inside, none forgotten */
-	inside = sends_inside();
-	found = __atomic_load_n(&skel->bss->send_found, __ATOMIC_ACQUIRE);
-	n = stashed > found + inside ? stashed - found - inside : 0;
-	if (n > said)
-		st_lost_add(&r->lost, ST_LOST_STASH, n - said);
+	st_forgotten_count(&r->lost, &sends);
 }
 
 static int before_load(struct st_run *r)

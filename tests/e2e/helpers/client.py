@@ -235,6 +235,19 @@ def connect(req):
     return res
 
 
+def connect_block(req):
+    """A blocking connect() to "addr":"port", which never answers, that
+    gives up after one SYN retransmit (TCP_SYNCNT 1: ETIMEDOUT in about 3 s),
+    in a thread that sleeps in it by the time this answers; wait() with the
+    returned "sid" takes {"errno"}."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+    sid = keep(s)
+    res = sleeper(sid, lambda: {"errno": errname(s.connect_ex((req["addr"], int(req["port"]))))})
+    res["sid"] = sid
+    return res
+
+
 def connect_in_thread(req):
     out = {}
 
@@ -443,6 +456,7 @@ OPS = {
     "accept": lambda req: conn(sock(req).accept()[0]),
     "block": block, "wait": wait,
     "connect": lambda req: (connect_in_thread if req.get("thread") else connect)(req),
+    "connect_block": connect_block,
     "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
     "recv": recv, "close": close, "fork_serve": fork_serve,
     "reap": lambda req: {"status": [os.waitpid(p, 0)[1] for p in workers]},
