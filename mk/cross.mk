@@ -167,7 +167,7 @@ $(TOOLS:%=$(OUTPUT)/%.bpf.o): $(OUTPUT)/vmlinux.h.arch-ok
 # Everything the cross compiler builds needs the sysroot, and is stale when
 # the sysroot is remade (-MMD leaves its headers out: they are system ones).
 $(COMMON:%=$(OUTPUT)/common/%.o) $(TOOLS:%=$(OUTPUT)/tools/%.o) \
-$(OUTPUT)/tests/uring_accept: $(SYSROOT_STAMP)
+$(OUTPUT)/tests/uring_accept $(OUTPUT)/loadgen $(OUTPUT)/floorhold: $(SYSROOT_STAMP)
 
 endif
 
