@@ -111,8 +111,8 @@ static void add_udp(struct st_dns *d, const struct msg *m, __u64 netns, __u64 t)
 	st_dns_add(d, &e, sizeof(e));
 }
 
-/* @len bytes of a TCP stream as one read returned them */
-static void add_tcp(struct st_dns *d, const __u8 *b, size_t len, __u64 t)
+/* One read of @len bytes of a TCP stream, of which the record holds @cap */
+static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len, __u64 t)
 {
 	static struct dns_event e;
 
@@ -123,9 +123,16 @@ static void add_tcp(struct st_dns *d, const __u8 *b, size_t len, __u64 t)
 	e.stream = 0xffff888012345678ULL;
 	e.sport = 40000;
 	e.proto = 6;
-	e.msg_len = e.cap_len = len;
-	memcpy(e.msg, b, len);
+	e.cap_len = cap;
+	e.msg_len = len;
+	memcpy(e.msg, b, cap);
 	st_dns_add(d, &e, sizeof(e));
+}
+
+/* @len bytes of a TCP stream as one read returned them */
+static void add_tcp(struct st_dns *d, const __u8 *b, size_t len, __u64 t)
+{
+	add_tcp_cut(d, b, len, len, t);
 }
 
 static const struct st_dns_name *lookup(struct st_dns *d, __u64 netns, const char *addr,
@@ -405,24 +412,6 @@ static size_t two_answers(__u8 *s, size_t first_addrs)
 	s[n + 1] = m.len & 0xff;
 	memcpy(s + n + 2, m.b, m.len);
 	return n;
-}
-
-/* One read of @len bytes of which the record holds @cap */
-static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len, __u64 t)
-{
-	static struct dns_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.h.kind = ST_KIND_DNS;
-	e.h.netns = NETNS;
-	e.h.time_ns = t;
-	e.stream = 0xffff888012345678ULL;
-	e.sport = 40000;
-	e.proto = 6;
-	e.cap_len = cap;
-	e.msg_len = len;
-	memcpy(e.msg, b, cap);
-	st_dns_add(d, &e, sizeof(e));
 }
 
 /*
