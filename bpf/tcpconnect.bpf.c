@@ -131,7 +131,9 @@ static __always_inline void syn_sent(struct sock *sk, bool typed)
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
-	} else if (!bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY)) {
+	} else {
+		/* one the map could not take is never found: counted forgotten */
+		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
 		__sync_fetch_and_add(&syn_made, 1);
 	}
 	if (!want_sk_as(sk, typed) || !want_sk_dport(sk))

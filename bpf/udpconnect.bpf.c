@@ -147,6 +147,7 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	struct seen_key k = {};
 	__u16 fam;
 	__u8 one = 1;
+	long err;
 
 	/* every caller has asked want_current(), before reading anything */
 	if (ret < 0 || !is_udp(sk) || is_connected(sk))
@@ -161,9 +162,13 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	__builtin_memcpy(k.addr, d->addr, sizeof(k.addr));
 	k.port = d->port;
 	k.family = d->family;
-	if (bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST))
+	err = bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
+	if (err == -ST_EEXIST)
 		return;		/* seen before (or being added on another CPU) */
-	count_seen();
+	/* not added (no free entry, a bucket busy): reported all the same,
+	 * and so maybe again at the pair's next send; never a send missed */
+	if (!err)
+		count_seen();
 	emit(sk, d, ST_EV_SEND);
 }
 
