@@ -163,10 +163,15 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	k.port = d->port;
 	k.family = d->family;
 	err = bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
-	if (err == -ST_EEXIST)
-		return;		/* seen before (or being added on another CPU) */
-	/* not added (no free entry, a bucket busy): reported all the same,
-	 * and so maybe again at the pair's next send; never a send missed */
+	/*
+	 * -EEXIST: seen before (or being added on another CPU). Another error
+	 * (an LRU takes a free entry before it looks for the key: seen on
+	 * 6.1-arm64 for a pair it held) is asked again: a pair not there is
+	 * reported all the same, and so maybe again at its next send, never
+	 * missed.
+	 */
+	if (err == -ST_EEXIST || (err && bpf_map_lookup_elem(&seen, &k)))
+		return;
 	if (!err)
 		count_seen();
 	emit(sk, d, ST_EV_SEND);
