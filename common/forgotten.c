@@ -23,15 +23,21 @@ static __u64 inside(const struct st_forgotten *f)
 	return n;
 }
 
-void st_forgotten_count(struct st_lost *l, const struct st_forgotten *f)
+void st_forgotten_count(struct st_lost *l, struct st_forgotten *f)
 {
 	__u64 said = l->added[ST_LOST_STASH];
 	__u64 made = load(f->made), in, found, n;
 
 	if (f->value_size > ST_FORGOTTEN_VALUE_MAX || made == load(f->found))
 		return;		/* none inside, none forgotten */
+	if (made == f->last_made && load(f->found) == f->last_found &&
+	    ++f->idle < ST_FORGOTTEN_IDLE_CALLS)
+		return;		/* nothing made or found since the last walk */
 	in = inside(f);
 	found = load(f->found);
+	f->last_made = made;
+	f->last_found = found;
+	f->idle = 0;
 	n = made > found + in ? made - found - in : 0;
 	if (n > said)
 		st_lost_add(l, ST_LOST_STASH, n - said);

@@ -21,14 +21,24 @@ struct st_forgotten {
 	size_t value_size;		/* its value's, ST_FORGOTTEN_VALUE_MAX at most */
 	bool (*counted)(const void *value);	/* an entry of the kind counted */
 	const __u64 *made, *found;	/* the BPF side's counters */
+	/* the counters at the last walk of the map, and the calls since */
+	__u64 last_made, last_found;
+	unsigned int idle;
 };
 
 #define ST_FORGOTTEN_VALUE_MAX	128
+/*
+ * Calls between two walks of the map while its counters hold still: an
+ * entry left there for good (a call whose return is never seen) keeps made
+ * above found, and a walk reads every entry; one a newer insert evicted
+ * since is counted at the next walk.
+ */
+#define ST_FORGOTTEN_IDLE_CALLS	20
 
 /*
  * Adds to ST_LOST_STASH what @f's counters say was forgotten since the last
  * call; the caller must be the only one adding there (st_lost_add()).
  */
-void st_forgotten_count(struct st_lost *l, const struct st_forgotten *f);
+void st_forgotten_count(struct st_lost *l, struct st_forgotten *f);
 
 #endif

@@ -139,20 +139,19 @@ static bool syn_inside(const void *value)
 /*
  * fentry and tracepoint backends: a connect whose stash the thread map
  * forgot before connect() returned, which its return cannot tell
- * (bpf/tcpconnect.bpf.c, syn_made): with -r, one that failed inside
- * connect() is then not reported as it failed. Counted from the stashes
- * made and found (common/forgotten.h), said as ST_LOST_STASH.
+ * (bpf/tcpconnect.bpf.c, syn_made). Counted from the stashes made and
+ * found (common/forgotten.h), said as ST_LOST_STASH.
  */
 static void count_lost(struct st_run *r)
 {
-	const struct st_forgotten syns = {
-		.map = skel->maps.pending,
+	static struct st_forgotten syns = {
 		.value_size = sizeof(struct tcpconnect_pending),
 		.counted = syn_inside,
-		.made = &skel->bss->syn_made,
-		.found = &skel->bss->syn_found,
 	};
 
+	syns.map = skel->maps.pending;
+	syns.made = &skel->bss->syn_made;
+	syns.found = &skel->bss->syn_found;
 	st_forgotten_count(&r->lost, &syns);
 }
 

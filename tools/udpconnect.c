@@ -107,14 +107,14 @@ static bool send_inside(const void *value)
  */
 static void count_lost(struct st_run *r)
 {
-	const struct st_forgotten sends = {
-		.map = skel->maps.pending,
+	static struct st_forgotten sends = {
 		.value_size = sizeof(struct udp_pending),
 		.counted = send_inside,
-		.made = &skel->bss->send_stashed,
-		.found = &skel->bss->send_found,
 	};
 
+	sends.map = skel->maps.pending;
+	sends.made = &skel->bss->send_stashed;
+	sends.found = &skel->bss->send_found;
 	st_forgotten_count(&r->lost, &sends);
 }
 
