@@ -292,6 +292,12 @@ static size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
+/* The length its first two bytes give the message @s holds (have >= 2) */
+static size_t msg_len(const struct st_dns_stream *s)
+{
+	return (size_t)(s->buf[0] << 8 | s->buf[1]);
+}
+
 /*
  * @n bytes of a TCP stream of length-prefixed messages, as read: each
  * message is added once it is whole. One longer than we keep is counted as
@@ -309,7 +315,7 @@ static void stream_bytes(struct st_dns *d, struct st_dns_stream *s, const struct
 		} else if (s->have < 2) {
 			take = 1;
 			s->buf[s->have++] = *p;
-		} else if ((len = s->buf[0] << 8 | s->buf[1]) > ST_DNS_MSG_MAX) {
+		} else if ((len = msg_len(s)) > ST_DNS_MSG_MAX) {
 			d->stats.truncated++;
 			s->skip = len;
 			s->have = 0;
@@ -321,7 +327,7 @@ static void stream_bytes(struct st_dns *d, struct st_dns_stream *s, const struct
 		}
 		p += take;
 		n -= take;
-		if (s->have >= 2 && s->have == 2 + (size_t)(s->buf[0] << 8 | s->buf[1])) {
+		if (s->have >= 2 && s->have == 2 + msg_len(s)) {
 			add_message(d, e->h.netns, e->h.time_ns, s->buf + 2, s->have - 2);
 			s->have = 0;
 		}
@@ -346,7 +352,7 @@ static void stream_lost(struct st_dns *d, struct st_dns_stream *s, size_t lost)
 	lost -= s->skip;
 	s->skip = 0;
 	d->stats.truncated++;	/* the message the lost bytes begin or continue */
-	rest = s->have >= 2 ? 2 + (size_t)(s->buf[0] << 8 | s->buf[1]) - s->have : 0;
+	rest = s->have >= 2 ? 2 + msg_len(s) - s->have : 0;
 	s->have = 0;
 	if (rest && lost <= rest)
 		s->skip = rest - lost;
