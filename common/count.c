@@ -41,6 +41,7 @@ static __u64 now_ns(void)
 void st_count_init(struct st_counts *c, unsigned interval_s)
 {
 	memset(c, 0, sizeof(*c));
+	c->max_rows = ST_COUNT_MAX_ROWS;
 	c->interval_ns = interval_s * 1000000000ULL;
 	c->due_ns = now_ns() + c->interval_ns;
 }
@@ -124,7 +125,7 @@ int st_count_add(struct st_counts *c, struct st_output *out, const void *data, s
 		(*slot)->n++;
 		return 0;
 	}
-	if (c->nrows >= ST_COUNT_MAX_ROWS) {
+	if (c->nrows >= c->max_rows) {
 		c->dropped++;	/* said with the table */
 		return 0;
 	}
@@ -215,6 +216,25 @@ static void print_text(struct st_counts *c, struct st_output *out, const struct 
 	}
 }
 
+/*
+ * What this table did not count: on stderr, and with -j a lost line after
+ * its rows, so that a JSON reader sees its totals are short
+ */
+static void say_lost(const struct st_counts *c, struct st_output *out)
+{
+	if (c->dropped)
+		st_err("%llu events not counted: more than %zu groups in one table",
+		       c->dropped, c->max_rows);
+	if (c->no_memory)
+		st_err("%llu events not counted: %s", c->no_memory, st_strerror(ENOMEM));
+	if (!out->json)
+		return;
+	if (c->dropped)
+		st_output_lost_one(out, "count_table_full", c->dropped);
+	if (c->no_memory)
+		st_output_lost_one(out, "count_no_memory", c->no_memory);
+}
+
 void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 {
 	struct table t = {};
@@ -238,11 +258,7 @@ void st_count_print(struct st_counts *c, struct st_output *out, bool force)
 	else
 		print_text(c, out, &t);
 	c->printed = true;
-	if (c->dropped)
-		st_err("%llu events not counted: more than %d groups in one table",
-		       c->dropped, ST_COUNT_MAX_ROWS);
-	if (c->no_memory)
-		st_err("%llu events not counted: %s", c->no_memory, st_strerror(ENOMEM));
+	say_lost(c, out);
 	free(t.rows);
 	st_count_free(c);
 }

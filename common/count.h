@@ -8,8 +8,9 @@
  * through the output's writer ("event":"count").
  *
  * The table holds ST_COUNT_MAX_ROWS groups; once full (or out of memory), an
- * event of a new group is not counted, and the table says how many were not,
- * on stderr.
+ * event of a new group is not counted (those of its groups still are),
+ * and the table says how many were not, on stderr and, with -j, in a lost
+ * line after its rows ("reason": "count_table_full" or "count_no_memory").
  */
 #ifndef SOCKTRACE_COUNT_H
 #define SOCKTRACE_COUNT_H
@@ -23,7 +24,8 @@
 struct st_counts {
 	void *root;			/* tsearch tree of rows */
 	size_t nrows;
-	unsigned long long dropped;	/* events of groups past ST_COUNT_MAX_ROWS */
+	size_t max_rows;		/* ST_COUNT_MAX_ROWS: a unit test fills a smaller one */
+	unsigned long long dropped;	/* events of groups past max_rows */
 	unsigned long long no_memory;	/* events of groups there was no memory for */
 	__u64 interval_ns;		/* -i, or 0: at exit only */
 	__u64 due_ns;			/* CLOCK_MONOTONIC of the next table */
