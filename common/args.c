@@ -27,6 +27,7 @@ enum {
 	OPT_METRICS_SERIES,
 	OPT_MAX_HANDSHAKES,
 	OPT_MAX_THREADS,
+	OPT_MAX_PROCESSES,
 };
 
 int st_parse_num(const char *s, unsigned long long min, unsigned long long max,
@@ -268,6 +269,9 @@ static const struct argp_option common_options[] = {
 	  "Hook kind: auto (default), fentry, kprobe or tracepoint", 0 },
 	{ "ring-buffer", OPT_RINGBUF, "KIB", 0,
 	  "Ring buffer size in KiB, a power of two from 4 (default 1024)", 0 },
+	{ "max-processes", OPT_MAX_PROCESSES, "N", 0,
+	  "With COMMAND: processes followed at once, COMMAND included (default 16384, about 80 "
+	  "bytes each in the kernel); one forked beyond is not traced, counted and said", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
 	  "Also serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR: 127.0.0.1 unless given)",
 	  0 },
@@ -358,7 +362,7 @@ static error_t parse_output(int key, char *arg, struct st_opts *o)
 	return 0;
 }
 
-/* How it traces: --backend, --ring-buffer, --debug, --debug-libbpf */
+/* How it traces: --backend, --ring-buffer, --max-processes, --metrics*, --debug* */
 static error_t parse_tracing(int key, char *arg, struct st_opts *o)
 {
 	switch (key) {
@@ -373,6 +377,10 @@ static error_t parse_tracing(int key, char *arg, struct st_opts *o)
 		if (o->ringbuf_kib & (o->ringbuf_kib - 1))
 			st_usage_error("--ring-buffer: %s is not a power of two (expected 4, 8, ... 1048576)",
 				       arg);
+		break;
+	case OPT_MAX_PROCESSES:
+		/* no more processes can live at once than there are PIDs */
+		o->max_processes = parse_one("--max-processes", arg, 1, ST_PID_MAX);
 		break;
 	case OPT_METRICS_ONLY:
 		o->metrics_only = true;
@@ -441,6 +449,10 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 			st_usage_error("--: no COMMAND after it (expected -- COMMAND [ARGS...])");
 		if (o->command && o->npids)
 			st_usage_error("-p/--pid: cannot be combined with COMMAND");
+		/* without COMMAND the map holds a fixed -p list: nothing to size */
+		if (o->max_processes && !o->command)
+			st_usage_error("--max-processes: needs COMMAND (it sizes the map of the "
+				       "processes COMMAND forks)");
 		if (o->cgroup && (o->container || o->unit))
 			st_usage_error("--cgroup: cannot be combined with --container or --unit");
 		if (o->interval_s && !o->count)

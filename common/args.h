@@ -45,6 +45,7 @@ struct st_opts {
 	__u32 metrics_series;		/* --metrics-max-series; 0: the default */
 	__u32 max_handshakes;		/* --max-handshakes; 0: ST_HANDSHAKES_DEFAULT */
 	__u32 max_threads;		/* --max-threads; 0: ST_THREADS_DEFAULT */
+	__u32 max_processes;		/* --max-processes, with COMMAND; 0: ST_MAX_PIDS */
 	char **command;			/* NULL, or COMMAND ARGS... */
 };
 

@@ -97,11 +97,19 @@ static int open_workloads(struct st_run *r)
 	return err;
 }
 
-/* --max-handshakes and --max-threads: the owners map's and the stash's sizes */
+/* --max-processes, --max-handshakes and --max-threads: the pids map's (in
+ * command mode only: args.c refuses it without COMMAND, so a -p list keeps
+ * all of ST_MAX_PIDS), the owners map's and the stash's sizes */
 static int size_maps(struct st_run *r)
 {
 	int err = 0;
 
+	if (r->opts.max_processes)
+		err = bpf_map__set_max_entries(r->bpf.pids, r->opts.max_processes);
+	if (err) {
+		st_err("--max-processes: cannot size the process map: %s", st_strerror(-err));
+		return err;
+	}
 	if (r->tool->owners && r->opts.max_handshakes)
 		err = bpf_map__set_max_entries(r->tool->owners(), r->opts.max_handshakes);
 	if (err) {
