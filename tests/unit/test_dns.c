@@ -111,8 +111,11 @@ static void add_udp(struct st_dns *d, const struct msg *m, __u64 netns, __u64 t)
 	st_dns_add(d, &e, sizeof(e));
 }
 
-/* One read of @len bytes of a TCP stream, of which the record holds @cap */
-static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len, __u64 t)
+#define STREAM	0xffff888012345678ULL
+
+/* One read of @len bytes of TCP stream @stream, of which the record holds @cap */
+static void add_tcp_on(struct st_dns *d, __u64 stream, const __u8 *b, size_t cap, size_t len,
+		       __u64 t)
 {
 	static struct dns_event e;
 
@@ -120,13 +123,19 @@ static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len,
 	e.h.kind = ST_KIND_DNS;
 	e.h.netns = NETNS;
 	e.h.time_ns = t;
-	e.stream = 0xffff888012345678ULL;
+	e.stream = stream;
 	e.sport = 40000;
 	e.proto = 6;
 	e.cap_len = cap;
 	e.msg_len = len;
 	memcpy(e.msg, b, cap);
 	st_dns_add(d, &e, sizeof(e));
+}
+
+/* The same on the one stream most tests use */
+static void add_tcp_cut(struct st_dns *d, const __u8 *b, size_t cap, size_t len, __u64 t)
+{
+	add_tcp_on(d, STREAM, b, cap, len, t);
 }
 
 /* @len bytes of a TCP stream as one read returned them */
@@ -458,6 +467,62 @@ static void test_tcp_cut(void)
 	st_dns_free(&d);
 }
 
+/* The answer for stream @i of test_streams(), its length first: its bytes */
+static size_t stream_answer(__u8 *s, int i)
+{
+	char name[32], addr[32];
+	struct msg m;
+
+	snprintf(name, sizeof(name), "s%d.test", i);
+	snprintf(addr, sizeof(addr), "192.0.2.%d", 50 + i);
+	begin(&m, name, 1, 0, false);
+	rr_addr(&m, name, addr, 60);
+	s[0] = m.len >> 8;
+	s[1] = m.len & 0xff;
+	memcpy(s + 2, m.b, m.len);
+	return 2 + m.len;
+}
+
+/*
+ * ST_DNS_STREAMS + 1 TCP connections, each partway through an answer: the
+ * last one read takes the place of the least recently read (stream 1, as
+ * stream 0 was read again), whose answer is counted as truncated, once;
+ * the other 16 still complete theirs (issue 19).
+ */
+static void test_streams(void)
+{
+	static __u8 s[ST_DNS_STREAMS + 1][2 + ST_DNS_MSG_MAX];
+	size_t len[ST_DNS_STREAMS + 1];
+	const int part = 12;	/* the length and some of the header */
+	char addr[32], name[32];
+	struct st_dns d;
+	int i;
+
+	st_dns_init(&d, 64);
+	for (i = 0; i < ST_DNS_STREAMS; i++) {
+		len[i] = stream_answer(s[i], i);
+		add_tcp_on(&d, STREAM + i, s[i], part, part, (i + 1) * S);
+	}
+	add_tcp_on(&d, STREAM, s[0] + part, 1, 1, 20 * S);
+	CHECK(d.stats.truncated == 0, "%llu truncated before a 17th stream", d.stats.truncated);
+	len[i] = stream_answer(s[i], i);
+	add_tcp_on(&d, STREAM + i, s[i], part, part, 21 * S);
+	CHECK(d.stats.truncated == 1, "%llu truncated: one stream dropped", d.stats.truncated);
+	add_tcp_on(&d, STREAM, s[0] + part + 1, len[0] - part - 1, len[0] - part - 1, 22 * S);
+	for (i = 2; i <= ST_DNS_STREAMS; i++)
+		add_tcp_on(&d, STREAM + i, s[i] + part, len[i] - part, len[i] - part, 22 * S);
+	for (i = 0; i <= ST_DNS_STREAMS; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", 50 + i);
+		snprintf(name, sizeof(name), "s%d.test", i);
+		CHECK_STR(query_of(&d, NETNS, addr, 22 * S), i == 1 ? "-" : name);
+	}
+	CHECK(d.stats.answers == ST_DNS_STREAMS && d.stats.truncated == 1 &&
+	      d.stats.unsynced == 0 && d.stats.malformed == 0,
+	      "%llu answers, %llu truncated, %llu unsynced, %llu malformed", d.stats.answers,
+	      d.stats.truncated, d.stats.unsynced, d.stats.malformed);
+	st_dns_free(&d);
+}
+
 /* -Wl,--wrap=malloc (Makefile): fails the next @fail_mallocs calls */
 static int fail_mallocs;
 void *__real_malloc(size_t size);
@@ -566,6 +631,7 @@ int main(void)
 	test_hostile();
 	test_tcp();
 	test_tcp_cut();
+	test_streams();
 	test_nomem();
 	test_output();
 	return unit_report();
