@@ -37,9 +37,24 @@ def expect(ctx, events):
     return groups
 
 
+LOST_KEYS = ["ts", "time_ns", "tool", "event", "reason", "count"]
+
+
+def check_lost(ctx, o, keys):
+    """A lost line among the rows (issue 19: a table says what it did not
+    count after its rows) has the shape of the tool's other lost lines; a
+    few groups never fill the table, so none is the table's."""
+    check(keys == LOST_KEYS and o["tool"] == ctx.suite.tool and is_int(o["count"])
+          and o["count"] > 0, "bad lost line, keys expected in this order %s: %r" % (
+              LOST_KEYS, o["_line"]))
+    check(o["reason"] not in ("count_table_full", "count_no_memory"),
+          "the count table lost events of a few groups: %r" % o["_line"])
+
+
 def json_tables(ctx, trace, actors):
     """[[(group, count)]]: the tables of JSON rows (one time_ns each), their
-    keys checked in order, only the rows of this case's processes kept."""
+    keys checked in order, only the rows of this case's processes kept;
+    lost lines checked and left out."""
     cols, _, _ = spec(ctx)
     want = ["ts", "time_ns", "tool", "event"] + [c[1] for c in cols] + [
         k for k, _ in WORKLOAD_JSON] + ["count"]
@@ -47,6 +62,9 @@ def json_tables(ctx, trace, actors):
     tables, last = [], None
     for o in parse_json(trace):
         keys = [k for k in o if k != "_line"]
+        if o.get("event") == "lost":
+            check_lost(ctx, o, keys)
+            continue
         check(keys == want, "count row keys %s, expected in this order %s: %r" % (
             keys, want, o["_line"]))
         check(o["tool"] == ctx.suite.tool and o["event"] == "count" and is_int(o["count"])
