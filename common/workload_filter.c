@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include "idset.h"
 #include "log.h"
 #include "workload_filter.h"
 
@@ -35,8 +36,7 @@ struct st_workload_filter {
 	bool rewalking;		/* the timer is armed */
 	struct watch *watches;	/* by wd, ascending */
 	size_t nwatches, watch_cap;
-	__u64 *seen;		/* ids reported, ascending */
-	size_t nseen, seen_cap;
+	struct st_idset seen;	/* ids reported, at most ST_FILTER_SEEN_MAX */
 	bool started, rewalk;
 	bool said_skipped;	/* that some directories are out of reach */
 	/* during update() */
@@ -291,47 +291,11 @@ static bool wanted(const struct st_workload_filter *f, const char *path)
 	return n == len || matches(f, path, n);
 }
 
-/* Where @id is, or goes, in f->seen */
-static size_t seen_at(const struct st_workload_filter *f, __u64 id)
-{
-	size_t lo = 0, hi = f->nseen, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (f->seen[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Notes @id as reported; past ST_FILTER_SEEN_MAX (or out of memory) it is not */
-static void remember(struct st_workload_filter *f, size_t at, __u64 id)
-{
-	size_t cap = f->seen_cap ? 2 * f->seen_cap : 64;
-	__u64 *s;
-
-	if (f->nseen == ST_FILTER_SEEN_MAX)
-		return;
-	if (f->nseen == f->seen_cap) {
-		s = reallocarray(f->seen, cap, sizeof(*s));
-		if (!s)
-			return;
-		f->seen = s;
-		f->seen_cap = cap;
-	}
-	memmove(&f->seen[at + 1], &f->seen[at], (f->nseen - at) * sizeof(*f->seen));
-	f->seen[at] = id;
-	f->nseen++;
-}
-
 static int report(struct st_workload_filter *f, __u64 id)
 {
-	size_t at = seen_at(f, id);
 	int err;
 
-	if (at < f->nseen && f->seen[at] == id)
+	if (st_idset_has(&f->seen, id))
 		return 0;
 	err = f->add(id, f->add_ctx);
 	if (err == 1)
@@ -340,7 +304,9 @@ static int report(struct st_workload_filter *f, __u64 id)
 		f->rewalk = true;	/* the rest next time */
 		return err < 0 ? err : -EINVAL;
 	}
-	remember(f, at, id);
+	/* past ST_FILTER_SEEN_MAX (or out of memory) it is not remembered:
+	 * a re-walk offers it again, and it is put again */
+	st_idset_add(&f->seen, id);
 	f->added++;
 	return 0;
 }
@@ -575,6 +541,7 @@ int st_workload_filter_open(struct st_workloads *w, const char *container, const
 	if (!f)
 		return -ENOMEM;
 	f->epfd = f->ifd = f->tfd = -1;
+	f->seen.max = ST_FILTER_SEEN_MAX;
 	f->cg = st_workloads_cgroups(w);
 	f->records = st_workloads_containers(w);
 	if (!f->cg) {
@@ -606,7 +573,7 @@ void st_workload_filter_close(struct st_workload_filter *f)
 	for (i = 0; i < f->nwatches; i++)
 		free(f->watches[i].path);
 	free(f->watches);
-	free(f->seen);
+	st_idset_free(&f->seen);
 	if (f->ifd >= 0)
 		close(f->ifd);
 	if (f->tfd >= 0)
