@@ -96,6 +96,7 @@ int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
 	if (!opts->container && !opts->unit)
 		return 0;
 	f->cgroups = st_workloads_cgroups(w);
+	f->refused.max = ST_MAX_WORKLOAD_CGROUPS;
 	return st_workload_filter_open(w, opts->container, opts->unit, &f->workload);
 }
 
@@ -130,20 +131,33 @@ static int prune_removed(struct st_filter *f)
 	return n;
 }
 
+static int put_id(struct bpf_map *map, __u64 id)
+{
+	__u8 one = 1;
+
+	return bpf_map__update_elem(map, &id, sizeof(id), &one, sizeof(one), BPF_ANY);
+}
+
+/* @id into the map; a full one is pruned of removed cgroups first. 0 or -errno. */
+static int put_workload_cgroup(struct st_filter *f, __u64 id)
+{
+	int err = put_id(f->workload_map, id);
+
+	if (err == -E2BIG && f->cgroups && prune_removed(f) > 0)
+		err = put_id(f->workload_map, id);
+	return err;
+}
+
 static int add_workload_cgroup(__u64 id, void *ctx)
 {
 	struct st_filter *f = ctx;
-	__u8 one = 1;
 	int err;
 
-	err = bpf_map__update_elem(f->workload_map, &id, sizeof(id), &one, sizeof(one), BPF_ANY);
-	if (err == -E2BIG && f->cgroups && prune_removed(f) > 0)
-		err = bpf_map__update_elem(f->workload_map, &id, sizeof(id), &one,
-					   sizeof(one), BPF_ANY);
+	err = put_workload_cgroup(f, id);
 	if (err == -E2BIG) {
-		if (!f->workload_dropped++)
-			st_err("--container/--unit: more than %d cgroups at once: "
-			       "the ones beyond are not traced", ST_MAX_WORKLOAD_CGROUPS);
+		/* once per cgroup: a re-walk offers it again */
+		if (st_idset_add(&f->refused, id) != 0)
+			f->workload_dropped++;
 		return 1;	/* not remembered: a later walk offers it again */
 	}
 	if (err)
@@ -152,12 +166,37 @@ static int add_workload_cgroup(__u64 id, void *ctx)
 	return err;
 }
 
+/*
+ * The refused cgroups, while the map takes them: inotify reports a cgroup
+ * once, so without this one refused while the map was full would stay
+ * untraced. A full map is pruned first; after a prune that freed nothing,
+ * nothing is tried for PRUNE_PAUSE_S. A refused cgroup removed since may
+ * take a place until the next prune.
+ */
+static void retry_refused(struct st_filter *f)
+{
+	struct timespec now;
+	__u64 id;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (f->refused.n && now.tv_sec >= f->prune_after) {
+		id = f->refused.ids[f->refused.n - 1];
+		err = put_workload_cgroup(f, id);
+		if (err)
+			return;		/* still full, or failed: at a later update */
+		st_idset_del(&f->refused, id);
+	}
+}
+
 int st_filter_workload_update(struct st_filter *f)
 {
 	int n;
 
 	if (!f->workload)
 		return 0;
+	if (f->refused.n)
+		retry_refused(f);
 	n = st_workload_filter_update(f->workload, add_workload_cgroup, f);
 	return n < 0 ? n : 0;
 }
@@ -195,4 +234,5 @@ void st_filter_close(struct st_filter *f)
 	f->cgroup_fd = -1;
 	st_workload_filter_close(f->workload);
 	f->workload = NULL;
+	st_idset_free(&f->refused);
 }

@@ -11,8 +11,12 @@
 
 #include <stdbool.h>
 #include "args.h"
+#include "idset.h"
 #include "skeleton.h"
 #include "workload_filter.h"
+
+/* workload_dropped's reason, in JSON lost lines and on the metrics page */
+#define ST_WORKLOAD_LOSS	"workload_map_full"
 
 struct st_filter {
 	int cgroup_fd;		/* --cgroup, or -1 */
@@ -21,7 +25,15 @@ struct st_filter {
 	struct st_workload_filter *workload;
 	struct bpf_map *workload_map;
 	struct st_cgroups *cgroups;	/* to tell a removed cgroup's id */
-	unsigned long long workload_dropped;	/* cgroups the map had no room for */
+	/*
+	 * Cgroups of the workload the map had no room for: each counted once
+	 * in workload_dropped (past ST_MAX_WORKLOAD_CGROUPS refused ones, or
+	 * without memory, at each offer) and kept in @refused, tried again
+	 * when a prune of removed cgroups makes room. workload_said: what the
+	 * tool has said of the count so far.
+	 */
+	struct st_idset refused;
+	unsigned long long workload_dropped, workload_said;
 	long prune_after;	/* CLOCK_MONOTONIC seconds: no prune of the map before */
 };
 
@@ -44,7 +56,8 @@ int st_filter_fill(struct st_filter *f, const struct st_opts *opts, const struct
 /*
  * The workload's cgroups that appeared since: into the map, without
  * blocking. When the map is full the ids of removed cgroups are taken out;
- * if that leaves no room, a new cgroup is not traced (said once, counted).
+ * if that leaves no room, a new cgroup is not traced until a later prune
+ * makes room (counted in workload_dropped, for the caller to say).
  * 0 or -errno, said in one line.
  */
 int st_filter_workload_update(struct st_filter *f);

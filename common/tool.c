@@ -314,10 +314,27 @@ static __u64 kprobe_missed(struct st_run *r)
 	return missed;
 }
 
+/* Cgroups of --container/--unit the map refused since the last call (each
+ * once), said as the kernel's losses are */
+static void report_workload_lost(struct st_run *r)
+{
+	struct st_filter *f = &r->filter;
+	unsigned long long n = f->workload_dropped - f->workload_said;
+
+	if (!n)
+		return;
+	f->workload_said += n;
+	r->metrics.workload_lost += n;
+	st_err("--container/--unit: %llu new cgroups of the workload not traced: more than %d "
+	       "at once (each is tried again as cgroups are removed)", n, ST_MAX_WORKLOAD_CGROUPS);
+	if (r->opts.json)
+		st_output_lost_one(&r->out, ST_WORKLOAD_LOSS, n);
+}
+
 /*
  * What the kernel lost (and the tool's user side found lost), its kprobes
- * missed and -d lost: on stderr, with -j in the trace too, and on the
- * metrics page; every 250 ms at most unless @now
+ * missed, the workload's cgroups not traced and -d lost: on stderr, with -j
+ * in the trace too, and on the metrics page; every 250 ms at most unless @now
  */
 static void report_lost(struct st_run *r, bool now)
 {
@@ -335,6 +352,7 @@ static void report_lost(struct st_run *r, bool now)
 	r->metrics.kprobe_missed += missed;
 	if (missed && r->opts.json)
 		st_output_lost_one(&r->out, "kprobe_missed", missed);
+	report_workload_lost(r);
 	if (!r->opts.dns)
 		return;
 	dns = st_dns_check(&r->dns);
@@ -372,7 +390,7 @@ static int run(struct st_run *r)
 		st_err("%llu calls of the probed functions missed in total by the kernel's kprobes",
 		       (unsigned long long)r->kprobe_missed);
 	if (r->filter.workload_dropped)
-		st_err("%llu new cgroups of the workload were not traced: more than %d at once",
+		st_err("%llu new cgroups of the workload not traced in total: more than %d at once",
 		       r->filter.workload_dropped, ST_MAX_WORKLOAD_CGROUPS);
 	if (r->workloads && st_workloads_uncached(r->workloads))
 		st_err("%llu workloads were looked up without the cache: more than %d cgroups",

@@ -48,6 +48,8 @@ from e2elib import (EVENT_TIMEOUT, HERE, Client, Fail, Skip, cgroup2_mount, chec
                     show_lines)
 from shared import COLS, NOBODY, shared
 
+WORKLOAD_CGROUPS_MAX = 4096     # ST_MAX_WORKLOAD_CGROUPS, common/event.h
+
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
 PODMAN = ["podman", "--runtime", "runc"]
 IMAGE_LAYOUT = b"socktrace-e2e image 1: busybox, /lib links, /usr and /e2e mounted"
@@ -568,6 +570,42 @@ def workload_unit_too_deep(ctx, mode):
     want = ("%s: cgroups deeper than 64 levels or with paths over 4096 bytes are not looked "
             "at: --unit matches no task in them (directories skipped: 1)" % ctx.tool)
     check(said == [want], "stderr should say once %r: %s" % (want, show_lines(out.stderr)))
+
+
+@shared("workload_map_full", ("json",), once=True)
+def workload_map_full(ctx, mode):
+    """--unit with 4096 cgroups (the unit's and 4095 below it) when the tool
+    starts, as many as workload_cgroups holds; 3 more made after: each
+    counted once, on every channel, and a process in one of them not traced;
+    3 of the first removed: within PRUNE_PAUSE_S (10 s, common/filter.c) of
+    the prune that found no room, the 3 are traced."""
+    import lostcount    # here: it imports metrics, which imports shared
+    name = ("stc-%s.service" % ctx.prefix).encode()
+    cg, _ = unit_cgroup(ctx, name)
+    first = [CgroupDir(ctx, cg.rel + b"/c%d" % i) for i in range(WORKLOAD_CGROUPS_MAX - 1)]
+    late = ctx.suite.Actor(ctx, "late", ctx.netns())
+    run = lostcount.start_counting(ctx, ["--unit", name.decode(), "-j"])
+    more = [CgroupDir(ctx, cg.rel + b"/late%d" % i) for i in range(3)]
+    more[2].add(late.pid)
+    now_re = r"--container/--unit: (\d+) new cgroups of the workload not traced"
+
+    def said():
+        return sum(int(n) for n in re.findall(now_re, "\n".join(run.stderr_lines())))
+    end = time.monotonic() + EVENT_TIMEOUT
+    while said() < 3 and time.monotonic() < end:
+        time.sleep(0.1)
+    check(said() == 3, "stderr should say 3 cgroups not traced: %s"
+          % show_lines(run.stderr_lines()))
+    late.act()                  # not traced: no room for its cgroup
+    for c in first[:3]:
+        c.remove()
+    time.sleep(12)              # the next prune, then the 3 are put in
+    exp = unit_workload(more[2], name).apply(ctx, late.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out, n = lostcount.counted(ctx, run, "workload_map_full", now_re,
+                               r"(\d+) new cgroups of the workload not traced in total")
+    check(n == 3, "3 cgroups should be counted, each once: %d" % n)
+    wl_check(ctx, out, exp)
 
 
 @shared("workload_unit_started_later", matrix=True, once=True)
