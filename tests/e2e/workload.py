@@ -608,6 +608,44 @@ def workload_map_full(ctx, mode):
     wl_check(ctx, out, exp)
 
 
+@shared("workload_watch_limit", once=True)
+def workload_watch_limit(ctx, mode):
+    """--unit where inotify can watch nothing (fs.inotify.max_user_watches
+    lowered to 1 for the case): said once, and the unit's cgroup, made again
+    after the start (a restart: a new id), is found by the re-walk every
+    ST_FILTER_REWALK_MS (2 s) and traced; a sibling unit's process is not."""
+    knob = "/proc/sys/fs/inotify/max_user_watches"
+    with open(knob) as f:
+        old = f.read().strip()
+    with open(knob, "w") as f:
+        f.write("1")
+
+    def restore():
+        with open(knob, "w") as f:
+            f.write(old)
+    ctx.defer(restore)
+    ns = ctx.netns()
+    roles = {r: ctx.suite.Actor(ctx, r, ns) for r in ("other", "unit")}
+    name = ("stc-%s.service" % ctx.prefix).encode()
+    oth, _ = unit_cgroup(ctx, ("stc-%s-other.service" % ctx.prefix).encode())
+    oth.add(roles["other"].pid)
+    first, _ = unit_cgroup(ctx, name)
+    run = ctx.start_tool(["--unit", name.decode()] + wl_args(ctx))
+    first.remove()
+    cg, _ = unit_cgroup(ctx, name)
+    cg.add(roles["unit"].pid)
+    time.sleep(2.5)             # one re-walk at least
+    roles["other"].act()
+    exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    out = run.finish()
+    wl_check(ctx, out, exp)
+    want = ("%s: cannot watch every cgroup (No space left on device): looking for new "
+            "ones every 2000 ms instead" % ctx.tool)
+    said = [l for l in out.stderr if "cannot watch" in l]
+    check(said == [want], "stderr should say once %r: %s" % (want, show_lines(out.stderr)))
+
+
 @shared("workload_unit_started_later", matrix=True, once=True)
 def workload_unit_started_later(ctx, mode):
     """--unit of a unit with a unit file but no cgroup when the tool starts
