@@ -34,6 +34,9 @@ def unknown_option(opt):
 
 
 BAD_OPTIONS.append((["--bogus"], unknown_option("--bogus")))
+BAD_OPTIONS += [(["--max-processes", "0"], r"--max-processes\b"),
+                (["--max-processes", "x"], r"--max-processes\b"),
+                (["--max-processes", "8"], r"--max-processes: needs COMMAND\b")]
 
 
 def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=False,
