@@ -36,6 +36,38 @@ static void add(struct st_counts *c, struct st_output *o, __u32 pid)
 	CHECK(st_count_add(c, o, &e, sizeof(e)) == 0, "pid %u added", pid);
 }
 
+/* A table writing to memory: @buf once @o.f is closed (table_read()) */
+struct table {
+	struct st_opts opts;
+	struct st_counts c;
+	struct st_output o;
+	char *buf;
+	size_t len;
+};
+
+static void table_open(struct table *t, bool json)
+{
+	memset(t, 0, sizeof(*t));
+	t->opts.count = true;
+	t->opts.json = json;
+	st_output_open(&t->o, &t->opts, "tcpconnect", cols, 2);
+	t->o.f = open_memstream(&t->buf, &t->len);
+	st_count_init(&t->c, 0);
+}
+
+/* What the table wrote */
+static const char *table_read(struct table *t)
+{
+	fclose(t->o.f);
+	return t->buf;
+}
+
+static void table_close(struct table *t)
+{
+	free(t->buf);
+	st_count_free(&t->c);
+}
+
 /* stderr goes to a memfd from err_begin() to err_end() */
 static int saved_err = -1, mem_err = -1;
 
@@ -98,57 +130,46 @@ static void json_tails(const char *buf, char *tails, size_t len)
  */
 static void test_full(void)
 {
-	struct st_opts opts = { .count = true };
-	struct st_counts c;
-	struct st_output o;
-	char *buf = NULL;
-	size_t len;
+	struct table t;
 
-	st_output_open(&o, &opts, "tcpconnect", cols, 2);
-	o.f = open_memstream(&buf, &len);
-	st_count_init(&c, 0);
-	CHECK(c.max_rows == ST_COUNT_MAX_ROWS, "%zu rows", c.max_rows);
-	c.max_rows = 3;
-	add(&c, &o, 1), add(&c, &o, 2), add(&c, &o, 3);
-	add(&c, &o, 4), add(&c, &o, 5), add(&c, &o, 1), add(&c, &o, 1), add(&c, &o, 4);
-	CHECK(c.nrows == 3 && c.dropped == 3, "%zu rows, %llu dropped", c.nrows, c.dropped);
+	table_open(&t, false);
+	CHECK(t.c.max_rows == ST_COUNT_MAX_ROWS, "%zu rows", t.c.max_rows);
+	t.c.max_rows = 3;
+	add(&t.c, &t.o, 1), add(&t.c, &t.o, 2), add(&t.c, &t.o, 3);
+	add(&t.c, &t.o, 4), add(&t.c, &t.o, 5), add(&t.c, &t.o, 1), add(&t.c, &t.o, 1);
+	add(&t.c, &t.o, 4);
+	CHECK(t.c.nrows == 3 && t.c.dropped == 3, "%zu rows, %llu dropped", t.c.nrows,
+	      t.c.dropped);
 	err_begin();
-	st_count_print(&c, &o, true);
+	st_count_print(&t.c, &t.o, true);
 	CHECK_STR(err_end(), "socktrace: 3 events not counted: more than 3 groups in one table\n");
-	CHECK(c.nrows == 0 && c.dropped == 0, "%zu rows, %llu dropped", c.nrows, c.dropped);
-	add(&c, &o, 4);
+	CHECK(t.c.nrows == 0 && t.c.dropped == 0, "%zu rows, %llu dropped", t.c.nrows,
+	      t.c.dropped);
+	add(&t.c, &t.o, 4);
 	err_begin();
-	st_count_print(&c, &o, true);
+	st_count_print(&t.c, &t.o, true);
 	CHECK_STR(err_end(), "");
-	fclose(o.f);
-	CHECK_STR(buf, "PID     COUNT\n1       3\n2       1\n3       1\n"
+	CHECK_STR(table_read(&t), "PID     COUNT\n1       3\n2       1\n3       1\n"
 		  "\nPID     COUNT\n4       1\n");
-	free(buf);
-	st_count_free(&c);
+	table_close(&t);
 }
 
 /* -j: the same table's rows, then one lost line of what it did not count */
 static void test_full_json(void)
 {
 	static char tails[4096];
-	struct st_opts opts = { .count = true, .json = true };
-	struct st_counts c;
-	struct st_output o;
-	char *buf = NULL;
-	size_t len;
+	struct table t;
 
-	st_output_open(&o, &opts, "tcpconnect", cols, 2);
-	o.f = open_memstream(&buf, &len);
-	st_count_init(&c, 0);
-	c.max_rows = 2;
-	add(&c, &o, 1), add(&c, &o, 2), add(&c, &o, 3), add(&c, &o, 2), add(&c, &o, 3);
+	table_open(&t, true);
+	t.c.max_rows = 2;
+	add(&t.c, &t.o, 1), add(&t.c, &t.o, 2), add(&t.c, &t.o, 3), add(&t.c, &t.o, 2);
+	add(&t.c, &t.o, 3);
 	err_begin();
-	st_count_print(&c, &o, true);
-	add(&c, &o, 3);
-	st_count_print(&c, &o, true);
+	st_count_print(&t.c, &t.o, true);
+	add(&t.c, &t.o, 3);
+	st_count_print(&t.c, &t.o, true);
 	CHECK_STR(err_end(), "socktrace: 2 events not counted: more than 2 groups in one table\n");
-	fclose(o.f);
-	json_tails(buf, tails, sizeof(tails));
+	json_tails(table_read(&t), tails, sizeof(tails));
 #define ROW(pid, n) "\"tool\":\"tcpconnect\",\"event\":\"count\",\"pid\":" #pid ","	\
 	"\"cgroup_id\":null,\"cgroup\":null,\"unit\":null,\"container_runtime\":null,"	\
 	"\"container_id\":null,\"container_name\":null,\"container_pid\":null,"		\
@@ -158,8 +179,7 @@ static void test_full_json(void)
 		  "\"count\":2}\n"
 		  ROW(3, 1));
 #undef ROW
-	free(buf);
-	st_count_free(&c);
+	table_close(&t);
 }
 
 /*
@@ -170,31 +190,23 @@ static void test_full_json(void)
 static void test_no_memory(void)
 {
 	static char tails[1024];
-	struct st_opts opts = { .count = true, .json = true };
-	struct st_counts c;
-	struct st_output o;
-	char *buf = NULL;
-	size_t len;
+	struct table t;
 
-	st_output_open(&o, &opts, "tcpconnect", cols, 2);
-	o.f = open_memstream(&buf, &len);
-	st_count_init(&c, 0);
-	c.max_rows = 0;
-	add(&c, &o, 1);
-	c.no_memory = 5;
+	table_open(&t, true);
+	t.c.max_rows = 0;
+	add(&t.c, &t.o, 1);
+	t.c.no_memory = 5;
 	err_begin();
-	st_count_print(&c, &o, true);
+	st_count_print(&t.c, &t.o, true);
 	CHECK_STR(err_end(), "socktrace: 1 events not counted: more than 0 groups in one table\n"
 		  "socktrace: 5 events not counted: Cannot allocate memory\n");
-	CHECK(c.no_memory == 0, "%llu reset", c.no_memory);
-	fclose(o.f);
-	json_tails(buf, tails, sizeof(tails));
+	CHECK(t.c.no_memory == 0, "%llu reset", t.c.no_memory);
+	json_tails(table_read(&t), tails, sizeof(tails));
 	CHECK_STR(tails, "\"tool\":\"tcpconnect\",\"event\":\"lost\",\"reason\":\"count_table_full\","
 		  "\"count\":1}\n"
 		  "\"tool\":\"tcpconnect\",\"event\":\"lost\",\"reason\":\"count_no_memory\","
 		  "\"count\":5}\n");
-	free(buf);
-	st_count_free(&c);
+	table_close(&t);
 }
 
 int main(void)
