@@ -7,12 +7,15 @@ its Actor, which makes the tool's events and says what the tool must print
 about them (e2elib.Actor).
 """
 import datetime
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
+import lostcount
 import toollist
 from e2elib import (BACKENDS, EVENT_TIMEOUT, IPV4, IPV6, READY_RE, Client, Fail, Skip, check,
                     need_ipv6, parse_json, parse_ts, sh, show_lines, tracefs_mounts)
@@ -497,3 +500,117 @@ import dns  # noqa: E402
 import metrics  # noqa: E402
 import journal  # noqa: E402
 import deploy  # noqa: E402
+
+
+# ----------------------------------------------------------------------------
+# Limits (issue 19). Here, after the imports above, so that appending this
+# once-case does not change which tool the earlier ones are dealt to.
+
+# COMMAND for process_map_full: forks N children (argv[1]) that wait on a
+# pipe until the last is forked, so that all are alive at once; each then
+# makes the events every tool traces (a TCP connect and accept on its own
+# loopback listener, a UDP send, a unix stream connect and accept) and
+# exits. COMMAND prints the children's PIDs in fork order once they have
+# exited, then waits for the file argv[2] (the test has read the metrics).
+FORKER = r"""
+import json, os, socket, sys, time
+
+def act():
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(1)
+    c = socket.create_connection(l.getsockname())
+    a, _ = l.accept()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"x", u.getsockname())
+    name = "\0stc-forker-%d" % os.getpid()
+    ul = socket.socket(socket.AF_UNIX)
+    ul.bind(name)
+    ul.listen(1)
+    uc = socket.socket(socket.AF_UNIX)
+    uc.connect(name)
+    ua, _ = ul.accept()
+    for x in (c, a, l, s, u, uc, ua, ul):
+        x.close()
+
+r, w = os.pipe()
+kids = []
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)       # EOF once the parent and every child closed w
+        code = 1
+        try:
+            act()
+            code = 0
+        finally:
+            os._exit(code)  # after the traceback, if any: COMMAND then exits 1
+    kids.append(pid)
+os.close(w)
+bad = [k for k in kids if os.waitpid(k, 0)[1]]
+print(json.dumps(kids), flush=True)
+end = time.monotonic() + 60
+while not os.path.exists(sys.argv[2]) and time.monotonic() < end:
+    time.sleep(0.05)
+sys.exit(1 if bad else 0)
+"""
+PROCESS_ROOM, FORKED = 8, 12
+
+
+@shared("process_map_full", ("json",), once=True)
+def process_map_full(ctx, mode):
+    """--max-processes 8 -- COMMAND, which forks 12 children alive at once:
+    COMMAND takes one entry of the process map, its first 7 children the
+    others; the last 5 are refused. stderr (as it happens and the total at
+    exit), the JSON lost lines and the metrics page say exactly 5
+    (process_map_full); the events of the first 7 children are printed, none
+    of the last 5's, nor of any other process. Not a matrix case: the
+    follow programs are raw tracepoints whatever the backend."""
+    followed = PROCESS_ROOM - 1
+    refused = FORKED - followed
+    trace, go = ctx.tmp("trace.json"), ctx.tmp("go")
+    cmd = [sys.executable, "-c", FORKER, str(FORKED), go]
+    args = ["--max-processes", str(PROCESS_ROOM), "-j", "-o", trace]
+    run = ctx.start_tool(["--metrics", "127.0.0.1:0"] + args, command=cmd,
+                         output_file=trace, ready=False)
+    try:
+        run.wait_ready()
+        run.no_metrics = False
+    except Fail:
+        if not any(lostcount.NO_HTTP in l for l in run.stderr_lines()):
+            raise
+        run = ctx.start_tool(args, command=cmd, output_file=trace)
+        run.no_metrics = True
+    end = time.monotonic() + EVENT_TIMEOUT
+    while not run.stdout_lines() and run.p.poll() is None and time.monotonic() < end:
+        time.sleep(0.05)
+    check(run.stdout_lines(), "COMMAND did not say its children's PIDs within %ds; stderr: %s"
+          % (EVENT_TIMEOUT, show_lines(run.stderr_lines())))
+    kids = json.loads(run.stdout_lines()[0])
+    check(len(kids) == FORKED, "test error: COMMAND forked %s" % kids)
+    scraped = lostcount.scrape_until_still(run, "process_map_full")
+    open(go, "w").close()
+    out = run.finish()
+    err = "\n".join(out.stderr)
+    now = sum(int(n) for n in re.findall(r"process map full: (\d+) new processes not followed",
+                                         err))
+    total = re.findall(r"(\d+) new processes not followed in total \(process map full\)", err)
+    check(now == refused and total == [str(refused)],
+          "stderr should say %d new processes not followed, as they happen and in total: %s"
+          % (refused, show_lines(out.stderr)))
+    objs = parse_json(out.trace)
+    lost = [o for o in objs if o.get("event") == "lost" and
+            o.get("reason") != "metrics_series_limit"]
+    check(lost and all(o["reason"] == "process_map_full" for o in lost) and
+          sum(o["count"] for o in lost) == refused,
+          "JSON lost lines should add up to %d process_map_full: %s"
+          % (refused, show_lines([o["_line"] for o in lost])))
+    lostcount.check_page(run, "process_map_full", scraped, refused)
+    shown = sorted({o["pid"] for o in objs if o.get("event") != "lost"})
+    check(shown == sorted(kids[:followed]),
+          "expected the events of the first %d children %s and no other (not of %s), got "
+          "those of %s: %s" % (followed, kids[:followed], kids[followed:], shown,
+                               show_lines(out.trace)))
