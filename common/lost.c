@@ -41,7 +41,8 @@ static const struct {
 } said_as[ST_LOST_MAX] = {
 	[ST_LOST_EVENTS] = { "ring_buffer_full", "lost %llu events",
 			     "%llu events lost in total (ring buffer full)" },
-	[ST_LOST_FOLLOW] = { "process_map_full", "process map full: %llu new processes not followed",
+	[ST_LOST_FOLLOW] = { "process_map_full",
+			     "process map full: %llu new processes not followed (--max-processes)",
 			     "%llu new processes not followed in total (process map full)" },
 	[ST_LOST_DNS] = { "dns_ring_buffer_half_full",
 			  "lost %llu DNS answers (ring buffer half full): their names are not known",
