@@ -52,6 +52,18 @@ def read_all(f):
         data += chunk
 
 
+# Every Tool started: a case that fails half-way leaves none running (main())
+STARTED = []
+
+
+def kill_left():
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Tool:
     """A running tool: stdout and stderr to files, ready when stderr says so."""
 
@@ -61,6 +73,7 @@ class Tool:
         self.p = subprocess.Popen([os.path.join(build, tool), *args], stdin=subprocess.DEVNULL,
                                   stdout=self.out, stderr=self.err, start_new_session=True,
                                   env=env)
+        STARTED.append(self.p)
         deadline = time.monotonic() + TIMEOUT
         while not any(READY.match(l) for l in self.stderr().splitlines()):
             if self.p.poll() is not None:
@@ -676,6 +689,7 @@ def main():
             failed += 1
             print("FAIL %s: %s: %s" % (name, type(e).__name__, " ".join(str(e).split("\n"))),
                   flush=True)
+        kill_left()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
