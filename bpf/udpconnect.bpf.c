@@ -62,9 +62,9 @@ struct {
 } seen SEC(".maps");
 
 /*
- * Pairs added to "seen". Nothing leaves it but by eviction, so each pair
- * added past UDP_SEEN_MAX made the LRU forget one: counted as lost
- * (ST_LOST_SEEN). One counter for every CPU, as the capacity is.
+ * Pairs added to "seen". Nothing leaves it but by eviction, so user space
+ * counts the pairs it forgot from this and the map (ST_LOST_SEEN,
+ * tools/udpconnect.c). One counter for every CPU, as the capacity is.
  */
 __u64 seen_added = 0;
 
@@ -135,11 +135,6 @@ static __always_inline void map_v4(struct dest *d, __u16 sk_fam)
 	d->family = ST_AF_INET6;
 }
 
-static __always_inline void count_seen(void)
-{
-	if (__sync_fetch_and_add(&seen_added, 1) >= UDP_SEEN_MAX)
-		count_lost(ST_LOST_SEEN);
-}
 
 /* After a datagram to @d was sent (@ret >= 0) on @sk. */
 static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
@@ -173,7 +168,7 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	if (err == -ST_EEXIST || (err && bpf_map_lookup_elem(&seen, &k)))
 		return;
 	if (!err)
-		count_seen();
+		__sync_fetch_and_add(&seen_added, 1);
 	emit(sk, d, ST_EV_SEND);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* udpconnect: trace UDP connects and each socket's first datagram to a destination. */
+#include <errno.h>
 #include <string.h>
 #include "tool.h"
 #include "forgotten.h"
@@ -103,57 +104,59 @@ static bool send_inside(const void *value)
 /* LRU free entries a CPU may hold for itself (the kernel's LOCAL_FREE_TARGET) */
 #define LRU_LOCAL_FREE	128
 
-/* Entries of @map now, walked key by key; keys of at most 64 bytes */
-static __u64 map_entries(const struct bpf_map *map)
+/* Entries of @map now, walked key by key (keys of at most 64 bytes): or -errno */
+static long long map_entries(const struct bpf_map *map)
 {
 	__u8 key[64], next[64];
 	size_t size = bpf_map__key_size(map);
 	const void *prev = NULL;
-	__u64 n = 0;
+	long long n = 0;
+	int err;
 
 	if (size > sizeof(key))
-		return 0;
-	while (!bpf_map__get_next_key(map, prev, next, size)) {
+		return -E2BIG;
+	while (!(err = bpf_map__get_next_key(map, prev, next, size))) {
 		memcpy(key, next, size);
 		prev = key;
 		n++;
 	}
-	return n;
+	return err == -ENOENT ? n : err;
 }
 
 /*
- * "seen": the BPF side counts each pair added past UDP_SEEN_MAX as one
- * forgotten (count_seen()). Before Linux 6.16 an LRU may evict earlier,
- * while CPUs keep free entries for themselves (docs/limits.md, section 6).
- * Nothing leaves "seen" but by eviction, so pairs added less pairs in the
- * map is every eviction: what it says beyond the kernel's count is added.
- * The map is walked only once the count could be short (no CPU can have
- * evicted below UDP_SEEN_MAX - LRU_LOCAL_FREE x CPUs) and only once its
- * adds hold still for a look (a walk while pairs come could count an
- * eviction the kernel counts too): late, never high.
+ * The pairs "seen" forgot (ST_LOST_SEEN). Nothing leaves it but by
+ * eviction, so every pair added past UDP_SEEN_MAX made it forget one, and
+ * pairs added less pairs held is every eviction, those an LRU makes early
+ * too (while CPUs keep free entries for themselves; before Linux 6.16
+ * without bound, docs/limits.md section 6). Both only grow and neither is
+ * ever above the truth, so the larger is said. The map is walked only
+ * where an early eviction can be (past UDP_SEEN_MAX less LRU_LOCAL_FREE a
+ * CPU) and once the adds held still for a look: late, never high.
  */
-static void count_seen_evicted(struct st_run *r)
+static void count_seen_lost(struct st_run *r)
 {
-	static __u64 last_added, walked_at, said;
-	__u64 added = __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE);
-	__u64 floor = (__u64)LRU_LOCAL_FREE * libbpf_num_possible_cpus();
-	__u64 entries, evicted, counted;
+	static __u64 last_added, walked_at, evicted, said;
+	__u64 added = __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE), past, total;
+	int cpus = libbpf_num_possible_cpus();
+	long long held;
 
-	if (added != last_added) {
-		last_added = added;	/* coming: walked once they stop */
-		return;
+	if (added == last_added && added != walked_at && cpus > 0 &&
+	    added + (__u64)LRU_LOCAL_FREE * cpus >= UDP_SEEN_MAX) {
+		held = map_entries(skel->maps.seen);
+		/* a pair an add racing the walk evicted was forgotten all the
+		 * same: counting it before that add is late, not high */
+		if (held >= 0 && __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE) == added) {
+			walked_at = added;
+			if (added > (__u64)held && added - (__u64)held > evicted)
+				evicted = added - (__u64)held;
+		}
 	}
-	if (added == walked_at || added + floor < UDP_SEEN_MAX)
-		return;
-	entries = map_entries(skel->maps.seen);
-	if (__atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE) != added)
-		return;
-	walked_at = added;
-	evicted = added > entries ? added - entries : 0;
-	counted = added > UDP_SEEN_MAX ? added - UDP_SEEN_MAX : 0;
-	if (evicted > counted + said) {
-		st_lost_add(&r->lost, ST_LOST_SEEN, evicted - counted - said);
-		said = evicted - counted;
+	last_added = added;
+	past = added > UDP_SEEN_MAX ? added - UDP_SEEN_MAX : 0;
+	total = past > evicted ? past : evicted;
+	if (total > said) {
+		st_lost_add(&r->lost, ST_LOST_SEEN, total - said);
+		said = total;
 	}
 }
 
@@ -161,7 +164,7 @@ static void count_seen_evicted(struct st_run *r)
  * kprobe backend: a send naming a destination whose stash the thread map
  * forgot is not reported, and its return cannot tell (bpf/udpconnect.bpf.c,
  * send_stashed): counted from the stashes made and found (common/forgotten.h),
- * said with the connects' (ST_LOST_STASH). And the pairs "seen" forgot early.
+ * said with the connects' (ST_LOST_STASH). And the pairs "seen" forgot.
  */
 static void count_lost(struct st_run *r)
 {
@@ -174,7 +177,7 @@ static void count_lost(struct st_run *r)
 	sends.made = &skel->bss->send_stashed;
 	sends.found = &skel->bss->send_found;
 	st_forgotten_count(&r->lost, &sends);
-	count_seen_evicted(r);
+	count_seen_lost(r);
 }
 
 static int before_load(struct st_run *r)
