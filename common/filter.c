@@ -163,6 +163,8 @@ static int add_workload_cgroup(__u64 id, void *ctx)
 	if (err)
 		st_err("failed to update map %s: %s", bpf_map__name(f->workload_map),
 		       st_strerror(-err));
+	else
+		st_idset_del(&f->refused, id);	/* a re-walk found room for it */
 	return err;
 }
 
@@ -170,11 +172,12 @@ static int add_workload_cgroup(__u64 id, void *ctx)
  * The refused cgroups, while the map takes them: inotify reports a cgroup
  * once, so without this one refused while the map was full would stay
  * untraced. A full map is pruned first; after a prune that freed nothing,
- * nothing is tried for PRUNE_PAUSE_S. A refused cgroup removed since may
- * take a place until the next prune.
+ * nothing is tried for PRUNE_PAUSE_S. Refused cgroups removed since are
+ * forgotten, so that the retries end with them.
  */
 static void retry_refused(struct st_filter *f)
 {
+	char path[ST_CGROUP_PATH_MAX];
 	struct timespec now;
 	__u64 id;
 	int err;
@@ -182,7 +185,9 @@ static void retry_refused(struct st_filter *f)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	while (f->refused.n && now.tv_sec >= f->prune_after) {
 		id = f->refused.ids[f->refused.n - 1];
-		err = put_workload_cgroup(f, id);
+		err = 0;
+		if (st_cgroup_path(f->cgroups, id, path, sizeof(path)) != -ENOENT)
+			err = put_workload_cgroup(f, id);
 		if (err)
 			return;		/* still full, or failed: at a later update */
 		st_idset_del(&f->refused, id);
@@ -195,7 +200,7 @@ int st_filter_workload_update(struct st_filter *f)
 
 	if (!f->workload)
 		return 0;
-	if (f->refused.n)
+	if (f->refused.n && f->cgroups)
 		retry_refused(f);
 	n = st_workload_filter_update(f->workload, add_workload_cgroup, f);
 	return n < 0 ? n : 0;

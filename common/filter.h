@@ -15,9 +15,6 @@
 #include "skeleton.h"
 #include "workload_filter.h"
 
-/* workload_dropped's reason, in JSON lost lines and on the metrics page */
-#define ST_WORKLOAD_LOSS	"workload_map_full"
-
 struct st_filter {
 	int cgroup_fd;		/* --cgroup, or -1 */
 	bool sees_all_tasks;	/* in the initial PID namespace: /proc shows every thread */

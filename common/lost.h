@@ -42,6 +42,10 @@ bool st_lost_due(struct st_lost *l, bool now);
  */
 bool st_lost_check(struct st_lost *l, __u64 *delta);
 
+/* The reason of the cgroups --container/--unit could not trace (common/filter.h's
+ * workload_dropped), counted in user space: in JSON lost lines and metrics */
+#define ST_WORKLOAD_LOSS	"workload_map_full"
+
 /* The counter's name in JSON and metrics: "ring_buffer_full", ... */
 const char *st_lost_reason(__u32 key);
 /* At exit: the events lost in total, if any */

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "escape.h"
-#include "filter.h"
 #include "log.h"
 #include "lost.h"
 #include "metrics.h"

@@ -572,6 +572,20 @@ def workload_unit_too_deep(ctx, mode):
     check(said == [want], "stderr should say once %r: %s" % (want, show_lines(out.stderr)))
 
 
+def in_map(run, ids, timeout):
+    """Waits until the tool's workload_cgroups map holds every cgroup id of
+    ids (read with bpftool), or fails after timeout seconds."""
+    from tools import _bpfstate
+    end = time.monotonic() + timeout
+    while True:
+        held = _bpfstate.map_keys_u64(run.p.pid, "workload_cgroups")
+        if set(ids) <= held or time.monotonic() > end:
+            break
+        time.sleep(0.2)
+    check(set(ids) <= held, "cgroups %s should be in workload_cgroups within %gs: %d held, "
+          "missing %s" % (ids, timeout, len(held), sorted(set(ids) - held)))
+
+
 @shared("workload_map_full", ("json",), once=True)
 def workload_map_full(ctx, mode):
     """--unit with 4096 cgroups (the unit's and 4095 below it) when the tool
@@ -599,7 +613,9 @@ def workload_map_full(ctx, mode):
     late.act()                  # not traced: no room for its cgroup
     for c in first[:3]:
         c.remove()
-    time.sleep(12)              # the next prune, then the 3 are put in
+    # the next prune (within PRUNE_PAUSE_S of the one that found no room)
+    # makes room, and the refused cgroups are put in
+    in_map(run, [m.ino() for m in more], 10 + EVENT_TIMEOUT)
     exp = unit_workload(more[2], name).apply(ctx, late.act())
     run.wait_comm(ctx.prefix + "-", len(exp))
     out, n = lostcount.counted(ctx, run, "workload_map_full", now_re,
@@ -634,7 +650,7 @@ def workload_watch_limit(ctx, mode):
     first.remove()
     cg, _ = unit_cgroup(ctx, name)
     cg.add(roles["unit"].pid)
-    time.sleep(2.5)             # one re-walk at least
+    in_map(run, [cg.ino()], EVENT_TIMEOUT)      # by a re-walk, every 2 s
     roles["other"].act()
     exp = unit_workload(cg, name).apply(ctx, roles["unit"].act())
     run.wait_comm(ctx.prefix + "-", len(exp))

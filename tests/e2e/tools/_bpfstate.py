@@ -28,12 +28,22 @@ def _bpftool(*args):
 
 
 def map_entries(pid, name):
-    """The entries of pid's BPF map `name`."""
+    """The entries of pid's BPF map `name` (the kernel keeps 15 characters)."""
     found = [i for i in _fd_ids(pid, "bpf-map", "map_id")
-             if _bpftool("map", "show", "id", i).get("name") == name]
+             if _bpftool("map", "show", "id", i).get("name") == name[:15]]
     check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
         name, len(found), pid))
     return _bpftool("map", "dump", "id", found[0])
+
+
+def map_keys_u64(pid, name):
+    """The keys of pid's BPF map `name` whose keys are 64-bit numbers."""
+    def key(e):
+        f = e.get("formatted")
+        if f is not None:
+            return int(f["key"])
+        return int.from_bytes(bytes(int(b, 16) for b in e["key"]), "little")
+    return {key(e) for e in map_entries(pid, name)}
 
 
 def attached_programs(pid):
