@@ -133,10 +133,15 @@ static long long map_entries(const struct bpf_map *map)
  * where an early eviction can be (past UDP_SEEN_MAX less LRU_LOCAL_FREE a
  * CPU) and once the adds held still for a look: late, never high.
  */
+static __u64 seen_added(void)
+{
+	return __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE);
+}
+
 static void count_seen_lost(struct st_run *r)
 {
-	static __u64 last_added, walked_at, evicted, said;
-	__u64 added = __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE), past, total;
+	static __u64 last_added, walked_at, evicted;
+	__u64 added = seen_added(), said = r->lost.added[ST_LOST_SEEN], past, total;
 	int cpus = libbpf_num_possible_cpus();
 	long long held;
 
@@ -145,7 +150,7 @@ static void count_seen_lost(struct st_run *r)
 		held = map_entries(skel->maps.seen);
 		/* a pair an add racing the walk evicted was forgotten all the
 		 * same: counting it before that add is late, not high */
-		if (held >= 0 && __atomic_load_n(&skel->bss->seen_added, __ATOMIC_ACQUIRE) == added) {
+		if (held >= 0 && seen_added() == added) {
 			walked_at = added;
 			if (added > (__u64)held && added - (__u64)held > evicted)
 				evicted = added - (__u64)held;
@@ -154,10 +159,8 @@ static void count_seen_lost(struct st_run *r)
 	last_added = added;
 	past = added > UDP_SEEN_MAX ? added - UDP_SEEN_MAX : 0;
 	total = past > evicted ? past : evicted;
-	if (total > said) {
+	if (total > said)	/* only this adds to ST_LOST_SEEN */
 		st_lost_add(&r->lost, ST_LOST_SEEN, total - said);
-		said = total;
-	}
 }
 
 /*
