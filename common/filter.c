@@ -102,6 +102,14 @@ int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
 
 #define PRUNE_PAUSE_S	10	/* after a prune that freed nothing */
 
+/* Whether cgroup @id was removed (a lookup by handle) */
+static bool cgroup_gone(struct st_filter *f, __u64 id)
+{
+	char path[ST_CGROUP_PATH_MAX];
+
+	return st_cgroup_path(f->cgroups, id, path, sizeof(path)) == -ENOENT;
+}
+
 /*
  * When the map is full: the ids of cgroups gone since make room. Each check
  * is a lookup by handle, so a prune that found nothing gone waits
@@ -109,7 +117,6 @@ int st_filter_workload_open(struct st_filter *f, const struct st_opts *opts,
  */
 static int prune_removed(struct st_filter *f)
 {
-	char path[ST_CGROUP_PATH_MAX];
 	__u64 key, next, gone[64];
 	struct timespec now;
 	size_t n = 0, i;
@@ -121,7 +128,7 @@ static int prune_removed(struct st_filter *f)
 	err = bpf_map__get_next_key(f->workload_map, NULL, &next, sizeof(next));
 	while (!err && n < sizeof(gone) / sizeof(gone[0])) {
 		key = next;
-		if (st_cgroup_path(f->cgroups, key, path, sizeof(path)) == -ENOENT)
+		if (cgroup_gone(f, key))
 			gone[n++] = key;
 		err = bpf_map__get_next_key(f->workload_map, &key, &next, sizeof(next));
 	}
@@ -177,7 +184,6 @@ static int add_workload_cgroup(__u64 id, void *ctx)
  */
 static void retry_refused(struct st_filter *f)
 {
-	char path[ST_CGROUP_PATH_MAX];
 	struct timespec now;
 	__u64 id;
 	int err;
@@ -186,7 +192,7 @@ static void retry_refused(struct st_filter *f)
 	while (f->refused.n && now.tv_sec >= f->prune_after) {
 		id = f->refused.ids[f->refused.n - 1];
 		err = 0;
-		if (st_cgroup_path(f->cgroups, id, path, sizeof(path)) != -ENOENT)
+		if (!cgroup_gone(f, id))
 			err = put_workload_cgroup(f, id);
 		if (err)
 			return;		/* still full, or failed: at a later update */
