@@ -114,11 +114,18 @@ static __always_inline void read_sock_as(const struct sock *sk, struct inet_even
 					 bool typed)
 {
 	e->family = sk_family_as(sk, typed);
-	/* inet_sport outlives inet_put_port(), which zeroes skc_num before
-	 * inet_sock_set_state reports CLOSE; past struct sock: read */
-	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	/*
+	 * The local port. skc_num is in struct sock (a load where typed), but
+	 * inet_put_port() zeroes it before inet_sock_set_state reports CLOSE;
+	 * inet_sport, past struct sock (a read), outlives that. A typed hook
+	 * (fentry) runs at tcp_set_state()'s entry, before inet_put_port().
+	 */
+	if (typed)
+		e->sport = sk->__sk_common.skc_num;
 	if (!e->sport)
-		e->sport = SK_READ(typed, sk, __sk_common.skc_num);
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (!e->sport && !typed)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e->dport = sk_dport_as(sk, typed);
 	if (!events_out())
 		return;		/* a metric's labels have the ports, not the rest */
