@@ -5,11 +5,11 @@
  *
  * Every backend runs the same bodies:
  *  - on_state(): tcp_set_state or inet_sock_set_state. CLOSE->SYN_SENT runs
- *    in the connecting task and records it (owners); ->ESTABLISHED runs in
+ *    in the connecting task and records it (conns); ->ESTABLISHED runs in
  *    softirq and uses that record; the ends of a connection are taken from
  *    the state machine so that every backend agrees on them;
  *  - on_accept(): from accept.bpf.h, in the accepting task.
- * conns keeps, per established socket, who opened it and since when.
+ * conns keeps, per socket, who opened it and since when.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,17 +25,23 @@
 #include "follow.bpf.h"
 #include "dns.bpf.h"
 
+const volatile struct tcptracer_cfg cfg = {};
+
 struct conn {
 	struct owner o;
-	__u64 est_ns;		/* when it became ESTABLISHED */
+	__u64 est_ns;		/* when it became ESTABLISHED, if cfg.lifetime */
 	__u8 has_owner;		/* a passive one has none until accepted */
 	__u8 passive;		/* accepted here: its service port is the local one */
+	__u8 connecting;	/* in SYN_SENT: o is who connects */
 };
 
 /*
- * Established connections, by socket. A plain hash, not an LRU: each entry
+ * Connections by socket, from the connect's SYN (active) or the end of
+ * the handshake or the accept (passive) to the close: one entry for the
+ * whole life, made and deleted once. A plain hash, not an LRU: each entry
  * leaves at its socket's close, so none goes stale; a full map refuses a
- * new connection, counted (ST_LOST_CONNS), rather than forget one it holds.
+ * new connection, counted (ST_LOST_CONNS), rather than forget one it holds;
+ * a connect it refuses waits for its handshake in owners.
  * Sized by --max-connections (TCPTRACER_CONNS_DEFAULT).
  */
 struct {
@@ -46,25 +52,30 @@ struct {
 } conns SEC(".maps");
 
 /*
- * Entries put in owners and conns less those deleted, never below the true
- * count: raised before an insert, and an LRU eviction is never taken off.
- * While it is 0 (a task filter that nothing has passed yet) the state hook,
- * which runs on every state change of every TCP socket, has nothing to look
- * up, and a delete that finds nothing still takes the bucket's lock.
+ * Set before the first entry is put in owners or conns. Until then (a task
+ * filter that nothing has passed yet) the state hook, which runs on every
+ * state change of every TCP socket, has nothing to look up, and a delete
+ * that finds nothing still takes the bucket's lock. Set once, not counted
+ * up and down: two atomic adds on a shared line per entry cost more than
+ * the deletes that find nothing once every connection has closed.
  */
-__u64 tracked = 0;
+bool tracked = false;
 
-/* A full map: the entry is not made, and counted in @lost (unless ST_LOST_MAX) */
-static __always_inline void track(void *map, struct sock *sk, void *v, __u32 lost)
+/* owners has held a connect (conns was full): look there too */
+bool owners_used = false;
+
+/* A full map: the entry is not made, counted in @lost (unless ST_LOST_MAX): -errno */
+static __always_inline long track(void *map, struct sock *sk, void *v, __u32 lost)
 {
 	__u64 key = sk_key(sk);
+	long err;
 
-	__sync_fetch_and_add(&tracked, 1);
-	if (bpf_map_update_elem(map, &key, v, BPF_ANY)) {
-		__sync_fetch_and_add(&tracked, -1);
-		if (lost < ST_LOST_MAX)
-			count_lost(lost);
-	}
+	if (!tracked)
+		tracked = true;
+	err = bpf_map_update_elem(map, &key, v, BPF_ANY);
+	if (err && lost < ST_LOST_MAX)
+		count_lost(lost);
+	return err;
 }
 
 static __always_inline void *tracked_elem(void *map, struct sock *sk)
@@ -74,12 +85,12 @@ static __always_inline void *tracked_elem(void *map, struct sock *sk)
 	return tracked ? bpf_map_lookup_elem(map, &key) : NULL;
 }
 
-static __always_inline void untrack(void *map, struct sock *sk)
+/* Whether @sk's entry was there, and is gone */
+static __always_inline bool untrack(void *map, struct sock *sk)
 {
 	__u64 key = sk_key(sk);
 
-	if (tracked && !bpf_map_delete_elem(map, &key))
-		__sync_fetch_and_add(&tracked, -1);
+	return tracked && !bpf_map_delete_elem(map, &key);
 }
 
 /* Data bytes only: not the SYN, nor a FIN (which bytes_acked and
@@ -119,7 +130,7 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 			e->duration_ns = e->h.time_ns - c->est_ns;
 			e->h.flags |= ST_EVF_DURATION;
 		}
-		if (events_out())
+		if (cfg.bytes)
 			read_bytes(sk, old, e);
 	}
 	e->proto = IPPROTO_TCP;
@@ -129,21 +140,34 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 
 static __always_inline void connecting(struct sock *sk, bool typed)
 {
-	struct owner o = {};
+	struct conn c = { .has_owner = 1, .connecting = 1 };
 
 	if (!want_current() || !want_sk_as(sk, typed))
 		return;
-	owner_of_connect(&o);
-	track(&owners, sk, &o, ST_LOST_OWNERS);
+	owner_of_connect(&c.o);
+	if (!track(&conns, sk, &c, ST_LOST_MAX))
+		return;
+	/* conns is full: the C line can still be printed, from owners */
+	owners_used = true;
+	track(&owners, sk, &c.o, ST_LOST_OWNERS);
 }
 
 static __always_inline void established(struct sock *sk, int old, bool typed)
 {
 	struct conn c = {};
+	struct conn *k;
 	struct owner *o;
 
 	if (old == TCP_SYN_SENT) {
-		o = tracked_elem(&owners, sk);
+		/* its entry, from connecting(), stays: no delete and insert */
+		k = tracked_elem(&conns, sk);
+		if (k && k->connecting) {
+			emit(sk, &k->o, ST_EV_CONNECT, NULL, 0, typed);
+			k->connecting = 0;
+			k->est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
+			return;
+		}
+		o = owners_used ? tracked_elem(&owners, sk) : NULL;
 		if (!o)
 			return;
 		c.o = *o;
@@ -153,11 +177,22 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 	} else if (!want_sk_as(sk, typed)) {
 		return;
 	}
-	c.est_ns = bpf_ktime_get_ns();
+	c.est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
 	c.passive = old != TCP_SYN_SENT;
 	/* passive: only the time, until on_accept() names the owner; one not
 	 * tracked is counted there, where it is tried again, so once */
 	track(&conns, sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS);
+}
+
+/*
+ * Whether a close in its task needs nothing from its connection's entry:
+ * no lifetime is shown, and the closer alone decides whether the close is
+ * printed (no filter on tasks; every task seen from the tool's PID
+ * namespace). The entry is then deleted unread: a hash lookup less.
+ */
+static __always_inline bool closer_decides(void)
+{
+	return !cfg.lifetime && !task_filter_on() && !st_cfg.pidns_ino;
 }
 
 /*
@@ -168,10 +203,20 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
  */
 static __always_inline void closed(struct sock *sk, int old, bool in_task, bool typed)
 {
-	struct conn *c = tracked_elem(&conns, sk);
 	struct owner o = {};
+	struct conn *c;
+	bool known;
 
-	bool known = c && c->has_owner;
+	if (in_task && closer_decides()) {
+		if (want_current() && want_sk_as(sk, typed)) {
+			owner_of_current(&o);
+			emit(sk, &o, ST_EV_CLOSE, NULL, old, typed);
+		}
+		untrack(&conns, sk);
+		return;
+	}
+	c = tracked_elem(&conns, sk);
+	known = c && c->has_owner;
 
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
@@ -200,12 +245,20 @@ static __always_inline bool conn_state(int state)
 	return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_SYN_RECV;
 }
 
-/* A passive connection under a task filter waits for on_accept(): only
- * the accepting task can be judged. */
+/*
+ * A passive connection's entry is made as its handshake ends when its
+ * lifetime is shown, which starts there; otherwise by on_accept(), a hash
+ * lookup less. Under a task filter only the accepting task can be judged.
+ */
+static __always_inline bool passive_at_handshake(void)
+{
+	return cfg.lifetime && !task_filter_on();
+}
+
 static __always_inline bool state_change_wanted(int old, int new)
 {
 	return old == TCP_SYN_SENT || new == TCP_SYN_SENT ||
-	       (new == TCP_ESTABLISHED && !task_filter_on()) ||
+	       (new == TCP_ESTABLISHED && passive_at_handshake()) ||
 	       new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK ||
 	       (new == TCP_CLOSE && conn_state(old));
 }
@@ -221,8 +274,9 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 		closed(sk, old, true, typed);
 	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
 		closed(sk, old, false, typed);
-	/* owners holds SYN_SENT sockets only; established() took its own */
-	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
+	/* a connect that did not establish: in conns, or owners if that was full */
+	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED && !untrack(&conns, sk) &&
+	    owners_used)
 		untrack(&owners, sk);
 	/* closed() took the others' (conn_state()) */
 	if (old == TCP_SYN_RECV && (new == TCP_CLOSE || new == TCP_FIN_WAIT1))
@@ -231,7 +285,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 
 static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 {
-	struct conn *c = tracked_elem(&conns, sk);
+	/* only established() makes a passive connection's entry before this */
+	struct conn *c = passive_at_handshake() ? tracked_elem(&conns, sk) : NULL;
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
@@ -241,13 +296,14 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		return;
 	}
 	if (!c) {
-		/* established before we started, or under a task filter. Reset
+		/* established before we started, or not kept as its handshake
+		 * ended (passive_at_handshake()). Reset
 		 * while it waited to be accepted, or shut down by another
 		 * thread since: the change it would leave conns at has passed,
 		 * and an entry for it would stay until a socket reusing its
 		 * address came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
-		fresh.est_ns = bpf_ktime_get_ns();
+		fresh.est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
 		if (conn_state(sk_state(sk)))
 			track(&conns, sk, &fresh, ST_LOST_CONNS);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, false);

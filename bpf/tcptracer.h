@@ -12,8 +12,16 @@
 
 #include "event.h"
 
-/* conns: established connections tracked at once (--max-connections) */
+/* conns: connections tracked at once, from SYN or accept to close (--max-connections) */
 #define TCPTRACER_CONNS_DEFAULT	262144
 #define TCPTRACER_CONNS_MAX	16777216
+
+/* rodata */
+struct tcptracer_cfg {
+	/* a close's lifetime (and which end accepted it) is shown or counted:
+	 * -l, JSON, the journal, --metrics */
+	__u8 lifetime;
+	__u8 bytes;	/* a close's byte counts are shown: -l, JSON, the journal */
+};
 
 #endif

@@ -39,8 +39,9 @@ static const struct argp_option options[] = {
 	  "took; on close lines, how long the connection lived and the data it sent "
 	  "and received", 0 },
 	{ "max-connections", OPT_MAX_CONNS, "N", 0,
-	  "Established connections tracked at once (default 262144, about 128 bytes each in "
-	  "the kernel); more are counted and said, their close lines have no lifetime", 0 },
+	  "Connections tracked at once, from a connect's SYN or an accept to the close "
+	  "(default 262144, about 128 bytes each in the kernel); more are counted and said, "
+	  "their close lines have no lifetime", 0 },
 	{},
 };
 
@@ -67,12 +68,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* --max-connections: the conns map's size */
+/* --max-connections: the conns map's size; what the output shows of a close */
 static int before_load(struct st_run *r)
 {
 	int err = bpf_map__set_max_entries(skel->maps.conns, max_conns);
+	bool shown = !r->opts.metrics_only && (lifetime || r->opts.json || r->opts.journal);
 
-	(void)r;
+	skel->rodata->cfg.bytes = shown;
+	skel->rodata->cfg.lifetime = shown || r->opts.metrics;
 	if (err)
 		st_err("--max-connections: cannot size the connection map: %s", st_strerror(-err));
 	return err;
