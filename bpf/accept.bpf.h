@@ -3,11 +3,14 @@
  * TCP accepts on every backend, each reported exactly once. The including
  * tool defines, before this header,
  *
- *     static __always_inline void on_accept(struct sock *sk, struct sock *listener);
+ *     static __always_inline void on_accept(struct sock *sk, struct sock *listener,
+ *                                           bool typed);
  *     static __always_inline bool accept_task_wanted(void);
  *
  * on_accept() is called in the accepting task with the new socket and its
- * listener (NULL if unknown). accept_task_wanted() is asked first, before any
+ * listener (NULL if unknown); @typed: both are typed by the kernel's BTF
+ * (fexit), their struct sock fields plain loads (SK_READ(), sock.bpf.h).
+ * accept_task_wanted() is asked first, before any
  * read of a socket: a tool that filters accepts only by task returns
  * want_current() there, so that rejected tasks cost one check.
  *
@@ -59,8 +62,11 @@ struct {
 	__type(value, __u64);
 } accept_listener SEC(".maps");
 
-static __always_inline bool is_tcp(const struct sock *sk)
+static __always_inline bool is_tcp_as(const struct sock *sk, bool typed)
 {
+	/* typed: fentry, with ring buffers (5.8), past these bitfields (5.6) */
+	if (typed)
+		return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM;
 	return sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM;
 }
 
@@ -106,14 +112,15 @@ static __always_inline bool syscall_side_reports(__u32 tid, __u64 sk)
 }
 
 /* inet_csk_accept() returned @sk: report it, unless the syscall side does. */
-static __always_inline void accept_returned(struct sock *sk, struct sock *listener)
+static __always_inline void accept_returned(struct sock *sk, struct sock *listener,
+					    bool typed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (!accept_task_wanted() || !sk || !is_tcp(sk))
+	if (!accept_task_wanted() || !sk || !is_tcp_as(sk, typed))
 		return;
 	if (!syscall_side_reports(tid, (__u64)sk))
-		on_accept(sk, listener);
+		on_accept(sk, listener, typed);
 }
 
 /* The listener of an accept() returning now: its fd is still in the
@@ -137,21 +144,29 @@ static __always_inline void accept_syscall_exit(long ret)
 	done = seen && *seen == (__u64)sk;
 	if (seen)
 		bpf_map_delete_elem(&accept_seen, &tid);
-	if (!sk || done || !is_tcp(sk))
+	if (!sk || done || !is_tcp_as(sk, false))
 		return;
 	/* the listener gives the backlog, which no metric has */
-	on_accept(sk, events_out() ? syscall_listener() : NULL);
+	on_accept(sk, events_out() ? syscall_listener() : NULL, false);
 }
 
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept, struct sock *listener)
 {
-	__u64 ret = 0;
+	struct sock *sk;
 
-	/* only the first argument and the return value: the others changed
-	 * in 6.10 (struct proto_accept_arg) */
-	bpf_get_func_ret(ctx, &ret);
-	accept_returned((struct sock *)ret, listener);
+	/*
+	 * The return value, typed: it follows the arguments, two since 6.10
+	 * (struct proto_accept_arg), four before. CO-RE settles the branch
+	 * at load time, so the verifier never sees the other's access, which
+	 * it would refuse. In asm: the compiler would otherwise make one load
+	 * at a computed offset, which the verifier refuses on a context.
+	 */
+	if (bpf_core_type_exists(struct proto_accept_arg))
+		asm volatile("%[sk] = *(u64 *)(%[ctx] + 16)" : [sk] "=r"(sk) : [ctx] "r"(ctx));
+	else
+		asm volatile("%[sk] = *(u64 *)(%[ctx] + 32)" : [sk] "=r"(sk) : [ctx] "r"(ctx));
+	accept_returned(sk, listener, true);
 	return 0;
 }
 
@@ -177,7 +192,7 @@ int BPF_KRETPROBE(kretprobe_inet_csk_accept, struct sock *sk)
 		bpf_map_delete_elem(&accept_listener, &tid);
 	else	/* accepted all the same, its listener (the backlog) unknown */
 		stash_missed(accept_task_wanted());
-	accept_returned(sk, l);
+	accept_returned(sk, l, false);
 	return 0;
 }
 

@@ -18,21 +18,21 @@
 #include "owner.bpf.h"
 #include "follow.bpf.h"
 
-static __always_inline void on_accept(struct sock *sk, struct sock *listener)
+static __always_inline void on_accept(struct sock *sk, struct sock *listener, bool typed)
 {
 	struct inet_event *e;
 
-	if (!want_sk(sk) || (st_cfg.filter_port &&
-			     !want_port(BPF_CORE_READ(sk, __sk_common.skc_num))))
+	if (!want_sk_as(sk, typed) ||
+	    (st_cfg.filter_port && !want_port(SK_READ(typed, sk, __sk_common.skc_num))))
 		return;
 	e = reserve_event(sizeof(*e), ST_KIND_INET, ST_EV_ACCEPT);
 	if (!e)
 		return;
 	head_of_current(&e->h);
-	read_sock(sk, e);
+	read_sock_as(sk, e, typed);
 	if (listener && events_out()) {
-		e->backlog = BPF_CORE_READ(listener, sk_ack_backlog);
-		e->backlog_max = BPF_CORE_READ(listener, sk_max_ack_backlog);
+		e->backlog = SK_READ(typed, listener, sk_ack_backlog);
+		e->backlog_max = SK_READ(typed, listener, sk_max_ack_backlog);
 		e->h.flags |= ST_EVF_BACKLOG;
 	}
 	e->proto = IPPROTO_TCP;

@@ -283,14 +283,14 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 		untrack(&conns, sk);
 }
 
-static __always_inline void on_accept(struct sock *sk, struct sock *listener)
+static __always_inline void on_accept(struct sock *sk, struct sock *listener, bool typed)
 {
 	/* only established() makes a passive connection's entry before this */
 	struct conn *c = passive_at_handshake() ? tracked_elem(&conns, sk) : NULL;
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
 
 	/* the task filters were asked first (accept_task_wanted) */
-	if (!want_sk(sk)) {
+	if (!want_sk_as(sk, typed)) {
 		if (c)
 			untrack(&conns, sk);
 		return;
@@ -304,14 +304,14 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener)
 		 * address came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
 		fresh.est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
-		if (conn_state(sk_state(sk)))
+		if (conn_state(sk_state_as(sk, typed)))
 			track(&conns, sk, &fresh, ST_LOST_CONNS);
-		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, false);
+		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, typed);
 		return;
 	}
 	owner_of_current(&c->o);
 	c->has_owner = 1;
-	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0, false);
+	emit(sk, &c->o, ST_EV_ACCEPT, NULL, 0, typed);
 }
 
 /* established() keeps no passive connection under a task filter */
