@@ -150,6 +150,15 @@ static __always_inline void accept_syscall_exit(long ret)
 	on_accept(sk, events_out() ? syscall_listener() : NULL, false);
 }
 
+/*
+ * inet_csk_accept()'s second argument since 6.10, asked for by name: not
+ * every vmlinux.h the objects are built from has it (arm64's is 6.1's), and
+ * CO-RE matches a local type by its name without the ___ suffix.
+ */
+struct proto_accept_arg___st {
+	int flags;
+};
+
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(fexit_inet_csk_accept, struct sock *listener)
 {
@@ -162,7 +171,7 @@ int BPF_PROG(fexit_inet_csk_accept, struct sock *listener)
 	 * it would refuse. In asm: the compiler would otherwise make one load
 	 * at a computed offset, which the verifier refuses on a context.
 	 */
-	if (bpf_core_type_exists(struct proto_accept_arg))
+	if (bpf_core_type_exists(struct proto_accept_arg___st))
 		asm volatile("%[sk] = *(u64 *)(%[ctx] + 16)" : [sk] "=r"(sk) : [ctx] "r"(ctx));
 	else
 		asm volatile("%[sk] = *(u64 *)(%[ctx] + 32)" : [sk] "=r"(sk) : [ctx] "r"(ctx));
