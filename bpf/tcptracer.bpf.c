@@ -93,6 +93,12 @@ static __always_inline bool untrack(void *map, struct sock *sk)
 	return tracked && !bpf_map_delete_elem(map, &key);
 }
 
+/* When a connection's lifetime starts, or 0 when none is shown: a clock read less */
+static __always_inline __u64 lifetime_start(void)
+{
+	return cfg.lifetime ? bpf_ktime_get_ns() : 0;
+}
+
 /* Data bytes only: not the SYN, nor a FIN (which bytes_acked and
  * bytes_received count), nor retransmissions (which bytes_sent counts). */
 static __always_inline void read_bytes(struct sock *sk, int old, struct inet_event *e)
@@ -164,7 +170,7 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 		if (k && k->connecting) {
 			emit(sk, &k->o, ST_EV_CONNECT, NULL, 0, typed);
 			k->connecting = 0;
-			k->est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
+			k->est_ns = lifetime_start();
 			return;
 		}
 		o = owners_used ? tracked_elem(&owners, sk) : NULL;
@@ -177,7 +183,7 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 	} else if (!want_sk_as(sk, typed)) {
 		return;
 	}
-	c.est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
+	c.est_ns = lifetime_start();
 	c.passive = old != TCP_SYN_SENT;
 	/* passive: only the time, until on_accept() names the owner; one not
 	 * tracked is counted there, where it is tried again, so once */
@@ -188,7 +194,7 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
  * Whether a close in its task needs nothing from its connection's entry:
  * no lifetime is shown, and the closer alone decides whether the close is
  * printed (no filter on tasks; every task seen from the tool's PID
- * namespace). The entry is then deleted unread: a hash lookup less.
+ * namespace). closed() then deletes the entry unread: a hash lookup less.
  */
 static __always_inline bool closer_decides(void)
 {
@@ -203,20 +209,10 @@ static __always_inline bool closer_decides(void)
  */
 static __always_inline void closed(struct sock *sk, int old, bool in_task, bool typed)
 {
+	bool unread = in_task && closer_decides();
+	struct conn *c = unread ? NULL : tracked_elem(&conns, sk);
+	bool known = c && c->has_owner;
 	struct owner o = {};
-	struct conn *c;
-	bool known;
-
-	if (in_task && closer_decides()) {
-		if (want_current() && want_sk_as(sk, typed)) {
-			owner_of_current(&o);
-			emit(sk, &o, ST_EV_CLOSE, NULL, old, typed);
-		}
-		untrack(&conns, sk);
-		return;
-	}
-	c = tracked_elem(&conns, sk);
-	known = c && c->has_owner;
 
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
@@ -228,7 +224,7 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	} else if (known) {
 		emit(sk, &c->o, ST_EV_CLOSE, c, old, typed);
 	}
-	if (c)
+	if (c || unread)
 		untrack(&conns, sk);
 }
 
@@ -303,7 +299,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 		 * and an entry for it would stay until a socket reusing its
 		 * address came along and found a stranger's owner and start time */
 		owner_of_current(&fresh.o);
-		fresh.est_ns = cfg.lifetime ? bpf_ktime_get_ns() : 0;
+		fresh.est_ns = lifetime_start();
 		if (conn_state(sk_state_as(sk, typed)))
 			track(&conns, sk, &fresh, ST_LOST_CONNS);
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, typed);
