@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "clock.h"
 #include "log.h"
 #include "lost.h"
@@ -73,12 +74,39 @@ static const struct {
 			   "not reported",
 			   "%llu sendmmsg() messages not examined in total (past the first "
 			   STR(ST_MMSG_EXAMINED) " of a call)" },
+	[ST_LOST_SKIPPED] = { "recursion_missed",
+			      "the kernel skipped %llu runs of the tool's BPF programs (a hook fired "
+			      "in an interrupt while the same program ran on that CPU): their events, "
+			      "if any, are not printed",
+			      "%llu runs of the tool's BPF programs skipped in total by the kernel "
+			      "(recursion)" },
 };
 
 void st_lost_add(struct st_lost *l, __u32 key, __u64 n)
 {
 	if (key < ST_LOST_MAX)
 		l->added[key] += n;
+}
+
+void st_lost_skipped(struct st_lost *l, struct bpf_object *obj)
+{
+	struct bpf_prog_info info;
+	struct bpf_program *p;
+	__u64 sum = 0;
+	__u32 len;
+
+	bpf_object__for_each_program(p, obj) {
+		if (bpf_program__fd(p) < 0)	/* not loaded: never run */
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			sum += info.recursion_misses;
+	}
+	if (sum <= l->skipped)
+		return;
+	st_lost_add(l, ST_LOST_SKIPPED, sum - l->skipped);
+	l->skipped = sum;
 }
 
 int st_lost_sum(const struct st_lost *l, __u32 key, __u64 *sum)

@@ -16,6 +16,7 @@ struct st_lost {
 	__u64 said[ST_LOST_MAX];	/* reported so far */
 	/* counted by user space (st_lost_add()), on top of the kernel's */
 	__u64 added[ST_LOST_MAX];
+	__u64 skipped;			/* the kernel's recursion_misses, added so far */
 	struct timespec checked;
 };
 
@@ -29,6 +30,13 @@ void st_lost_init(struct st_lost *l, struct bpf_map *map);
  * the kernel's count, from the next check.
  */
 void st_lost_add(struct st_lost *l, __u32 key, __u64 n);
+/*
+ * Adds to ST_LOST_SKIPPED the runs of @obj's programs the kernel skipped
+ * since the last call: a hook that fired, from an interrupt, while the same
+ * program ran on that CPU (struct bpf_prog_info's recursion_misses, 5.12).
+ * The kernel counts them and says nothing; a skipped run's event is lost.
+ */
+void st_lost_skipped(struct st_lost *l, struct bpf_object *obj);
 /* The kernel's count of @key and what st_lost_add() added: 0 or -errno */
 int st_lost_sum(const struct st_lost *l, __u32 key, __u64 *sum);
 /*

@@ -346,6 +346,7 @@ static void report_lost(struct st_run *r, bool now)
 		return;
 	if (r->tool->count_lost)
 		r->tool->count_lost(r);
+	st_lost_skipped(&r->lost, r->bpf.obj);
 	if (st_lost_check(&r->lost, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);
 	missed = kprobe_missed(r);
