@@ -34,7 +34,8 @@ void st_lost_add(struct st_lost *l, __u32 key, __u64 n);
  * Adds to ST_LOST_SKIPPED the runs of @obj's programs the kernel skipped
  * since the last call: a hook that fired, from an interrupt, while the same
  * program ran on that CPU (struct bpf_prog_info's recursion_misses, 5.12).
- * The kernel counts them and says nothing; a skipped run's event is lost.
+ * The kernel counts them and says nothing; a skipped run's event, if it had
+ * one, is lost.
  */
 void st_lost_skipped(struct st_lost *l, struct bpf_object *obj);
 /* The kernel's count of @key and what st_lost_add() added: 0 or -errno */
