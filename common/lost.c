@@ -103,10 +103,9 @@ void st_lost_skipped(struct st_lost *l, struct bpf_object *obj)
 		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			sum += info.recursion_misses;
 	}
-	if (sum <= l->skipped)
-		return;
-	st_lost_add(l, ST_LOST_SKIPPED, sum - l->skipped);
-	l->skipped = sum;
+	/* only this adds to ST_LOST_SKIPPED: what it holds is the kernel's sum so far */
+	if (sum > l->added[ST_LOST_SKIPPED])
+		st_lost_add(l, ST_LOST_SKIPPED, sum - l->added[ST_LOST_SKIPPED]);
 }
 
 int st_lost_sum(const struct st_lost *l, __u32 key, __u64 *sum)

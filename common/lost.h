@@ -16,7 +16,6 @@ struct st_lost {
 	__u64 said[ST_LOST_MAX];	/* reported so far */
 	/* counted by user space (st_lost_add()), on top of the kernel's */
 	__u64 added[ST_LOST_MAX];
-	__u64 skipped;			/* the kernel's recursion_misses, added so far */
 	struct timespec checked;
 };
 
