@@ -237,11 +237,15 @@ static __always_inline struct pt_regs *syscall_regs(void)
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
 #define ST_NR_CONNECT	42
+#define ST_NR_SENDTO	44
+#define ST_NR_SENDMSG	46
 #define ST_NR_ACCEPT	43
 #define ST_NR_ACCEPT4	288
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
 #define ST_NR_CONNECT	203
+#define ST_NR_SENDTO	206
+#define ST_NR_SENDMSG	211
 #define ST_NR_ACCEPT	202
 #define ST_NR_ACCEPT4	242
 #endif

@@ -127,11 +127,11 @@ static __always_inline void syn_sent(struct sock *sk, bool typed)
 
 	if (!want_current())
 		return;
-	p = bpf_map_lookup_elem(&pending, &tid);
+	p = cfg.no_stash ? NULL : bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
-	} else {
+	} else if (!cfg.no_stash) {
 		/* one the map could not take is never found: counted forgotten */
 		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
 		__sync_fetch_and_add(&syn_made, 1);
@@ -151,18 +151,23 @@ static __always_inline int connect_error(struct sock *sk, bool typed)
 
 /*
  * This thread is inside connect() on @sk (SYN_SENT was set there). Without
- * a stash (forgotten, counted), inside a connect() syscall: a socket closed
- * without an error in the task of that syscall is its own.
+ * a stash (none kept, cfg.no_stash, or one forgotten, counted), inside a
+ * connect() syscall, or a sendto() or sendmsg() (TCP Fast Open's
+ * MSG_FASTOPEN connects from there): a socket closed without an error in
+ * the task of that syscall is its own. Elsewhere (io_uring) the close is
+ * said here, and the call's errno again at its return.
  */
 static __always_inline bool inside_connect(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending *p = cfg.no_stash ? NULL : bpf_map_lookup_elem(&pending, &tid);
+	long nr;
 
 	if (p)
 		return p->sk == (__u64)sk;
+	nr = current_syscall();
 #if defined(ST_NR_CONNECT)
-	return current_syscall() == ST_NR_CONNECT;
+	return nr == ST_NR_CONNECT || nr == ST_NR_SENDTO || nr == ST_NR_SENDMSG;
 #else
 	return false;
 #endif
@@ -300,20 +305,69 @@ out:
 #include "state.bpf.h"
 
 /*
+ * A failure (not EINPROGRESS), reported from the address the call asked
+ * for, kept on the stack: where no SYN left in this call (or its stash was
+ * forgotten), or where no stash is kept (cfg.no_stash).
+ */
+static __always_inline void failed_asked(struct sock *sk, const void *uaddr, bool user,
+					 int ret)
+{
+	struct pending asked = { .sk = (__u64)sk };
+
+	if (ret < 0 && cfg.report_result && want_current()) {
+		asked.have_dest = read_dest(&asked.dest, uaddr, user) == 0;
+		failed_early(sk, &asked, ret);
+	}
+}
+
+/*
+ * cfg.no_stash (fexit): tcp_v4/v6_connect() returned, with its socket, which
+ * is all a stash would have told. A call that set SYN_SENT and then failed
+ * (no local port left) is one whose socket is still in owners, where
+ * on_state() left it (inside_connect()): no other call can have put it
+ * there, since only a socket in CLOSE is connected and its entry leaves
+ * with SYN_SENT. A map update and three lookups or deletes less a connect.
+ */
+static __always_inline void returned_unstashed(struct sock *sk, const void *uaddr,
+					       bool user, int ret)
+{
+	struct dest asked = {};		/* family 0 if unread: none */
+	struct owner *o;
+
+	if (ret >= 0 || in_progress(ret))
+		return;		/* on_state() says how it ends */
+	o = bpf_map_lookup_elem(&owners, &sk);
+	if (!o) {
+		/* as with a stash, unless owners was full at its SYN_SENT
+		 * (counted lost): then said here after all */
+		failed_asked(sk, uaddr, user, ret);
+		return;
+	}
+	if (cfg.report_result) {
+		read_dest(&asked, uaddr, user);
+		emit(sk, o, &asked, -ret, false, false);
+	}
+	bpf_map_delete_elem(&owners, &sk);
+}
+
+/*
  * fexit and sys_exit, which have no entry hook: the stash is syn_sent()'s.
  * Without one for @sk no SYN left in this call (or its stash was forgotten):
- * a failure is reported from the address the call asked for, kept on the
- * stack, so that a return never takes a stash another thread still needs.
+ * a failure is reported from the address the call asked for (failed_asked()),
+ * so that a return never takes a stash another thread still needs.
  */
 static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 					     bool user, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending asked = { .sk = (__u64)sk };
 	struct pending *p;
 
 	if (cfg.at_return) {
 		report_now(sk, ret);
+		return;
+	}
+	if (cfg.no_stash) {
+		returned_unstashed(sk, uaddr, user, ret);
 		return;
 	}
 	p = bpf_map_lookup_elem(&pending, &tid);
@@ -326,10 +380,7 @@ static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 	}
 	if (p)		/* another socket's, left by sendto(MSG_FASTOPEN) */
 		connect_exit(NULL, ret);
-	if (ret < 0 && cfg.report_result && want_current()) {
-		asked.have_dest = read_dest(&asked.dest, uaddr, user) == 0;
-		failed_early(sk, &asked, ret);
-	}
+	failed_asked(sk, uaddr, user, ret);
 }
 
 /* ---- fentry backend ---- */

@@ -9,6 +9,7 @@ struct tcpconnect_cfg {
 	__u8 report_result;	/* -r: emit once the outcome is known */
 	__u8 failed_only;	/* -x: with report_result, failures only */
 	__u8 at_return;		/* no state hook: print when the connect returns 0 */
+	__u8 no_stash;		/* fexit: the call's return needs no stash (connect_returned()) */
 };
 
 /* The stash ("pending"), by thread id: a connect() in progress */

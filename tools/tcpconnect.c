@@ -110,6 +110,9 @@ static int before_load(struct st_run *r)
 		st_run_drop_hook(r, "state");
 		skel->rodata->cfg.at_return = 1;	/* the connect programs print */
 	}
+	/* fexit sees the call return with its socket: the thread map is not used */
+	skel->rodata->cfg.no_stash = st_selection_backend(&r->sel, "connect") ==
+				     ST_BACKEND_FENTRY;
 	return 0;
 }
 

@@ -323,8 +323,9 @@ def thread_map_full(ctx, mode):
         backend = "+".join(run.ready_backends)
         run.finish()
         raise Skip("only the tracepoint backend holds a connect in the thread map while "
-                   "connect() blocks (to sys_exit_connect); fentry and kprobes hold it "
-                   "inside tcp_v4_connect(), which returns first: this run has %s" % backend)
+                   "connect() blocks (to sys_exit_connect); fentry keeps none and kprobes "
+                   "hold it inside tcp_v4_connect(), which returns first: this run has %s"
+                   % backend)
     ns = blackhole_netns(ctx)
     cli = ctx.client("cli", ns)
     sids = [cli.call("connect_block", addr=BLACKHOLE, port=80)["sid"]
