@@ -152,22 +152,24 @@ static __always_inline int connect_error(struct sock *sk, bool typed)
 /*
  * This thread is inside connect() on @sk (SYN_SENT was set there). Without
  * a stash (none kept, cfg.no_stash, or one forgotten, counted), inside a
- * connect() syscall, or a sendto() or sendmsg() (TCP Fast Open's
- * MSG_FASTOPEN connects from there): a socket closed without an error in
- * the task of that syscall is its own. Elsewhere (io_uring) the close is
- * said here, and the call's errno again at its return.
+ * connect() syscall: a socket closed without an error in the task of that
+ * syscall is its own. With cfg.no_stash also in a sendto() or sendmsg():
+ * TCP Fast Open's MSG_FASTOPEN connects there, and only fexit sees that
+ * return (no sys_exit hook does). Elsewhere (io_uring) the close is said
+ * here, and the call's errno again at its return.
  */
 static __always_inline bool inside_connect(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = cfg.no_stash ? NULL : bpf_map_lookup_elem(&pending, &tid);
-	long nr;
 
 	if (p)
 		return p->sk == (__u64)sk;
-	nr = current_syscall();
 #if defined(ST_NR_CONNECT)
-	return nr == ST_NR_CONNECT || nr == ST_NR_SENDTO || nr == ST_NR_SENDMSG;
+	long nr = current_syscall();
+
+	return nr == ST_NR_CONNECT ||
+	       (cfg.no_stash && (nr == ST_NR_SENDTO || nr == ST_NR_SENDMSG));
 #else
 	return false;
 #endif
