@@ -104,18 +104,18 @@ static size_t columns(struct st_column *c)
  */
 static int before_load(struct st_run *r)
 {
+	enum st_backend connect = st_selection_backend(&r->sel, "connect");
 	int err;
 
 	skel->rodata->cfg.report_result = result;
 	skel->rodata->cfg.failed_only = failed_only;
-	if (!result && st_selection_backend(&r->sel, "connect") != ST_BACKEND_TRACEPOINT) {
+	if (!result && connect != ST_BACKEND_TRACEPOINT) {
 		st_run_drop_hook(r, "state");
 		skel->rodata->cfg.at_return = 1;	/* the connect programs print */
 	}
 	/* fexit sees the call return with its socket: the thread map is not
 	 * used, and one entry is its least (0.9 MiB less at the default) */
-	skel->rodata->cfg.no_stash = st_selection_backend(&r->sel, "connect") ==
-				     ST_BACKEND_FENTRY;
+	skel->rodata->cfg.no_stash = connect == ST_BACKEND_FENTRY;
 	if (!skel->rodata->cfg.no_stash)
 		return 0;
 	err = bpf_map__set_max_entries(skel->maps.pending, 1);
