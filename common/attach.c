@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <bpf/bpf.h>
 #include "attach.h"
 #include "log.h"
+#include "probe.h"
 
 /* The syscall a "tracepoint/syscalls/sys_exit_NAME" program sees, or -1. */
 static long exit_syscall_nr(const struct bpf_program *prog)
@@ -102,9 +104,83 @@ static bool syscall_in_progress(const long *nrs, size_t n)
 	return found;
 }
 
+/*
+ * struct bpf_link_info of a perf event link, as far as a kprobe's miss count
+ * (the perf event's type since 6.6, the count since 6.7): Debian 12's
+ * <linux/bpf.h> (6.1) has neither. The kernel copies what it has, leaves
+ * the rest as given (zero) and says how much it had in the length.
+ */
+struct perf_link_info {
+	__u32 type, id, prog_id, pad;
+	__u32 perf_type, pad2;
+	__u64 func_name;
+	__u32 name_len, offset;
+	__u64 addr, missed, cookie;
+};
+
+#define ST_PERF_EVENT_KPROBE	3	/* enum bpf_perf_event_type */
+#define ST_PERF_EVENT_KRETPROBE	4
+
+/* @link's miss count, if it is a kprobe's and the kernel counts it there: 0 or -errno */
+static int link_missed(struct bpf_link *link, __u64 *missed)
+{
+	struct perf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len))
+		return -errno;
+	if (info.type != BPF_LINK_TYPE_PERF_EVENT ||
+	    (info.perf_type != ST_PERF_EVENT_KPROBE && info.perf_type != ST_PERF_EVENT_KRETPROBE))
+		return -ENOENT;
+	if (len < offsetof(struct perf_link_info, missed) + sizeof(info.missed))
+		return -EOPNOTSUPP;	/* 6.6: the type, not the count */
+	*missed = info.missed;
+	return 0;
+}
+
+/*
+ * The first kprobe program decides how they are all made: a perf link if
+ * the kernel counts its misses there, else a tracefs kprobe event, whose
+ * misses kprobe_profile counts; else (no tracefs kprobes) a perf link, and
+ * a line says misses will not be told.
+ */
+static struct bpf_link *attach_kprobe(struct st_links *l, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+	__u64 missed;
+	int err;
+
+	if (l->kprobes == ST_KPROBES_EVENTS)
+		return st_kprobe_event_attach(prog, &l->kev[l->n]);
+	link = st_backend_attach(prog);
+	if (!link || l->kprobes != ST_KPROBES_NONE)
+		return link;
+	err = link_missed(link, &missed);
+	if (!err) {
+		l->kprobes = ST_KPROBES_LINKS;
+		return link;
+	}
+	bpf_link__destroy(link);
+	st_kprobe_events_sweep();
+	link = st_kprobe_event_attach(prog, &l->kev[l->n]);
+	if (link) {
+		st_dbg("kprobes made in tracefs: the kernel's kprobe links do not count "
+		       "their misses (before 6.7)");
+		l->kprobes = ST_KPROBES_EVENTS;
+		return link;
+	}
+	err = -errno;
+	st_err("kprobes: this kernel does not count their missed calls on links (before 6.7), "
+	       "and no tracefs kprobe could be made (%s): misses will not be said",
+	       st_strerror(-err));
+	l->kprobes = ST_KPROBES_UNTOLD;
+	return st_backend_attach(prog);
+}
+
 static int attach_one(struct st_links *l, struct bpf_program *prog)
 {
-	struct bpf_link *link = st_backend_attach(prog);
+	struct bpf_link *link = st_prog_backend(prog) == ST_BACKEND_KPROBE ?
+				attach_kprobe(l, prog) : st_backend_attach(prog);
 	int err;
 
 	if (!link) {
@@ -149,7 +225,8 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 	bpf_object__for_each_program(prog, obj)
 		n++;
 	l->link = calloc(n ? n : 1, sizeof(*l->link));
-	if (!l->link) {
+	l->kev = calloc(n ? n : 1, sizeof(*l->kev));
+	if (!l->link || !l->kev) {
 		st_err("failed to attach: out of memory");
 		return -ENOMEM;
 	}
@@ -172,53 +249,40 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 	return err;
 }
 
-/*
- * struct bpf_link_info of a perf event link, as far as a kprobe's miss count
- * (the perf event's type since 6.6, the count since 6.7): Debian 12's
- * <linux/bpf.h> (6.1) has neither. The kernel copies what it has and
- * leaves the rest as given: zero.
- */
-struct perf_link_info {
-	__u32 type, id, prog_id, pad;
-	__u32 perf_type, pad2;
-	__u64 func_name;
-	__u32 name_len, offset;
-	__u64 addr, missed, cookie;
-};
-
-#define ST_PERF_EVENT_KPROBE	3	/* enum bpf_perf_event_type */
-#define ST_PERF_EVENT_KRETPROBE	4
-
 int st_links_missed(struct st_links *l, __u64 *missed)
 {
-	struct perf_link_info info;
-	bool told = false;
-	__u32 len;
+	unsigned long long m;
+	__u64 one;
 	size_t i;
+	int err;
 
 	*missed = 0;
-	for (i = 0; i < l->n && !l->untold; i++) {
-		memset(&info, 0, sizeof(info));
-		len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(bpf_link__fd(l->link[i]), &info, &len) ||
-		    info.type != BPF_LINK_TYPE_PERF_EVENT ||
-		    (info.perf_type != ST_PERF_EVENT_KPROBE &&
-		     info.perf_type != ST_PERF_EVENT_KRETPROBE))
-			continue;
-		*missed += info.missed;
-		told = true;
+	switch (l->kprobes) {
+	case ST_KPROBES_LINKS:
+		for (i = 0; i < l->n; i++)
+			if (!link_missed(l->link[i], &one))
+				*missed += one;
+		return 0;
+	case ST_KPROBES_EVENTS:
+		err = st_kprobe_events_missed(l->kev, l->n, &m);
+		*missed = m;
+		return err;
+	default:
+		return -EOPNOTSUPP;
 	}
-	l->untold = !told;
-	return told ? 0 : -EOPNOTSUPP;
 }
 
 void st_detach_all(struct st_links *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		bpf_link__destroy(l->link[i]);
+		st_kprobe_event_remove(&l->kev[i]);	/* unused once its link is gone */
+	}
 	free(l->link);
+	free(l->kev);
 	l->link = NULL;
+	l->kev = NULL;
 	l->n = 0;
 }

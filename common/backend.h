@@ -101,5 +101,7 @@ struct bpf_link *st_backend_attach(const struct bpf_program *prog);
 
 /* Mounts tracefs when nothing provides it: libbpf needs it for tracepoints. */
 int st_ensure_tracefs(void);
+/* Where tracefs is: debugfs's tracing/ where mounted, as libbpf 1.1 looks */
+const char *st_tracing_dir(void);
 
 #endif

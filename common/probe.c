@@ -38,7 +38,7 @@ const char *st_prog_func(const struct bpf_program *prog)
 	return st_prog_backend(prog) == ST_BACKEND_TRACEPOINT ? NULL : strchr(sec, '/') + 1;
 }
 
-static const char *tracing_dir(void)
+const char *st_tracing_dir(void)
 {
 	return access(DEBUGFS_TRACING, F_OK) == 0 ? DEBUGFS_TRACING : TRACEFS;
 }
@@ -48,7 +48,7 @@ int st_ensure_tracefs(void)
 	char path[64];
 	int err;
 
-	snprintf(path, sizeof(path), "%s/events", tracing_dir());
+	snprintf(path, sizeof(path), "%s/events", st_tracing_dir());
 	if (access(path, F_OK) == 0)
 		return 0;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
@@ -241,7 +241,7 @@ static int probe_tracepoint(const struct bpf_program *prog, char *why)
 		snprintf(why, ST_WHY_LEN, "tracefs is not available: %s", st_strerror(-err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/events/%s", tracing_dir(), tp + 1);
+	snprintf(path, sizeof(path), "%s/events/%s", st_tracing_dir(), tp + 1);
 	if (access(path, F_OK)) {
 		err = -errno;
 		snprintf(why, ST_WHY_LEN, "tracepoint %s not found: %s", tp + 1,
