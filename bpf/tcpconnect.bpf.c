@@ -118,24 +118,31 @@ static __always_inline void connect_enter(struct sock *sk, const void *addr, boo
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
 
-static __always_inline void syn_sent(struct sock *sk, bool typed)
+/* This thread's connect() sent @sk's SYN: in its stash, made if none */
+static __always_inline void stash_syn(struct sock *sk)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending fresh = { .sk = (__u64)sk, .syn_sent = 1, .at_syn = 1 };
-	struct owner o = {};
-	struct pending *p;
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 
-	if (!want_current())
-		return;
-	p = cfg.no_stash ? NULL : bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
 		p->sk = (__u64)sk;
 		p->syn_sent = 1;
-	} else if (!cfg.no_stash) {
-		/* one the map could not take is never found: counted forgotten */
-		bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
-		__sync_fetch_and_add(&syn_made, 1);
+		return;
 	}
+	/* one the map could not take is never found: counted forgotten */
+	bpf_map_update_elem(&pending, &tid, &fresh, BPF_ANY);
+	__sync_fetch_and_add(&syn_made, 1);
+}
+
+static __always_inline void syn_sent(struct sock *sk, bool typed)
+{
+	struct owner o = {};
+
+	if (!want_current())
+		return;
+	if (!cfg.no_stash)
+		stash_syn(sk);
 	if (!want_sk_as(sk, typed) || !want_sk_dport(sk))
 		return;
 	owner_of_connect(&o);
