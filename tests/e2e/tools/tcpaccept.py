@@ -4,7 +4,6 @@ The cases every tool has are in tests/e2e/shared.py; Actor below makes the
 accepts they trace."""
 import json
 import os
-import re
 import sys
 import time
 
@@ -118,10 +117,12 @@ def kprobe_events_swept(ctx, mode):
     tool left (its PID gone) when it starts."""
     run = ctx.start_tool(ctx.mode_args())
     own = kprobe_events_of(run.p.pid)
-    run.finish()
+    out = run.finish()
     if "kprobe" not in run.ready_backends:
         raise Skip("tracefs kprobes are the kprobe backend's; this run has backend %s"
                    % "+".join(run.ready_backends))
+    untold = [l for l in out.stderr if "misses will not be said" in l]
+    check(not untold, "the tool could not make its tracefs kprobes: %s" % show_lines(untold))
     if not own:
         raise Skip("this kernel (%s) counts kprobe misses on its links: no tracefs kprobes "
                    "made" % os.uname().release)
