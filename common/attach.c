@@ -251,10 +251,8 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 
 int st_links_missed(struct st_links *l, __u64 *missed)
 {
-	unsigned long long m;
 	__u64 one;
 	size_t i;
-	int err;
 
 	*missed = 0;
 	switch (l->kprobes) {
@@ -264,9 +262,7 @@ int st_links_missed(struct st_links *l, __u64 *missed)
 				*missed += one;
 		return 0;
 	case ST_KPROBES_EVENTS:
-		err = st_kprobe_events_missed(l->kev, l->n, &m);
-		*missed = m;
-		return err;
+		return st_kprobe_events_missed(l->kev, l->n, missed);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -60,8 +60,7 @@ static long event_id(const char *name)
 /* Makes the event @ev names for @prog (it may be left by a killed tool of this PID) */
 static int make_event(const struct bpf_program *prog, const struct st_kprobe_event *ev)
 {
-	bool ret = st_prog_backend(prog) == ST_BACKEND_KPROBE &&
-		   !strncmp(bpf_program__section_name(prog), "kretprobe/", 10);
+	bool ret = !strncmp(bpf_program__section_name(prog), "kretprobe/", 10);
 	char line[192];
 
 	if (snprintf(line, sizeof(line), "%c:%s/%s %s\n", ret ? 'r' : 'p', ST_KPROBE_GROUP,
@@ -139,8 +138,7 @@ static bool named(const struct st_kprobe_event *evs, size_t n, const char *name)
 	return false;
 }
 
-int st_kprobe_events_missed(const struct st_kprobe_event *evs, size_t n,
-			    unsigned long long *missed)
+int st_kprobe_events_missed(const struct st_kprobe_event *evs, size_t n, __u64 *missed)
 {
 	char path[128], line[256], name[128];
 	unsigned long long hits, m;

@@ -12,6 +12,7 @@
 #define SOCKTRACE_KPROBE_EVENTS_H
 
 #include <stddef.h>
+#include <linux/types.h>
 #include <bpf/libbpf.h>
 
 #define ST_KPROBE_GROUP		"socktrace"
@@ -21,17 +22,17 @@ struct st_kprobe_event {
 };
 
 /*
- * Makes a kprobe event for @prog's function (a kretprobe for a kretprobe/
- * program) and attaches @prog to it: the link, with @ev named; or NULL
- * with errno set, nothing made, after a line with --debug.
+ * Makes a kprobe event for the function of a kprobe/ or kretprobe/ program
+ * @prog (a kretprobe for the latter) and attaches @prog to it: the link,
+ * with @ev named; or NULL with errno set, nothing made, after a line with
+ * --debug.
  */
 struct bpf_link *st_kprobe_event_attach(const struct bpf_program *prog,
 					struct st_kprobe_event *ev);
 /* Removes @ev, once its link is destroyed; nothing if unnamed */
 void st_kprobe_event_remove(struct st_kprobe_event *ev);
 /* The calls the named ones of @evs[@n] missed, from kprobe_profile: 0 or -errno */
-int st_kprobe_events_missed(const struct st_kprobe_event *evs, size_t n,
-			    unsigned long long *missed);
+int st_kprobe_events_missed(const struct st_kprobe_event *evs, size_t n, __u64 *missed);
 /* Removes the events of tools that are gone (no such PID here) */
 void st_kprobe_events_sweep(void);
 
