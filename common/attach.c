@@ -207,11 +207,12 @@ static int attach_some(struct st_links *l, struct bpf_object *obj,
 }
 
 /*
- * Function hooks first: a call that begins after them is theirs. Then the
- * catch-up programs, but only if a thread is inside one of their syscalls
- * now. A syscall tracepoint with a program sends every syscall of every
- * task through the kernel's slow path, about 50 ns each: not to be paid for
- * a call that is not there.
+ * In the object's order (tcptracer puts the hooks that end what others
+ * begin first). Function hooks first: a call that begins after them is
+ * theirs. Then the catch-up programs, but only if a thread is inside one of
+ * their syscalls now. A syscall tracepoint with a program sends every
+ * syscall of every task through the kernel's slow path, about 50 ns each:
+ * not to be paid for a call that is not there.
  */
 int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		  const struct st_selection *sel, bool sees_all_tasks)

@@ -74,6 +74,12 @@ static const struct {
 			   "not reported",
 			   "%llu sendmmsg() messages not examined in total (past the first "
 			   STR(ST_MMSG_EXAMINED) " of a call)" },
+	[ST_LOST_UNSEEN] = { "close_unseen",
+			     "the kernel did not report the end of %llu connections to the state "
+			     "hook (found when their sockets were reused): their close lines, if "
+			     "any, are missing",
+			     "%llu connection ends not reported by the kernel in total (their "
+			     "close lines, if any, are missing)" },
 	[ST_LOST_SKIPPED] = { "recursion_missed",
 			      "the kernel skipped %llu runs of the tool's BPF programs (a hook fired "
 			      "in an interrupt while the same program ran on that CPU): their events, "
