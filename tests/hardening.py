@@ -477,7 +477,8 @@ def case_million_events(build):
     or reports lost every one, and its memory stays flat. A run the kernel
     skipped (another socket's state change, in an interrupt, while the
     program ran for one of these) may have been one of them: the tool says
-    how many, as the kernel counted them."""
+    how many, as the kernel counted them. A close the kernel did not report
+    at all is counted by the tool when a new socket takes its address."""
     cycles = 125000                      # 8 events a cycle: C, A, 2 X per family
     out = tempfile.NamedTemporaryFile(suffix=".trace")
     t = Tool(build, "tcptracer", ["-o", out.name])
@@ -505,6 +506,10 @@ def case_million_events(build):
     printed = sum(kinds.values())
     m = re.search(r"(\d+) events lost in total", t.stderr())
     lost = int(m.group(1)) if m else 0
+    # a close the kernel did not report: counted when its socket's address
+    # was taken again (docs/limits.md, section 6)
+    m = re.search(r"(\d+) connection ends not reported by the kernel in total", t.stderr())
+    lost += int(m.group(1)) if m else 0
     m = re.search(r"(\d+) runs of the tool's BPF programs skipped in total", t.stderr())
     skipped = int(m.group(1)) if m else 0
     # the kernel may skip more between the read and the stop, never fewer

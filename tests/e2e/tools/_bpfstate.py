@@ -27,13 +27,26 @@ def _bpftool(*args):
     return json.loads(subprocess.check_output(["bpftool", "-j"] + list(args)))
 
 
-def map_entries(pid, name):
-    """The entries of pid's BPF map `name` (the kernel keeps 15 characters)."""
+def _map_id(pid, name):
     found = [i for i in _fd_ids(pid, "bpf-map", "map_id")
              if _bpftool("map", "show", "id", i).get("name") == name[:15]]
     check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
         name, len(found), pid))
-    return _bpftool("map", "dump", "id", found[0])
+    return found[0]
+
+
+def map_entries(pid, name):
+    """The entries of pid's BPF map `name` (the kernel keeps 15 characters)."""
+    return _bpftool("map", "dump", "id", _map_id(pid, name))
+
+
+def map_put_u64(pid, name, key):
+    """Puts an entry of zeros at 64-bit key `key` in pid's BPF map `name`."""
+    i = _map_id(pid, name)
+    size = _bpftool("map", "show", "id", i)["bytes_value"]
+    subprocess.check_call(["bpftool", "map", "update", "id", i, "key", "hex"] +
+                          ["%02x" % b for b in key.to_bytes(8, "little")] +
+                          ["value", "hex"] + ["00"] * size)
 
 
 def map_keys_u64(pid, name):
