@@ -148,6 +148,11 @@ $(OUTPUT)/tests/uring_accept: tests/e2e/helpers/uring_accept.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(URING_LIBS) -o $@
 
+# hardening's observer of the kernel's state changes, held by bench's floorhold
+$(OUTPUT)/tests/statecount.bpf.o: tests/e2e/helpers/statecount.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d)
 
 # libFuzzer targets over the parsers and formatters; corpora hold past findings.
@@ -214,7 +219,7 @@ unit: $(patsubst %,$(OUTPUT)/tests/%,$(UNIT_TESTS))
 e2e: all $(OUTPUT)/tests/uring_accept
 	$(Q)$(PYTHON) tests/e2e/run.py --build-dir $(OUTPUT) --backend auto
 
-hardening: all $(OUTPUT)/loadgen
+hardening: all $(OUTPUT)/loadgen $(OUTPUT)/floorhold $(OUTPUT)/tests/statecount.bpf.o
 	$(Q)$(PYTHON) tests/hardening.py --build-dir $(OUTPUT)
 
 check-man: all

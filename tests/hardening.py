@@ -472,15 +472,64 @@ def recursion_misses(pid):
     return total
 
 
+class StateObserver:
+    """tests/e2e/helpers/statecount.bpf.o, held by bench's floorhold: every
+    TCP state change the kernel reports to raw tracepoint programs, as the
+    tool's tracepoint backend receives them, counted by (old, new)."""
+
+    def __init__(self, build):
+        self.p = subprocess.Popen([os.path.join(build, "floorhold"),
+                                   os.path.join(build, "tests", "statecount.bpf.o"),
+                                   "count_state"], stdout=subprocess.PIPE, text=True,
+                                  start_new_session=True)
+        STARTED.append(self.p)
+        check(self.p.stdout.readline().strip() == "ready", "the state observer did not start")
+
+    def _map_id(self):
+        for fd in os.listdir("/proc/%d/fd" % self.p.pid):
+            if os.readlink("/proc/%d/fd/%s" % (self.p.pid, fd)) != "anon_inode:bpf-map":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (self.p.pid, fd)) as f:
+                i = re.search(r"^map_id:\s+(\d+)", f.read(), re.M).group(1)
+            if json.loads(subprocess.check_output(["bpftool", "-j", "map", "show", "id", i]))[
+                    "name"] == "counts":
+                return i
+        raise Fail("the state observer has no counts map")
+
+    def counts(self):
+        """{(old, new): changes} so far, and the runs the kernel skipped (in
+        which a reported change went uncounted); then stops it."""
+        dump = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id",
+                                                   self._map_id()]))
+        self.skipped = recursion_misses(self.p.pid)
+        self.p.kill()
+        self.p.wait()
+        got = {}
+        for e in dump:
+            f = e["formatted"]
+            n = sum(v["value"] for v in f["values"])
+            if n:
+                got[divmod(f["key"], 16)] = n
+        return got
+
+
+TCP_ESTABLISHED, TCP_SYN_SENT, TCP_FIN_WAIT1, TCP_CLOSE_WAIT, TCP_LAST_ACK = 1, 2, 4, 8, 9
+
+
 def case_million_events(build):
     """A million events through tcptracer at full speed: it stays up, prints
-    or reports lost every one, and its memory stays flat. A run the kernel
-    skipped (another socket's state change, in an interrupt, while the
-    program ran for one of these) may have been one of them: the tool says
-    how many, as the kernel counted them. A close the kernel did not report
-    at all is counted by the tool when a new socket takes its address."""
+    or reports lost every one the kernel reported, and its memory stays
+    flat. A run the kernel skipped (another socket's state change, in an
+    interrupt, while the program ran for one of these) may have been one of
+    them: the tool says how many, as the kernel counted them. The kernel also
+    now and then reports none of a connection's closing changes at all
+    (docs/limits.md, section 6): an observer on the same tracepoint, beside
+    the tool, counts what the kernel did report, so that the shortfall is
+    told apart from the tool's; the tool counts such a close when a new
+    socket takes its address."""
     cycles = 125000                      # 8 events a cycle: C, A, 2 X per family
     out = tempfile.NamedTemporaryFile(suffix=".trace")
+    observer = StateObserver(build)
     t = Tool(build, "tcptracer", ["-o", out.name])
     gen = subprocess.Popen([os.path.join(build, "loadgen"), "-m", "tcp", "-n", str(cycles),
                             "-t", "600"], stdout=subprocess.PIPE, text=True)
@@ -494,9 +543,17 @@ def case_million_events(build):
     check(t.p.poll() is None, "tcptracer died under load: %r" % t.stderr())
     skipped_kernel = recursion_misses(t.p.pid)
     check(t.stop() == 0, "tcptracer exited %s: %r" % (t.p.returncode, t.stderr()))
+    seen = observer.counts()
     generated = sum(int(n) for k, n in re.findall(r"(tcp\d_\w+)=(\d+)", report))
     check(generated == 8 * cycles, "loadgen generated %d events, want %d: %r" % (
         generated, 8 * cycles, report))
+    # the changes each line is printed at, as the kernel reported them (the
+    # machine's other sockets may add some: never fewer than the workload's)
+    closes = seen.get((TCP_ESTABLISHED, TCP_FIN_WAIT1), 0) + \
+        seen.get((TCP_CLOSE_WAIT, TCP_LAST_ACK), 0)
+    connects = seen.get((TCP_SYN_SENT, TCP_ESTABLISHED), 0)
+    unreported = max(0, max(0, 4 * cycles - closes) + max(0, 2 * cycles - connects) -
+                     observer.skipped)
     pid = str(gen.pid)
     kinds = {}                           # "C 4": lines of that type and family
     for line in open(out.name, errors="replace"):
@@ -506,18 +563,25 @@ def case_million_events(build):
     printed = sum(kinds.values())
     m = re.search(r"(\d+) events lost in total", t.stderr())
     lost = int(m.group(1)) if m else 0
-    # a close the kernel did not report: counted when its socket's address
-    # was taken again (docs/limits.md, section 6)
+    # a close the kernel did not report, counted when a new socket took its
+    # address (docs/limits.md, section 6)
     m = re.search(r"(\d+) connection ends not reported by the kernel in total", t.stderr())
-    lost += int(m.group(1)) if m else 0
+    unseen = int(m.group(1)) if m else 0
     m = re.search(r"(\d+) runs of the tool's BPF programs skipped in total", t.stderr())
     skipped = int(m.group(1)) if m else 0
     # the kernel may skip more between the read and the stop, never fewer
     check(skipped >= skipped_kernel, "the kernel skipped %d runs, the tool says %d: %r" % (
         skipped_kernel, skipped, t.stderr()))
-    check(printed + lost <= generated <= printed + lost + skipped,
-          "printed %d + lost %d (and %d runs skipped) != generated %d; by kind %s; stderr %r" % (
-              printed, lost, skipped, generated, kinds, t.stderr()))
+    check(unseen <= unreported, "the tool counts %d closes the kernel did not report, the "
+          "observer %d changes" % (unseen, unreported))
+    check(printed + lost + unseen <= generated <= printed + lost + skipped + unreported,
+          "printed %d + lost %d (and %d runs skipped, %d changes the kernel did not report, "
+          "%d of them counted) != generated %d; by kind %s; stderr %r" % (
+              printed, lost, skipped, unreported, unseen, generated, kinds, t.stderr()))
+    if unreported:
+        print("NOTE million_events_tcptracer: the kernel did not report %d of the workload's "
+              "connect and close changes; the tool counted %d as not reported" % (
+                  unreported, unseen))
     check(len(samples) >= 8, "too short a run to judge memory: %d samples" % len(samples))
     warm = samples[len(samples) // 4]
     check(max(samples[len(samples) // 4:]) - warm <= 2048,
