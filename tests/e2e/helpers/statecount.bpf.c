@@ -4,9 +4,9 @@
  * reports to raw tracepoint programs, counted by (old, new), the way
  * tcptracer's tracepoint backend receives them. hardening.py's
  * million_events_tcptracer holds it with bench's floorhold and reads
- * `counts` with bpftool: a change the kernel did not report to the tool is
- * one it did not report here either, which tells the kernel's misses from
- * the tool's (docs/limits.md, section 6).
+ * `counts` with bpftool: a change missing here as well as from the tool's
+ * output is one the kernel did not report, not one the tool lost
+ * (docs/limits.md, section 6).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
