@@ -203,7 +203,8 @@ def check_self(samples, ctx, limit=4096):
     info = [dict(l) for (n, l), v in samples.items() if n == "socktrace_build_info" and v == 1]
     check(len(info) == 1 and info[0]["tool"] == ctx.tool and info[0]["backend"],
           "socktrace_build_info: %s" % info)
-    for reason in ("ring_buffer_full", "process_map_full", "kprobe_missed", "recursion_missed"):
+    for reason in ("ring_buffer_full", "process_map_full", "kprobe_missed", "recursion_missed",
+                   "close_unseen"):
         check(("socktrace_events_lost_total", frozenset({("reason", reason)})) in samples,
               "no socktrace_events_lost_total{reason=%r}" % reason)
 
