@@ -15,7 +15,7 @@
 #ifndef SOCKTRACE_METRICS_BPF_H
 #define SOCKTRACE_METRICS_BPF_H
 
-#define ST_EEXIST	17
+#include "maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -35,7 +35,7 @@ static __always_inline struct st_metric_val *metric_of(struct st_metric_key *k)
 	if (v)
 		return v;
 	err = bpf_map_update_elem(&metrics, k, &metric_zero, BPF_NOEXIST);
-	if (err && err != -ST_EEXIST) {		/* -E2BIG: full (EEXIST: another CPU made it) */
+	if (err && !st_update_exists(err)) {	/* -E2BIG: full (EEXIST: another CPU made it) */
 		count_lost(ST_LOST_SERIES);
 		__builtin_memset(k, 0, offsetof(struct st_metric_key, kind));
 		k->result = 0;

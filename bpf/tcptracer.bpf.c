@@ -82,7 +82,7 @@ static __always_inline long track(void *map, struct sock *sk, void *v, __u32 los
 	if (!tracked)
 		tracked = true;
 	err = bpf_map_update_elem(map, &key, v, BPF_NOEXIST);
-	if (err == -ST_EEXIST) {
+	if (st_update_exists(err)) {
 		count_lost(ST_LOST_UNSEEN);
 		err = bpf_map_update_elem(map, &key, v, BPF_ANY);
 	}

@@ -160,12 +160,11 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	err = bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
 	/*
 	 * -EEXIST: seen before (or being added on another CPU). Another error
-	 * (an LRU takes a free entry before it looks for the key: seen on
-	 * 6.1-arm64 for a pair it held) is asked again: a pair not there is
+	 * (no free entry could be taken) is asked again: a pair not there is
 	 * reported all the same, and so maybe again at its next send, never
 	 * missed.
 	 */
-	if (err == -ST_EEXIST || (err && bpf_map_lookup_elem(&seen, &k)))
+	if (st_update_exists(err) || (err && bpf_map_lookup_elem(&seen, &k)))
 		return;
 	if (!err)
 		__sync_fetch_and_add(&seen_added, 1);
