@@ -497,8 +497,8 @@ class StateObserver:
         raise Fail("the state observer has no counts map")
 
     def counts(self):
-        """{(old, new): changes} so far, and the runs the kernel skipped (in
-        which a reported change went uncounted); then stops it."""
+        """{(old, new): changes} so far; then stops it. .skipped: the runs
+        the kernel skipped, in which a reported change went uncounted."""
         dump = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id",
                                                    self._map_id()]))
         self.skipped = recursion_misses(self.p.pid)
