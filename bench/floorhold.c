@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * floorhold OBJECT PROG...: loads the named programs of OBJECT (bench's
- * floor.bpf.o), attaches them, prints "ready" and holds them until killed.
+ * floor.bpf.o; hardening's statecount.bpf.o), attaches them, prints "ready"
+ * and holds them until killed.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -3,11 +3,12 @@
  * What a map update's result says, read alike on every kernel.
  *
  * The verifier turns a call of bpf_map_update_elem() on a hash map into a
- * direct call of the map's update, which returns an int: on Linux 6.1 only
- * the register's low half holds it, so -EEXIST reads 0xffffffef, not -17
- * (seen on amd64 and arm64; 6.12 extends the sign). A test of the whole
- * long then takes "exists" for another error. Zero and non-zero read the
- * same either way; compare a particular error through these.
+ * direct call of the map's update. Where that returns an int (seen on
+ * Linux 6.1, amd64 and arm64; 6.12 extends the sign, its map operations
+ * returning long) only the register's low half holds the result, so
+ * -EEXIST reads 0xffffffef, not -17, and a test of the whole long takes
+ * "exists" for another error. Zero and non-zero read the same either way;
+ * compare a particular error through these.
  */
 #ifndef SOCKTRACE_MAPS_BPF_H
 #define SOCKTRACE_MAPS_BPF_H

@@ -7,9 +7,11 @@
  * (--max-handshakes).
  *
  * A plain hash, not an LRU: every entry leaves when its socket leaves
- * SYN_SENT, which every socket does, so an entry never goes stale; when
- * it is full, a new connect is refused and counted (ST_LOST_OWNERS), never
- * an older one forgotten in silence.
+ * SYN_SENT, which every socket does, unless the kernel does not report it
+ * (docs/limits.md, section 6: tcptracer's inserts find and count such an
+ * entry; tcpconnect's own() overwrites it); when it is full, a new connect
+ * is refused and counted (ST_LOST_OWNERS), never an older one forgotten in
+ * silence.
  */
 #ifndef SOCKTRACE_OWNERS_BPF_H
 #define SOCKTRACE_OWNERS_BPF_H

@@ -19,6 +19,7 @@
 #include "tcptracer.h"
 #include "filter.bpf.h"
 #include "emit.bpf.h"
+#include "maps.bpf.h"
 #include "sock.bpf.h"
 #include "owner.bpf.h"
 #include "owners.bpf.h"
@@ -198,7 +199,9 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 	}
 	c.passive = old != TCP_SYN_SENT;
 	/* accepted before its handshake ended (TCP Fast Open): on_accept()
-	 * made its entry, with its owner; a socket not yet accepted has none */
+	 * made its entry, with its owner; a socket not yet accepted has none.
+	 * A simultaneous open (SYN_SENT->SYN_RECV->ESTABLISHED) has one too,
+	 * and is left untracked: no lifetime on its close */
 	if (c.passive && SK_READ(typed, sk, sk_socket))
 		return;
 	c.est_ns = lifetime_start();

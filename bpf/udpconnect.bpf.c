@@ -17,6 +17,7 @@
 #include "udpconnect.h"
 #include "filter.bpf.h"
 #include "emit.bpf.h"
+#include "maps.bpf.h"
 #include "sock.bpf.h"
 #include "owner.bpf.h"
 #include "follow.bpf.h"
@@ -160,9 +161,9 @@ static __always_inline void on_send(struct sock *sk, struct dest *d, int ret)
 	err = bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
 	/*
 	 * -EEXIST: seen before (or being added on another CPU). Another error
-	 * (no free entry could be taken) is asked again: a pair not there is
-	 * reported all the same, and so maybe again at its next send, never
-	 * missed.
+	 * (an LRU takes a free entry before it looks for the key, and may find
+	 * none) is asked again: a pair not there is reported all the same, and
+	 * so maybe again at its next send, never missed.
 	 */
 	if (st_update_exists(err) || (err && bpf_map_lookup_elem(&seen, &k)))
 		return;
