@@ -497,11 +497,9 @@ class StateObserver:
         raise Fail("the state observer has no counts map")
 
     def counts(self):
-        """{(old, new): changes} so far; then stops it. .skipped: the runs
-        the kernel skipped, in which a reported change went uncounted."""
+        """{(old, new): changes} so far; then stops it."""
         dump = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id",
                                                    self._map_id()]))
-        self.skipped = recursion_misses(self.p.pid)
         self.p.kill()
         self.p.wait()
         got = {}
@@ -552,8 +550,9 @@ def case_million_events(build):
     closes = seen.get((TCP_ESTABLISHED, TCP_FIN_WAIT1), 0) + \
         seen.get((TCP_CLOSE_WAIT, TCP_LAST_ACK), 0)
     connects = seen.get((TCP_SYN_SENT, TCP_ESTABLISHED), 0)
-    unreported = max(0, max(0, 4 * cycles - closes) + max(0, 2 * cycles - connects) -
-                     observer.skipped)
+    # (the observer's own skipped runs are not taken off: most are of other
+    # changes, and one of those would hide a close the kernel did not report)
+    unreported = max(0, 4 * cycles - closes) + max(0, 2 * cycles - connects)
     pid = str(gen.pid)
     kinds = {}                           # "C 4": lines of that type and family
     for line in open(out.name, errors="replace"):
