@@ -34,6 +34,7 @@ struct conn {
 	__u8 has_owner;		/* a passive one has none until accepted */
 	__u8 passive;		/* accepted here: its service port is the local one */
 	__u8 connecting;	/* in SYN_SENT: o is who connects */
+	__u32 hash;		/* sk_hash_as() once established: which connection */
 };
 
 /*
@@ -68,22 +69,61 @@ bool tracked = false;
 bool owners_used = false;
 
 /*
+ * Which connection a socket holds: the hash of its 4-tuple, set as the
+ * socket is hashed (inet_ehash_nolisten(): a connect's once its port is
+ * chosen, a passive one's before it can be accepted or leave SYN_RECV) and
+ * never changed. A former socket at the same address held another 4-tuple,
+ * all but surely another hash. It fits the padding of struct conn.
+ */
+static __always_inline __u32 sk_hash_as(const struct sock *sk, bool typed)
+{
+	return SK_READ(typed, sk, __sk_common.skc_hash);
+}
+
+/*
+ * Whether @c, found where @v was to go, is the same passive connection's.
+ * Its two hooks can both make its entry: on fexit/kretprobe the accept may
+ * run on one CPU while the handshake ends on another, as the socket is
+ * queued for accept before it leaves SYN_RECV. Then they merge: the
+ * accept's owner, the handshake's start.
+ */
+static __always_inline bool merged(struct conn *c, const struct conn *v)
+{
+	if (!c->passive || !v->passive || c->hash != v->hash)
+		return false;
+	if (v->has_owner) {
+		c->o = v->o;
+		c->has_owner = 1;
+	} else {
+		c->est_ns = v->est_ns;
+	}
+	return true;
+}
+
+/*
  * A full map: the entry is not made, counted in @lost (unless ST_LOST_MAX):
  * -errno. Every entry is made for a socket just made (at a connect's SYN,
  * at the end of a handshake not yet accepted, at an accept), so one already
  * at its address is a former socket's whose end the kernel never reported:
- * replaced, and counted. An insert that finds none costs what an overwrite
- * does.
+ * replaced, and counted; unless (@merge, @v a struct conn) it is this very
+ * connection's (merged()). Gone by the time it is looked at, it was this
+ * socket's, and closed: nothing is made. An insert that finds none costs
+ * what an overwrite does.
  */
-static __always_inline long track(void *map, struct sock *sk, void *v, __u32 lost)
+static __always_inline long track(void *map, struct sock *sk, void *v, __u32 lost,
+				  bool merge)
 {
 	__u64 key = sk_key(sk);
+	struct conn *c;
 	long err;
 
 	if (!tracked)
 		tracked = true;
 	err = bpf_map_update_elem(map, &key, v, BPF_NOEXIST);
 	if (st_update_exists(err)) {
+		c = merge ? bpf_map_lookup_elem(map, &key) : NULL;
+		if (merge && (!c || merged(c, v)))
+			return 0;
 		count_lost(ST_LOST_UNSEEN);
 		err = bpf_map_update_elem(map, &key, v, BPF_ANY);
 	}
@@ -165,11 +205,11 @@ static __always_inline void connecting(struct sock *sk, bool typed)
 	if (!want_current() || !want_sk_as(sk, typed))
 		return;
 	owner_of_connect(&c.o);
-	if (!track(&conns, sk, &c, ST_LOST_MAX))
+	if (!track(&conns, sk, &c, ST_LOST_MAX, false))
 		return;
 	/* conns is full: the C line can still be printed, from owners */
 	owners_used = true;
-	track(&owners, sk, &c.o, ST_LOST_OWNERS);
+	track(&owners, sk, &c.o, ST_LOST_OWNERS, false);
 }
 
 static __always_inline void established(struct sock *sk, int old, bool typed)
@@ -185,6 +225,7 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 			emit(sk, &k->o, ST_EV_CONNECT, NULL, 0, typed);
 			k->connecting = 0;
 			k->est_ns = lifetime_start();
+			k->hash = sk_hash_as(sk, typed);
 			return;
 		}
 		o = owners_used ? tracked_elem(&owners, sk) : NULL;
@@ -205,9 +246,10 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 	if (c.passive && SK_READ(typed, sk, sk_socket))
 		return;
 	c.est_ns = lifetime_start();
+	c.hash = sk_hash_as(sk, typed);
 	/* passive: only the time, until on_accept() names the owner; one not
 	 * tracked is counted there, where it is tried again, so once */
-	track(&conns, sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS);
+	track(&conns, sk, &c, c.passive ? ST_LOST_MAX : ST_LOST_CONNS, c.passive);
 }
 
 /*
@@ -231,9 +273,17 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 {
 	bool unread = in_task && closer_decides();
 	struct conn *c = unread ? NULL : tracked_elem(&conns, sk);
-	bool known = c && c->has_owner;
+	bool held = c;
 	struct owner o = {};
+	bool known;
 
+	/* a former socket's, whose end the kernel did not report: this one
+	 * was not tracked (a filter), or its start not seen */
+	if (c && c->hash != sk_hash_as(sk, typed)) {
+		count_lost(ST_LOST_UNSEEN);
+		c = NULL;
+	}
+	known = c && c->has_owner;
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
 		 * could not see it (io_uring on tracepoints): filter the closer */
@@ -244,7 +294,7 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	} else if (known) {
 		emit(sk, &c->o, ST_EV_CLOSE, c, old, typed);
 	}
-	if (c || unread)
+	if (held || unread)
 		untrack(&conns, sk);
 }
 
@@ -305,6 +355,13 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 	struct conn *c = passive_at_handshake() ? tracked_elem(&conns, sk) : NULL;
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
 
+	fresh.hash = sk_hash_as(sk, typed);
+	/* a former socket's, whose end the kernel did not report (track()) */
+	if (c && c->hash != fresh.hash) {
+		count_lost(ST_LOST_UNSEEN);
+		untrack(&conns, sk);
+		c = NULL;
+	}
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk_as(sk, typed)) {
 		if (c)
@@ -312,16 +369,20 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 		return;
 	}
 	if (!c) {
-		/* established before we started, or not kept as its handshake
-		 * ended (passive_at_handshake()). Reset
-		 * while it waited to be accepted, or shut down by another
-		 * thread since: the change it would leave conns at has passed,
-		 * and an entry for it would stay until a socket reusing its
-		 * address came along and found a stranger's owner and start time */
+		/* established before we started, not kept as its handshake
+		 * ended (passive_at_handshake()), or still ending it on another
+		 * CPU (merged()). Not kept if reset while it waited to be
+		 * accepted, or shut down by another thread since: the change
+		 * that would take it out of conns has passed, and the entry
+		 * would stay until a socket at its address counted it as an
+		 * end not reported. Looked at again once made: a reset as it
+		 * was made. */
 		owner_of_current(&fresh.o);
 		fresh.est_ns = lifetime_start();
-		if (conn_state(sk_state_as(sk, typed)))
-			track(&conns, sk, &fresh, ST_LOST_CONNS);
+		if (conn_state(sk_state_as(sk, typed)) &&
+		    !track(&conns, sk, &fresh, ST_LOST_CONNS, true) &&
+		    !conn_state(sk_state_as(sk, typed)))
+			untrack(&conns, sk);	/* reset as it was made */
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, typed);
 		return;
 	}
