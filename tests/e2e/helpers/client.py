@@ -28,6 +28,13 @@ null for a socket with no peer, e.g. one reset before it was accepted):
   send       {"sid","n"}                  send n bytes
   recv       {"sid","n"}                  receive n bytes or until EOF -> {"got"}
   close      {"sid","abort"}              abort: SO_LINGER 0 first, a reset
+  spin_accept {"sid","count"}            a thread accepts count connections,
+                                          polling the listener without blocking
+                                          (at once as each is queued, while its
+                                          handshake may still be ending), and
+                                          closes each; wait {"sid"} -> {"accepted"}
+  connect_many {"family","addr","port","count"}  count connects in a row, each
+                                          closed once connected -> {"lports"}
   fork_serve {"sid","count"}              accept count connections, fork a worker
                                           (comm COMM-wrk) for each that reads until
                                           EOF and closes; the parent closes its copy
@@ -283,6 +290,38 @@ def close(req):
     return {}
 
 
+def spin_accept(req):
+    ls, want = sock(req), int(req["count"])
+    res = {"accepted": 0, "tid0": None}     # wait() takes tid0 off
+
+    def run():
+        ls.setblocking(False)
+        try:
+            while res["accepted"] < want:
+                try:
+                    s, _ = ls.accept()
+                except BlockingIOError:
+                    continue
+                s.close()
+                res["accepted"] += 1
+        except OSError as e:
+            res["error"] = repr(e)
+    t = threading.Thread(target=run)
+    t.start()
+    blocked.setdefault(int(req["sid"]), []).append((t, res))
+    return {"tid": t.native_id}
+
+
+def connect_many(req):
+    lports = []
+    for _ in range(int(req["count"])):
+        s = socket.socket(fam(req["family"]), socket.SOCK_STREAM)
+        s.connect((req["addr"], int(req["port"])))
+        lports.append(s.getsockname()[1])
+        s.close()
+    return {"lports": lports}
+
+
 def fork_serve(req):
     ls, out = sock(req), []
     wcomm = (COMM if isinstance(COMM, bytes) else COMM.encode()) + b"-wrk"
@@ -459,6 +498,7 @@ OPS = {
     "connect_block": connect_block,
     "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
     "recv": recv, "close": close, "fork_serve": fork_serve,
+    "spin_accept": spin_accept, "connect_many": connect_many,
     "reap": lambda req: {"status": [os.waitpid(p, 0)[1] for p in workers]},
     "udp_socket": udp_socket, "udp_connect": udp_connect, "udp_send": udp_send,
     "udp_block": udp_block,

@@ -9,18 +9,25 @@ import subprocess
 from e2elib import READY_RE, check
 
 
-def _fd_ids(pid, target, key):
-    """`key` ids from the fdinfo of pid's fds that link to anon_inode:`target`."""
-    ids = []
+def _fdinfos(pid, target):
+    """The fdinfo fields ({name: value}) of pid's fds that link to
+    anon_inode:`target`."""
+    infos = []
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
             if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:" + target:
                 continue
             with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                ids += [l.split()[1] for l in f if l.startswith(key + ":")]
+                infos.append({k.strip(): v.strip() for k, v in
+                              (l.split(":", 1) for l in f if ":" in l)})
         except FileNotFoundError:
             continue
-    return ids
+    return infos
+
+
+def _fd_ids(pid, target, key):
+    """`key` ids from the fdinfo of pid's fds that link to anon_inode:`target`."""
+    return [i[key] for i in _fdinfos(pid, target) if key in i]
 
 
 def _bpftool(*args):
@@ -64,6 +71,14 @@ def attached_programs(pid):
     or the kernel's first 15 characters without it)."""
     return sorted(_bpftool("prog", "show", "id", i)["name"]
                   for i in _fd_ids(pid, "bpf_link", "prog_id"))
+
+
+def attach_order(pid):
+    """Names of pid's programs that a link of pid attaches, in the order the
+    links were made (link ids grow)."""
+    links = sorted((int(i["link_id"]), i["prog_id"]) for i in _fdinfos(pid, "bpf_link")
+                   if "link_id" in i and "prog_id" in i)
+    return [_bpftool("prog", "show", "id", p)["name"] for _, p in links]
 
 
 # accept() and accept4(); arm64 has accept4 alone
