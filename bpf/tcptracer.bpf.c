@@ -278,8 +278,9 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	bool known;
 
 	/* a former socket's, whose end the kernel did not report: this one
-	 * was not tracked (a filter), or its start not seen */
-	if (c && c->hash != sk_hash_as(sk, typed)) {
+	 * was not tracked (a filter). One still connecting is taken for
+	 * this socket's, whose handshake's end was not seen (no hash yet) */
+	if (c && !c->connecting && c->hash != sk_hash_as(sk, typed)) {
 		count_lost(ST_LOST_UNSEEN);
 		c = NULL;
 	}
