@@ -34,7 +34,7 @@ struct conn {
 	__u8 has_owner;		/* a passive one has none until accepted */
 	__u8 passive;		/* accepted here: its service port is the local one */
 	__u8 connecting;	/* in SYN_SENT: o is who connects */
-	__u32 hash;		/* sk_hash_as() once established: which connection */
+	__u32 hash;		/* sk_hash_as(): which connection; 0 while connecting */
 };
 
 /*
@@ -45,7 +45,8 @@ struct conn {
  * counted (ST_LOST_CONNS), rather than forget one it holds; a connect it
  * refuses waits for its handshake in owners. The kernel does not always
  * report that close (docs/limits.md): an entry left behind is found, and
- * counted (ST_LOST_UNSEEN), when a new socket at its address is tracked.
+ * counted (ST_LOST_UNSEEN), when a new socket at its address is tracked,
+ * or, untracked, accepted or closed (former()).
  * Sized by --max-connections (TCPTRACER_CONNS_DEFAULT).
  */
 struct {
@@ -101,14 +102,27 @@ static __always_inline bool merged(struct conn *c, const struct conn *v)
 }
 
 /*
+ * Whether @c, found at @sk's address by a hook of @sk that makes no entry,
+ * is a former socket's, whose end the kernel did not report. An
+ * established entry holds its connection's hash. One still connecting has
+ * none yet: it is @sk's own if @sk passes the filters on sockets, which
+ * connecting() asked; a former connect is taken for a socket's own when
+ * its task is one the filters reject (docs/limits.md).
+ */
+static __always_inline bool former(const struct conn *c, struct sock *sk, bool typed)
+{
+	return c->connecting ? !want_sk_as(sk, typed) : c->hash != sk_hash_as(sk, typed);
+}
+
+/*
  * A full map: the entry is not made, counted in @lost (unless ST_LOST_MAX):
  * -errno. Every entry is made for a socket just made (at a connect's SYN,
  * at the end of a handshake not yet accepted, at an accept), so one already
  * at its address is a former socket's whose end the kernel never reported:
  * replaced, and counted; unless (@merge, @v a struct conn) it is this very
- * connection's (merged()). Gone by the time it is looked at, it was this
- * socket's, and closed: nothing is made. An insert that finds none costs
- * what an overwrite does.
+ * connection's (merged()). Gone by the time it is looked at, it was
+ * deleted by this socket's close: nothing is made. An insert that finds
+ * none costs what an overwrite does.
  */
 static __always_inline long track(void *map, struct sock *sk, void *v, __u32 lost,
 				  bool merge)
@@ -221,6 +235,11 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 	if (old == TCP_SYN_SENT) {
 		/* its entry, from connecting(), stays: no delete and insert */
 		k = tracked_elem(&conns, sk);
+		if (k && k->connecting && former(k, sk, typed)) {
+			count_lost(ST_LOST_UNSEEN);
+			untrack(&conns, sk);
+			return;
+		}
 		if (k && k->connecting) {
 			emit(sk, &k->o, ST_EV_CONNECT, NULL, 0, typed);
 			k->connecting = 0;
@@ -277,10 +296,10 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	struct owner o = {};
 	bool known;
 
-	/* a former socket's, whose end the kernel did not report: this one
-	 * was not tracked (a filter). One still connecting is taken for
-	 * this socket's, whose handshake's end was not seen (no hash yet) */
-	if (c && !c->connecting && c->hash != sk_hash_as(sk, typed)) {
+	/* a former socket's: this one was not tracked (a filter). One still
+	 * connecting is this socket's if it is wanted: its handshake's end
+	 * was not seen (a skipped run) */
+	if (c && former(c, sk, typed)) {
 		count_lost(ST_LOST_UNSEEN);
 		c = NULL;
 	}
@@ -355,17 +374,20 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 	/* only established() makes a passive connection's entry before this */
 	struct conn *c = passive_at_handshake() ? tracked_elem(&conns, sk) : NULL;
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
+	bool stale;
 
 	fresh.hash = sk_hash_as(sk, typed);
-	/* a former socket's, whose end the kernel did not report (track()) */
-	if (c && c->hash != fresh.hash) {
-		count_lost(ST_LOST_UNSEEN);
-		untrack(&conns, sk);
+	/* a former socket's, whose end the kernel did not report. Where this
+	 * one is kept, track() below counts and replaces it: the handshake's
+	 * hook, on another CPU, may be replacing it now, and one must count */
+	stale = c && (c->connecting || c->hash != fresh.hash);
+	if (stale)
 		c = NULL;
-	}
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk_as(sk, typed)) {
-		if (c)
+		if (stale)
+			count_lost(ST_LOST_UNSEEN);
+		if (c || stale)
 			untrack(&conns, sk);
 		return;
 	}
@@ -380,10 +402,14 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 		 * was made. */
 		owner_of_current(&fresh.o);
 		fresh.est_ns = lifetime_start();
-		if (conn_state(sk_state_as(sk, typed)) &&
-		    !track(&conns, sk, &fresh, ST_LOST_CONNS, true) &&
-		    !conn_state(sk_state_as(sk, typed)))
-			untrack(&conns, sk);	/* reset as it was made */
+		if (conn_state(sk_state_as(sk, typed))) {
+			if (!track(&conns, sk, &fresh, ST_LOST_CONNS, true) &&
+			    !conn_state(sk_state_as(sk, typed)))
+				untrack(&conns, sk);	/* reset as it was made */
+		} else if (stale) {
+			count_lost(ST_LOST_UNSEEN);
+			untrack(&conns, sk);
+		}
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, typed);
 		return;
 	}
