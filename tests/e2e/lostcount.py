@@ -50,13 +50,16 @@ def check_page(run, reason, scraped, want):
               "%d, scraped: %s" % (reason, want, scraped[-6:]))
 
 
-def counted(ctx, run, reason, now_re, total_re):
+def counted(ctx, run, reason, now_re, total_re, judge=None):
     """Reads the page (scrape_until_still), stops the tool; checks that
     stderr's lines as it happens (now_re, summed), its exit total
     (total_re), the JSON lost lines and the page say the same count.
-    Returns (its output, the count)."""
+    judge, if given, is called with the output first. Returns (its output,
+    the count)."""
     scraped = scrape_until_still(run, reason)
     out = run.finish()
+    if judge:
+        judge(out)
     err = "\n".join(out.stderr)
     now = sum(int(m) for m in re.findall(now_re, err))
     total = re.findall(total_re, err)

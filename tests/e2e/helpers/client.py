@@ -28,11 +28,11 @@ null for a socket with no peer, e.g. one reset before it was accepted):
   send       {"sid","n"}                  send n bytes
   recv       {"sid","n"}                  receive n bytes or until EOF -> {"got"}
   close      {"sid","abort"}              abort: SO_LINGER 0 first, a reset
-  spin_accept {"sid","count"}            a thread accepts count connections,
-                                          polling the listener without blocking
-                                          (at once as each is queued, while its
-                                          handshake may still be ending), and
-                                          closes each; wait {"sid"} -> {"accepted"}
+  accept_many {"sid","count","spin"}    a thread accepts count connections and
+                                          closes each; spin: polling the listener
+                                          without blocking (at once as each is
+                                          queued, while its handshake may still be
+                                          ending); wait {"sid"} -> {"accepted"}
   connect_many {"family","addr","port","count"}  count connects in a row, each
                                           closed once connected -> {"lports"}
   fork_serve {"sid","count"}              accept count connections, fork a worker
@@ -290,12 +290,12 @@ def close(req):
     return {}
 
 
-def spin_accept(req):
+def accept_many(req):
     ls, want = sock(req), int(req["count"])
     res = {"accepted": 0, "tid0": None}     # wait() takes tid0 off
 
     def run():
-        ls.setblocking(False)
+        ls.setblocking(not req.get("spin"))
         try:
             while res["accepted"] < want:
                 try:
@@ -306,6 +306,7 @@ def spin_accept(req):
                 res["accepted"] += 1
         except OSError as e:
             res["error"] = repr(e)
+        ls.setblocking(True)
     t = threading.Thread(target=run)
     t.start()
     blocked.setdefault(int(req["sid"]), []).append((t, res))
@@ -498,7 +499,7 @@ OPS = {
     "connect_block": connect_block,
     "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
     "recv": recv, "close": close, "fork_serve": fork_serve,
-    "spin_accept": spin_accept, "connect_many": connect_many,
+    "accept_many": accept_many, "connect_many": connect_many,
     "reap": lambda req: {"status": [os.waitpid(p, 0)[1] for p in workers]},
     "udp_socket": udp_socket, "udp_connect": udp_connect, "udp_send": udp_send,
     "udp_block": udp_block,

@@ -14,8 +14,8 @@ from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Like, Suite, at_least_n
                     show_lines, tcp_end)
 from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
 import lostcount
-from tools._bpfstate import (add_unblocked_case, attach_order, map_entries, map_keys_u64,
-                             map_put_u64)
+from tools._bpfstate import (CATCH_UP, add_unblocked_case, attach_order, map_entries,
+                             map_keys_u64, map_put_u64)
 
 TOOL = "tcptracer"
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "WORKLOAD", "IP", "SADDR",
@@ -412,8 +412,10 @@ def state_hook_first(ctx, mode):
     p = Pair(ctx)
     run = p.start_preblocked(ctx)
     order = attach_order(run.p.pid)
-    state = [i for i, n in enumerate(order) if n.endswith("_set_state")]
-    accept = [i for i, n in enumerate(order) if "accept" in n]
+    # whole names from BTF, or the kernel's first 15 characters without it
+    state = [i for i, n in enumerate(order) if "tcp_set_s" in n or "inet_sock_se" in n]
+    accept = [i for i, n in enumerate(order) if "inet_csk" in n or "kretprobe_inet" in n or
+              n.startswith(CATCH_UP)]
     check(len(state) == 1 and len(accept) >= 2 and state[0] < min(accept),
           "links in the order made: %s; expected one state hook, before every "
           "accept hook" % order)
@@ -423,7 +425,36 @@ def state_hook_first(ctx, mode):
     run.finish()
 
 
+class KernelSkipped(Exception):
+    """The kernel skipped runs of the tool's programs (a hook fired in an
+    interrupt while the program ran on that CPU: docs/limits.md, seen here
+    under load): a skipped close leaves its entry, a skipped change lacks
+    its line, so exact counts cannot be judged."""
+
+
+def judged(out):
+    """Raises KernelSkipped if the tool said the kernel skipped runs."""
+    said = [l for l in out.stderr if "runs of the tool's BPF programs" in l]
+    if said:
+        raise KernelSkipped(said[0])
+
+
+def again_if_skipped(once):
+    """The case `once`, run again (3 tries in all) while KernelSkipped, which
+    it says; still so at the third, it fails."""
+    def case(ctx, mode):
+        for _ in range(3):
+            try:
+                return once(ctx, mode)
+            except KernelSkipped as e:
+                print("NOTE %s: %s: the counts cannot be judged; again" % (once.__name__, e))
+        check(False, "the kernel skipped runs of the tool's programs in 3 tries")
+    case.__name__, case.__doc__ = once.__name__, once.__doc__
+    return case
+
+
 @suite.case("accept_races_handshake", modes=("json",), matrix=True)
+@again_if_skipped
 def accept_races_handshake(ctx, mode):
     """A server thread that polls its listener without blocking takes each
     connection as soon as it is queued, before its handshake has ended on
@@ -432,7 +463,7 @@ def accept_races_handshake(ctx, mode):
     must merge (merged(), by the 4-tuple's hash). Every connection prints
     its C, A and 2 X lines, in its processes' names, each X with a
     lifetime, and no close is counted as unreported (the build before the
-    hash counted some 200 in 4000 on 6.12's fentry, 48 on its kprobes). The
+    hash counted some in every run in the 6.12 guest, fentry and kprobes). The
     tracepoint backend's accept hook runs at the syscall's exit, after the
     handshake: there the case checks the same lines."""
     n = 2000
@@ -440,12 +471,13 @@ def accept_races_handshake(ctx, mode):
     # room for all 8000 events (about 1.3 MiB) should the tool fall behind
     run = ctx.start_tool(["-N", str(p.netns.inode), "--ring-buffer", "4096"] +
                          ctx.mode_args())
-    p.srv.call("spin_accept", sid=p.lid, count=n)
+    p.srv.call("accept_many", sid=p.lid, count=n, spin=True)
     p.cli.call("connect_many", family=4, addr=V4, port=p.port, count=n)
     got = p.srv.call("wait", sid=p.lid)["accepted"]
     check(got == n, "test error: the server accepted %d of %d connections" % (got, n))
     run.wait_comm(ctx.prefix + "-", 4 * n)
     out = run.finish()
+    judged(out)
     evs = ctx.ours(e2elib.parse_json(out.trace))
     srv = lambda e: e["sport"] == p.port
     kinds = collections.Counter((e["event"], e["pid"], srv(e)) for e in evs)
@@ -485,17 +517,15 @@ def leave_entries(ctx, run, p):
 
 
 def take_addresses(run, held, p):
-    """Connections of Pair p made and closed until new sockets have taken
-    the addresses of the entries `held`; returns how many were made."""
+    """Connections of Pair p made and closed, 50 at a time (bpftool is slow
+    in the guests), until new sockets have taken the addresses of the
+    entries `held`; returns how many were made. p's backlog holds 50."""
     made = 0
     while held & map_keys_u64(run.p.pid, "conns") and made < 1000:
-        for _ in range(10):
-            c = p.connect()
-            a = p.accept()
-            p.cli.close(c)
-            p.srv.recv(a, 1)
-            p.srv.close(a)
-        made += 10
+        p.srv.call("accept_many", sid=p.lid, count=50)
+        p.cli.call("connect_many", family=4, addr=V4, port=p.port, count=50)
+        p.srv.call("wait", sid=p.lid)
+        made += 50
     check(not held & map_keys_u64(run.p.pid, "conns"),
           "%d connections made, and no new socket took the address of %s" % (
               made, sorted(held & map_keys_u64(run.p.pid, "conns"))))
@@ -504,10 +534,12 @@ def take_addresses(run, held, p):
 
 def count_unseen(ctx, run):
     return lostcount.counted(ctx, run, "close_unseen", r"the kernel did not report the end "
-                             r"of (\d+) connections", r"(\d+) connection ends not reported")
+                             r"of (\d+) connections", r"(\d+) connection ends not reported",
+                             judge=judged)
 
 
 @suite.case("close_unseen", modes=("json",), matrix=True)
+@again_if_skipped
 def close_unseen(ctx, mode):
     """The kernel does not always report a connection's end to the state
     hook (docs/limits.md, "Silent today" 16): its entry stays in conns.
@@ -516,7 +548,7 @@ def close_unseen(ctx, mode):
     as usual, every line printed, and each former entry is counted once, on
     stderr (as it happens and in total), in the JSON lost lines
     (close_unseen) and on the metrics page: exactly 2."""
-    p = Pair(ctx)
+    p = Pair(ctx, backlog=64)
     run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode())] + ctx.mode_args())
     held = leave_entries(ctx, run, p)
     made = 1 + take_addresses(run, held, p)
@@ -530,6 +562,7 @@ def close_unseen(ctx, mode):
 
 
 @suite.case("close_unseen_filtered", modes=("json",), matrix=True)
+@again_if_skipped
 def close_unseen_filtered(ctx, mode):
     """As close_unseen, but the sockets that take the addresses are ones
     the filter rejects (another netns): they make no entry, so the former
@@ -542,10 +575,10 @@ def close_unseen_filtered(ctx, mode):
     in hundreds of connections (seen in the 6.12 guest). Their listener is
     made first: a socket made after the former ones were freed takes one's
     address, and a listener never closes here."""
-    p, other = Pair(ctx), ctx.netns()
+    p, other = Pair(ctx, backlog=64), ctx.netns()
     run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode())] + ctx.mode_args())
     p.srv.call("setns", path=other.path)
-    listener = p.srv.listen(4, V4)
+    listener = p.srv.listen(4, V4, backlog=64)
     p.srv.call("setns", path=p.netns.path)
     held = leave_entries(ctx, run, p)
     for c in (p.srv, p.cli):
