@@ -443,10 +443,10 @@ def judged(out):
 
 def again_if_skipped(once):
     """The case `once`, run again (4 tries in all) while KernelSkipped, which
-    it says; still so at the fourth, it is skipped, saying why: on 6.1's
-    kprobes the kernel misses calls in nearly every run of
-    accept_races_handshake, the old build's and the new one's alike (why is
-    not known)."""
+    it says; still so at the fourth, it is skipped, saying why: in the
+    guests the kernel skips runs (fentry) or its kprobes miss calls (6.1) in
+    many runs of accept_races_handshake, the old build's and the new one's
+    alike (why the kprobes miss is not known)."""
     def case(ctx, mode):
         for _ in range(4):
             try:
@@ -472,7 +472,7 @@ def accept_races_handshake(ctx, mode):
     hash counted some in every run in the 6.12 guest, fentry and kprobes). The
     tracepoint backend's accept hook runs at the syscall's exit, after the
     handshake: there the case checks the same lines."""
-    n = 500     # more make a run the kernel skips none of likelier to be rare
+    n = 500     # few: a run in which the kernel skips nothing is likelier
     p = Pair(ctx, backlog=1024)
     # room for all the events (about 330 KiB) should the tool fall behind
     run = ctx.start_tool(["-N", str(p.netns.inode), "--ring-buffer", "4096"] +
