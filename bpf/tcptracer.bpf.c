@@ -377,9 +377,10 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 	bool stale;
 
 	fresh.hash = sk_hash_as(sk, typed);
-	/* a former socket's, whose end the kernel did not report. Where this
-	 * one is kept, track() below counts and replaces it: the handshake's
-	 * hook, on another CPU, may be replacing it now, and one must count */
+	/* a former socket's (one still connecting: an accepted socket never
+	 * connects), whose end the kernel did not report. Where this one is
+	 * kept, track() below counts and replaces it: the handshake's hook,
+	 * on another CPU, may be replacing it now, and one must count */
 	stale = c && (c->connecting || c->hash != fresh.hash);
 	if (stale)
 		c = NULL;
