@@ -161,6 +161,14 @@ static __always_inline bool untrack(void *map, struct sock *sk)
 	return tracked && !bpf_map_delete_elem(map, &key);
 }
 
+/* A former socket's entry at @sk's address (former()), which @sk does not
+ * take: counted as an end the kernel did not report, and deleted */
+static __always_inline void forget_former(struct sock *sk)
+{
+	count_lost(ST_LOST_UNSEEN);
+	untrack(&conns, sk);
+}
+
 /* When a connection's lifetime starts, or 0 when none is shown: a clock read less */
 static __always_inline __u64 lifetime_start(void)
 {
@@ -236,8 +244,7 @@ static __always_inline void established(struct sock *sk, int old, bool typed)
 		/* its entry, from connecting(), stays: no delete and insert */
 		k = tracked_elem(&conns, sk);
 		if (k && k->connecting && former(k, sk, typed)) {
-			count_lost(ST_LOST_UNSEEN);
-			untrack(&conns, sk);
+			forget_former(sk);
 			return;
 		}
 		if (k && k->connecting) {
@@ -387,8 +394,8 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 	/* the task filters were asked first (accept_task_wanted) */
 	if (!want_sk_as(sk, typed)) {
 		if (stale)
-			count_lost(ST_LOST_UNSEEN);
-		if (c || stale)
+			forget_former(sk);
+		else if (c)
 			untrack(&conns, sk);
 		return;
 	}
@@ -408,8 +415,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 			    !conn_state(sk_state_as(sk, typed)))
 				untrack(&conns, sk);	/* reset as it was made */
 		} else if (stale) {
-			count_lost(ST_LOST_UNSEEN);
-			untrack(&conns, sk);
+			forget_former(sk);
 		}
 		emit(sk, &fresh.o, ST_EV_ACCEPT, NULL, 0, typed);
 		return;
