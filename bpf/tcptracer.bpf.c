@@ -383,12 +383,11 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 	struct conn fresh = { .has_owner = 1, .passive = 1 };
 	bool stale;
 
-	fresh.hash = sk_hash_as(sk, typed);
 	/* a former socket's (one still connecting: an accepted socket never
 	 * connects), whose end the kernel did not report. Where this one is
 	 * kept, track() below counts and replaces it: the handshake's hook,
 	 * on another CPU, may be replacing it now, and one must count */
-	stale = c && (c->connecting || c->hash != fresh.hash);
+	stale = c && (c->connecting || c->hash != sk_hash_as(sk, typed));
 	if (stale)
 		c = NULL;
 	/* the task filters were asked first (accept_task_wanted) */
@@ -410,6 +409,7 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 		 * was made. */
 		owner_of_current(&fresh.o);
 		fresh.est_ns = lifetime_start();
+		fresh.hash = sk_hash_as(sk, typed);
 		if (conn_state(sk_state_as(sk, typed))) {
 			if (!track(&conns, sk, &fresh, ST_LOST_CONNS, true) &&
 			    !conn_state(sk_state_as(sk, typed)))
