@@ -192,7 +192,8 @@ static int attach_one(struct st_links *l, struct bpf_program *prog)
 	return 0;
 }
 
-/* Attaches the loaded programs that are (@catch_up) or are not catch-up ones */
+/* Attaches the loaded programs that are (@catch_up) or are not catch-up
+ * ones; not those a tool runs itself (autoattach off) */
 static int attach_some(struct st_links *l, struct bpf_object *obj,
 		       const struct st_selection *sel, bool catch_up)
 {
@@ -200,7 +201,7 @@ static int attach_some(struct st_links *l, struct bpf_object *obj,
 	int err = 0;
 
 	bpf_object__for_each_program(prog, obj)
-		if (!err && bpf_program__autoload(prog) &&
+		if (!err && bpf_program__autoload(prog) && bpf_program__autoattach(prog) &&
 		    st_selection_catches_up(sel, prog) == catch_up)
 			err = attach_one(l, prog);
 	return err;

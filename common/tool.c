@@ -334,18 +334,19 @@ static void report_workload_lost(struct st_run *r)
 /*
  * What the kernel lost (and the tool's user side found lost), its kprobes
  * missed, the workload's cgroups not traced and -d lost: on stderr, with -j
- * in the trace too, and on the metrics page; every 250 ms at most unless @now
+ * in the trace too, and on the metrics page; every 250 ms at most, and at
+ * exit (@final)
  */
-static void report_lost(struct st_run *r, bool now)
+static void report_lost(struct st_run *r, bool final)
 {
 	__u64 delta[ST_LOST_MAX], missed;
 	struct st_dns_lost dns;
 	int i;
 
-	if (!st_lost_due(&r->lost, now))
+	if (!st_lost_due(&r->lost, final))
 		return;
 	if (r->tool->count_lost)
-		r->tool->count_lost(r);
+		r->tool->count_lost(r, final);
 	st_lost_skipped(&r->lost, r->bpf.obj);
 	if (st_lost_check(&r->lost, delta) && r->opts.json)
 		st_output_lost(&r->out, delta);

@@ -73,8 +73,9 @@ struct st_tool {
 	/* optional: after the loop, before the stream is closed */
 	void (*after_run)(struct st_run *r);
 	/* optional: before each look at the losses (250 ms at most apart, and
-	 * at exit), st_lost_add()s those its user side finds */
-	void (*count_lost)(struct st_run *r);
+	 * at exit: @final), st_lost_add()s those its user side finds, or makes
+	 * the kernel's counters count them */
+	void (*count_lost)(struct st_run *r, bool final);
 };
 
 /* A run of a tool: what its hooks may look at or adjust */

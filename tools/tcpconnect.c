@@ -153,8 +153,9 @@ static bool syn_inside(const void *value)
  * (bpf/tcpconnect.bpf.c, syn_made). Counted from the stashes made and
  * found (common/forgotten.h), said as ST_LOST_STASH.
  */
-static void count_lost(struct st_run *r)
+static void count_lost(struct st_run *r, bool final)
 {
+	(void)final;
 	static struct st_forgotten syns = {
 		.value_size = sizeof(struct tcpconnect_pending),
 		.counted = syn_inside,

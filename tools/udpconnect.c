@@ -169,8 +169,9 @@ static void count_seen_lost(struct st_run *r)
  * send_stashed): counted from the stashes made and found (common/forgotten.h),
  * said with the connects' (ST_LOST_STASH). And the pairs "seen" forgot.
  */
-static void count_lost(struct st_run *r)
+static void count_lost(struct st_run *r, bool final)
 {
+	(void)final;
 	static struct st_forgotten sends = {
 		.value_size = sizeof(struct udp_pending),
 		.counted = send_inside,
