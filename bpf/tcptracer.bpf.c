@@ -34,6 +34,7 @@ struct conn {
 	__u8 has_owner;		/* a passive one has none until accepted */
 	__u8 passive;		/* accepted here: its service port is the local one */
 	__u8 connecting;	/* in SYN_SENT: o is who connects */
+	__u8 swept;		/* the sweep that found its socket gone, or 0 */
 	__u32 hash;		/* sk_hash_as(): which connection; 0 while connecting */
 };
 
@@ -46,7 +47,8 @@ struct conn {
  * refuses waits for its handshake in owners. The kernel does not always
  * report that close (docs/limits.md): an entry left behind is found, and
  * counted (ST_LOST_UNSEEN), when a new socket at its address is tracked,
- * or, untracked, accepted or closed (former()).
+ * or, untracked, accepted or closed (former()); or else by the sweep
+ * (sweep_conns()), which the tool runs every few seconds and at exit.
  * Sized by --max-connections (TCPTRACER_CONNS_DEFAULT).
  */
 struct {
@@ -162,11 +164,12 @@ static __always_inline bool untrack(void *map, struct sock *sk)
 }
 
 /* A former socket's entry at @sk's address (former()), which @sk does not
- * take: counted as an end the kernel did not report, and deleted */
+ * take: counted as an end the kernel did not report, and deleted; unless
+ * the sweep deleted it first, and counted it */
 static __always_inline void forget_former(struct sock *sk)
 {
-	count_lost(ST_LOST_UNSEEN);
-	untrack(&conns, sk);
+	if (untrack(&conns, sk))
+		count_lost(ST_LOST_UNSEEN);
 }
 
 /* When a connection's lifetime starts, or 0 when none is shown: a clock read less */
@@ -429,6 +432,54 @@ static __always_inline void on_accept(struct sock *sk, struct sock *listener, bo
 static __always_inline bool accept_task_wanted(void)
 {
 	return want_current();
+}
+
+/*
+ * ---- the sweep: entries whose socket's end the kernel did not report ----
+ * Not attached: the tool runs it (BPF_PROG_TEST_RUN) every few seconds and
+ * twice at exit, while the hooks run. For each entry it reads its socket
+ * (the key), a plain read of kernel memory: TCP's sockets come from a
+ * SLAB_TYPESAFE_BY_RCU cache, so a closed one's memory is still a socket,
+ * maybe another's, while its slab page lives, and a read that faults gives
+ * 0, no state. An entry whose socket is not its connection's, in a state an
+ * entry is held in, is marked with this sweep's number; one still so at a
+ * later sweep is counted and deleted. Two looks, not one: the hooks make an
+ * entry before the kernel stores the state that goes with it, and a hash
+ * map walked while others delete and insert may show an element twice.
+ */
+static __u8 sweep_nr;
+
+static __always_inline bool sock_is(const struct conn *c, struct sock *sk)
+{
+	int state = sk_state_as(sk, false);
+
+	/* connecting(): SYN_SENT. established(): until ESTABLISHED is stored,
+	 * SYN_SENT or SYN_RECV */
+	if (c->connecting)
+		return state == TCP_SYN_SENT;
+	return (conn_state(state) || state == TCP_SYN_SENT) && c->hash == sk_hash_as(sk, false);
+}
+
+static long sweep_one(struct bpf_map *map, const __u64 *key, struct conn *c, void *ctx)
+{
+	if (sock_is(c, (struct sock *)*key)) {
+		if (c->swept)
+			c->swept = 0;
+	} else if (!c->swept) {
+		c->swept = sweep_nr;
+	} else if (c->swept != sweep_nr && !bpf_map_delete_elem(map, key)) {
+		count_lost(ST_LOST_UNSEEN);
+	}
+	return 0;
+}
+
+SEC("raw_tp")
+int sweep_conns(void *ctx)
+{
+	sweep_nr = sweep_nr % 255 + 1;	/* never 0: not marked */
+	if (tracked)
+		bpf_for_each_map_elem(&conns, sweep_one, NULL, 0);
+	return 0;
 }
 
 /*

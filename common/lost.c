@@ -76,7 +76,7 @@ static const struct {
 			   STR(ST_MMSG_EXAMINED) " of a call)" },
 	[ST_LOST_UNSEEN] = { "close_unseen",
 			     "the kernel did not report the end of %llu connections to the state "
-			     "hook (found when their sockets were reused): their close lines, if "
+			     "hook (found later, their sockets reused or gone): their close lines, if "
 			     "any, are missing",
 			     "%llu connection ends not reported by the kernel in total (their "
 			     "close lines, if any, are missing)" },

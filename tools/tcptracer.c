@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tcptracer: trace established TCP connections: connect, accept, close. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "clock.h"
 #include "tool.h"
 #include "accept_rows.h"
 #include "state_rows.h"
@@ -68,12 +71,67 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* --max-connections: the conns map's size; what the output shows of a close */
+/*
+ * The sweep (sweep_conns, bpf/tcptracer.bpf.c): it finds the entries whose
+ * socket's end the kernel did not report, and that no new socket at their
+ * address found, and counts them. It walks conns with
+ * bpf_for_each_map_elem (5.13), in a raw tracepoint program run by
+ * BPF_PROG_TEST_RUN (5.10): neither needs the kernel's BTF, which the
+ * kprobe and tracepoint backends do not load (common/btfcache.h).
+ */
+#define SWEEP_EVERY_MS	5000
+#define SWEEP_AGAIN_MS	20	/* at exit: the second look, after the first marked */
+
+static bool sweeps;		/* the kernel can run the sweep */
+static struct timespec swept;
+
+static bool sweep_supported(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+				       BPF_FUNC_for_each_map_elem, NULL) == 1;
+}
+
+static void sweep(void)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sweep_conns), &o);
+
+	clock_gettime(CLOCK_MONOTONIC, &swept);
+	if (!err)
+		return;
+	sweeps = false;
+	st_err("cannot look for connections whose end the kernel did not report: %s; they are "
+	       "counted only when a new socket takes their address", st_strerror(errno));
+}
+
+/* Each look at the losses: a sweep when one is due; at exit, two, so that
+ * the entries the first marks are counted by the second */
+static void count_lost(struct st_run *r, bool final)
+{
+	const struct timespec pause = { .tv_nsec = SWEEP_AGAIN_MS * 1000000L };
+
+	(void)r;
+	if (sweeps && (final || st_ms_since(&swept) >= SWEEP_EVERY_MS))
+		sweep();
+	if (sweeps && final) {
+		nanosleep(&pause, NULL);
+		sweep();
+	}
+}
+
+/* --max-connections: the conns map's size; what the output shows of a
+ * close; the sweep, where the kernel can run it, loaded but not attached */
 static int before_load(struct st_run *r)
 {
 	int err = bpf_map__set_max_entries(skel->maps.conns, max_conns);
 	bool shown = !r->opts.metrics_only && (lifetime || r->opts.json || r->opts.journal);
 
+	sweeps = sweep_supported();
+	st_dbg("the sweep of connections whose end was not reported: %s",
+	       sweeps ? "yes" : "no: the kernel has no bpf_for_each_map_elem (5.13)");
+	bpf_program__set_autoload(skel->progs.sweep_conns, sweeps);
+	bpf_program__set_autoattach(skel->progs.sweep_conns, false);
+	clock_gettime(CLOCK_MONOTONIC, &swept);
 	skel->rodata->cfg.bytes = shown;
 	skel->rodata->cfg.lifetime = shown || r->opts.metrics;
 	if (err)
@@ -173,6 +231,7 @@ static const struct st_tool tool = {
 	.columns = columns,
 	.count_columns = count_columns,
 	.before_load = before_load,
+	.count_lost = count_lost,
 };
 
 ST_TOOL_MAIN(tool)
