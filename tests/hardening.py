@@ -524,7 +524,7 @@ def case_million_events(build):
     (docs/limits.md, section 6): an observer on the same tracepoint, beside
     the tool, counts what the kernel did report, so that the shortfall is
     told apart from the tool's; the tool counts such a close when a new
-    socket takes its address."""
+    socket takes its address, or its sweep finds the socket gone."""
     cycles = 125000                      # 8 events a cycle: C, A, 2 X per family
     out = tempfile.NamedTemporaryFile(suffix=".trace")
     observer = StateObserver(build)
@@ -563,7 +563,7 @@ def case_million_events(build):
     m = re.search(r"(\d+) events lost in total", t.stderr())
     lost = int(m.group(1)) if m else 0
     # a close the kernel did not report, counted when a new socket took its
-    # address (docs/limits.md, section 6)
+    # address or the sweep found its socket gone (docs/limits.md, section 6)
     m = re.search(r"(\d+) connection ends not reported by the kernel in total", t.stderr())
     unseen = int(m.group(1)) if m else 0
     m = re.search(r"(\d+) runs of the tool's BPF programs skipped in total", t.stderr())
