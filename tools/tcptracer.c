@@ -101,7 +101,7 @@ static void sweep(void)
 		return;
 	sweeps = false;
 	st_err("cannot look for connections whose end the kernel did not report: %s; they are "
-	       "counted only when a new socket takes their address", st_strerror(errno));
+	       "counted only when a new socket takes their address", st_strerror(-err));
 }
 
 /* Each look at the losses: a sweep when one is due; at exit, two, so that
