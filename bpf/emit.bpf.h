@@ -20,8 +20,11 @@ static __always_inline void count_lost(__u32 counter)
 {
 	__u64 *n = bpf_map_lookup_elem(&lost, &counter);
 
+	/* per-CPU, but a program in a task (tcptracer's sweep, a connect's
+	 * hook) can be interrupted on its CPU by one in softirq that counts
+	 * too; an increment of the lost would be lost. Only losses pay it */
 	if (n)
-		(*n)++;		/* per-CPU slot: no atomics needed */
+		__sync_fetch_and_add(n, 1);
 }
 
 #include "metrics.bpf.h"
