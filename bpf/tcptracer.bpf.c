@@ -140,7 +140,9 @@ static __always_inline long track(void *map, struct sock *sk, void *v, __u32 los
 		c = merge ? bpf_map_lookup_elem(map, &key) : NULL;
 		if (merge && (!c || merged(c, v)))
 			return 0;
-		count_lost(ST_LOST_UNSEEN);
+		/* unless the sweep deleted it first, and counted it */
+		if (!bpf_map_delete_elem(map, &key))
+			count_lost(ST_LOST_UNSEEN);
 		err = bpf_map_update_elem(map, &key, v, BPF_ANY);
 	}
 	if (err && lost < ST_LOST_MAX)
@@ -310,8 +312,9 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	 * connecting is this socket's if it is wanted: its handshake's end
 	 * was not seen (a skipped run) */
 	if (c && former(c, sk, typed)) {
-		count_lost(ST_LOST_UNSEEN);
+		forget_former(sk);
 		c = NULL;
+		held = false;
 	}
 	known = c && c->has_owner;
 	if (in_task) {
@@ -326,6 +329,26 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	}
 	if (held || unread)
 		untrack(&conns, sk);
+}
+
+/*
+ * @sk ends before its handshake completes (a connect's), or before it is
+ * established (a TCP Fast Open accept's): whether it had an entry, now
+ * deleted; a former socket's (former(): this one was rejected, or its
+ * entry never made) is counted. A lookup, as the delete it replaces, of a
+ * socket that has none.
+ */
+static __always_inline bool drop(struct sock *sk, bool typed)
+{
+	struct conn *c = tracked_elem(&conns, sk);
+
+	if (!c)
+		return false;
+	if (former(c, sk, typed))
+		forget_former(sk);
+	else
+		untrack(&conns, sk);
+	return true;
 }
 
 /*
@@ -371,12 +394,11 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
 		closed(sk, old, false, typed);
 	/* a connect that did not establish: in conns, or owners if that was full */
-	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED && !untrack(&conns, sk) &&
-	    owners_used)
+	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED && !drop(sk, typed) && owners_used)
 		untrack(&owners, sk);
 	/* closed() took the others' (conn_state()) */
 	if (old == TCP_SYN_RECV && (new == TCP_CLOSE || new == TCP_FIN_WAIT1))
-		untrack(&conns, sk);
+		drop(sk, typed);
 }
 
 static __always_inline void on_accept(struct sock *sk, struct sock *listener, bool typed)
@@ -436,49 +458,76 @@ static __always_inline bool accept_task_wanted(void)
 
 /*
  * ---- the sweep: entries whose socket's end the kernel did not report ----
- * Not attached: the tool runs it (BPF_PROG_TEST_RUN) every few seconds and
- * twice at exit, while the hooks run. For each entry it reads its socket
- * (the key), a plain read of kernel memory: TCP's sockets come from a
- * SLAB_TYPESAFE_BY_RCU cache, so a closed one's memory is still a socket,
- * maybe another's, while its slab page lives, and a read that faults gives
- * 0, no state. An entry whose socket is not its connection's, in a state an
- * entry is held in, is marked with this sweep's number; one still so at a
- * later sweep is counted and deleted. Two looks, not one: the hooks make an
- * entry before the kernel stores the state that goes with it, and a hash
- * map walked while others delete and insert may show an element twice.
+ * Not attached: the tool runs it (BPF_PROG_TEST_RUN, 5.10) with the keys
+ * of conns it read, TCPTRACER_SWEEP_KEYS a run, every --sweep-every
+ * seconds and twice at exit, while the hooks run: short runs, not one walk
+ * of the whole map with preemption off. For each entry still there it
+ * reads its socket (the key), a plain read of kernel memory: TCP's sockets
+ * come from a SLAB_TYPESAFE_BY_RCU cache, so a closed one's memory is still
+ * a socket, maybe another's, while its slab page lives, and a read that
+ * faults gives 0, no state. An entry whose socket is not its connection's
+ * is marked with the pass's number (sweep_nr, set by the tool); one still
+ * so in a later pass is counted and deleted. Two looks, not one: a map
+ * read in batches while others delete and insert may show a key twice
+ * (or miss one, which a later pass finds).
  */
-static __u8 sweep_nr;
+__u8 sweep_nr;
 
+/* A connect's entry made before its SYN_SENT is stored (connecting()) */
+#define SWEEP_YOUNG_NS	1000000000ULL
+
+/*
+ * Whether @sk is @c's socket still: in a state an entry is held in, and,
+ * once established, holding its hash. The hooks make an entry before the
+ * state that goes with it is stored: connecting() while the socket is
+ * still CLOSE (a second spared, by the connect's start), established()
+ * in SYN_SENT or SYN_RECV. An entry still connecting in ESTABLISHED or
+ * CLOSE_WAIT is one whose handshake's end the kernel skipped: its own, as
+ * former() takes it.
+ */
 static __always_inline bool sock_is(const struct conn *c, struct sock *sk)
 {
 	int state = sk_state_as(sk, false);
 
-	/* connecting(): SYN_SENT. established(): until ESTABLISHED is stored,
-	 * SYN_SENT or SYN_RECV */
-	if (c->connecting)
-		return state == TCP_SYN_SENT;
-	return (conn_state(state) || state == TCP_SYN_SENT) && c->hash == sk_hash_as(sk, false);
+	if (c->connecting && state == TCP_CLOSE)
+		return bpf_ktime_get_ns() - c->o.start_ns < SWEEP_YOUNG_NS;
+	if (!conn_state(state) && state != TCP_SYN_SENT)
+		return false;
+	return c->connecting || c->hash == sk_hash_as(sk, false);
 }
 
-static long sweep_one(struct bpf_map *map, const __u64 *key, struct conn *c, void *ctx)
+/*
+ * Deleted only if still the element looked at: on another CPU, track()
+ * may have replaced it since it was read.
+ */
+static __always_inline void sweep_one(__u64 key)
 {
-	if (sock_is(c, (struct sock *)*key)) {
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (!c)
+		return;
+	if (sock_is(c, (struct sock *)key)) {
 		if (c->swept)
 			c->swept = 0;
 	} else if (!c->swept) {
 		c->swept = sweep_nr;
-	} else if (c->swept != sweep_nr && !bpf_map_delete_elem(map, key)) {
+	} else if (c->swept != sweep_nr && bpf_map_lookup_elem(&conns, &key) == c &&
+		   !bpf_map_delete_elem(&conns, &key)) {
 		count_lost(ST_LOST_UNSEEN);
 	}
-	return 0;
 }
+
+/* The keys of a run, written by the tool (its memory-mapped .bss) */
+__u64 sweep_keys[TCPTRACER_SWEEP_KEYS];
+__u32 sweep_n;
 
 SEC("raw_tp")
 int sweep_conns(void *ctx)
 {
-	sweep_nr = sweep_nr % 255 + 1;	/* never 0: not marked */
-	if (tracked)
-		bpf_for_each_map_elem(&conns, sweep_one, NULL, 0);
+	__u32 i;
+
+	for (i = 0; i < TCPTRACER_SWEEP_KEYS && i < sweep_n; i++)
+		sweep_one(sweep_keys[i]);
 	return 0;
 }
 

@@ -15,6 +15,12 @@
 /* conns: connections tracked at once, from SYN or accept to close (--max-connections) */
 #define TCPTRACER_CONNS_DEFAULT	262144
 #define TCPTRACER_CONNS_MAX	16777216
+/* the sweep of entries whose end the kernel did not report (--sweep-every, s) */
+#define TCPTRACER_SWEEP_DEFAULT	30
+#define TCPTRACER_SWEEP_MAX	86400
+/* keys of conns a run of sweep_conns takes (.bss sweep_keys): about 130 us
+ * of a CPU, with preemption off, on this host */
+#define TCPTRACER_SWEEP_KEYS	256
 
 /* rodata */
 struct tcptracer_cfg {

@@ -155,12 +155,12 @@ static bool syn_inside(const void *value)
  */
 static void count_lost(struct st_run *r, bool final)
 {
-	(void)final;
 	static struct st_forgotten syns = {
 		.value_size = sizeof(struct tcpconnect_pending),
 		.counted = syn_inside,
 	};
 
+	(void)final;
 	syns.map = skel->maps.pending;
 	syns.made = &skel->bss->syn_made;
 	syns.found = &skel->bss->syn_found;

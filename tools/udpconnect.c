@@ -171,12 +171,12 @@ static void count_seen_lost(struct st_run *r)
  */
 static void count_lost(struct st_run *r, bool final)
 {
-	(void)final;
 	static struct st_forgotten sends = {
 		.value_size = sizeof(struct udp_pending),
 		.counted = send_inside,
 	};
 
+	(void)final;
 	sends.map = skel->maps.pending;
 	sends.made = &skel->bss->send_stashed;
 	sends.found = &skel->bss->send_found;
