@@ -38,7 +38,8 @@ suite = Suite(
                           ("bytes_received", int)]},
     proto="tcp", events=("connect", "accept", "close"), options=("-4", "-6", "-d"),
     bad_options=[(["-p", "x"], r"-p/--pid\b"), (["-N", "abc"], r"-N/--netns\b"),
-                 (["-c", "-l"], r"-c/--count\b")],
+                 (["-c", "-l"], r"-c/--count\b"), (["--sweep-every", "x"], r"--sweep-every\b"),
+                 (["--sweep-every", "-1"], r"--sweep-every\b")],
     json_args=(["-l"],), names={"json_schema": "json_types"},
     count=[("T", "event_type", lambda e: (e["event"], SHORT[e["event"]])),
            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
@@ -555,9 +556,11 @@ def close_unseen(ctx, mode):
     and closed until new sockets have taken both addresses: each is traced
     as usual, every line printed, and each former entry is counted once, on
     stderr (as it happens and in total), in the JSON lost lines
-    (close_unseen) and on the metrics page: exactly 2."""
+    (close_unseen) and on the metrics page: exactly 2. No sweep runs
+    before exit (--sweep-every 0): the page, read before, says the finds."""
     p = Pair(ctx, backlog=64)
-    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode())] + ctx.mode_args())
+    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode()), "--sweep-every", "0"] +
+                                   ctx.mode_args())
     held = leave_entries(ctx, run, p)
     made = 1 + take_addresses(run, held, p)
     run.wait_comm(ctx.prefix + "-", 4 * made)
@@ -582,9 +585,11 @@ def close_unseen_filtered(ctx, mode):
     the one the former sockets went back to, and not take their addresses
     in hundreds of connections (seen in the 6.12 guest). Their listener is
     made first: a socket made after the former ones were freed takes one's
-    address, and a listener never closes here."""
+    address, and a listener never closes here. No sweep runs before exit
+    (--sweep-every 0)."""
     p, other = Pair(ctx, backlog=64), ctx.netns()
-    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode())] + ctx.mode_args())
+    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode()), "--sweep-every", "0"] +
+                                   ctx.mode_args())
     p.srv.call("setns", path=other.path)
     listener = p.srv.listen(4, V4, backlog=64)
     p.srv.call("setns", path=p.netns.path)
@@ -604,11 +609,11 @@ def close_unseen_filtered(ctx, mode):
 
 def hold_live(p):
     """Sockets of Pair p that live on while entries are left beside them, and
-    that no sweep may count, one in each state an entry is held in: an
-    established connection whose server end then closes (the client's in
-    CLOSE_WAIT), one established but not accepted (a listener whose backlog
-    of 0 it fills), and a connect to that listener, whose SYN is dropped
-    (SYN_SENT). Lines: 2 C, 1 A, 1 X."""
+    that no sweep may count: an established connection whose server end
+    then closes (the client's in CLOSE_WAIT), one established but not
+    accepted (a listener whose backlog of 0 it fills), and a connect to
+    that listener, whose SYN is dropped (SYN_SENT, for some 2 minutes).
+    Not SYN_RECV: a TCP Fast Open accept. Lines: 2 C, 1 A, 1 X."""
     c, a = p.connect(), p.accept()
     p.srv.close(a)
     port, _ = p.srv.listen(4, V4, backlog=0)
@@ -630,13 +635,16 @@ def left_at_exit(ctx, run, p):
 def close_unseen_at_exit(ctx, mode):
     """Entries whose end the kernel did not report (leave_entries()), at
     addresses no new socket takes, are found by the sweep the tool runs at
-    exit (sweep_conns): exactly 2 counted, on stderr and in the JSON lost
-    lines, while the sockets that live on beside them, in every state an
-    entry is held in, are not (hold_live())."""
+    exit (sweep_conns), and only then (--sweep-every 0): exactly 2 counted,
+    on stderr and in the JSON lost lines, while the sockets that live on
+    beside them are not (hold_live())."""
     p = Pair(ctx, backlog=64)
-    run = ctx.start_tool(["-N", str(p.cli.netns_inode())] + ctx.mode_args())
+    run = ctx.start_tool(["-N", str(p.cli.netns_inode()), "--sweep-every", "0"] +
+                         ctx.mode_args())
     run.no_metrics = True   # the count comes at exit, after the page
     want = left_at_exit(ctx, run, p)
+    early = [l for l in run.stderr_lines() if "did not report" in l]
+    check(not early, "counted before exit, with no sweep before: %s" % show_lines(early))
     out, now = count_unseen(ctx, run)
     check(now == 2, "stderr should count the 2 entries left, got %d: %s" % (
         now, show_lines(out.stderr)))
@@ -648,12 +656,13 @@ def close_unseen_at_exit(ctx, mode):
 @again_if_skipped
 def close_unseen_swept(ctx, mode):
     """As close_unseen_at_exit, but counted while the tool runs: its sweep
-    every 5 s marks an entry whose socket is gone and counts it at the next,
-    so within 10 s; said on stderr, in the JSON lost lines and on the
-    metrics page: exactly 2. The two may be counted 5 s apart, if a sweep
+    every second (--sweep-every 1) marks an entry whose socket is gone and
+    counts it at the next; said on stderr, in the JSON lost lines and on the
+    metrics page: exactly 2. The two may be counted a sweep apart, if one
     ran between their puts (bpftool takes seconds in the guests)."""
     p = Pair(ctx, backlog=64)
-    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode())] + ctx.mode_args())
+    run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode()), "--sweep-every", "1"] +
+                                   ctx.mode_args())
     want = left_at_exit(ctx, run, p)
     said = lambda: sum(int(n) for l in run.stderr_lines()
                        for n in re.findall(r"did not report the end of (\d+)", l))
