@@ -48,7 +48,7 @@ struct conn {
  * report that close (docs/limits.md): an entry left behind is found, and
  * counted (ST_LOST_UNSEEN), when a new socket at its address is tracked,
  * or, untracked, accepted or closed (former()); or else by the sweep
- * (sweep_conns()), which the tool runs every few seconds and at exit.
+ * (sweep_conns()), which the tool runs every --sweep-every s and at exit.
  * Sized by --max-connections (TCPTRACER_CONNS_DEFAULT).
  */
 struct {
