@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tcptracer: trace established TCP connections: connect, accept, close. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,7 +35,6 @@ static bool verbose;	/* -v */
 static bool lifetime;	/* -l */
 static __u32 max_conns = TCPTRACER_CONNS_DEFAULT;	/* --max-connections */
 static unsigned int sweep_every = TCPTRACER_SWEEP_DEFAULT;	/* --sweep-every, s */
-static bool sweep_asked;
 
 enum { OPT_MAX_CONNS = 0x200, OPT_SWEEP_EVERY };
 
@@ -74,7 +74,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			st_usage_error("--sweep-every: invalid value '%s' (expected 0 to %d seconds)",
 				       arg, TCPTRACER_SWEEP_MAX);
 		sweep_every = n;
-		sweep_asked = true;
 		break;
 	case ARGP_KEY_END:
 		if (lifetime && ((struct st_opts *)state->input)->count)
@@ -97,31 +96,41 @@ static error_t parse(int key, char *arg, struct argp_state *state)
  * short (about 130 us), where one walk of the map in the kernel
  * (bpf_for_each_map_elem) held a CPU with preemption off for as long as
  * the map was long: 66 ms at 100000 entries on this host. A pass costs
- * about 1.2 us of CPU an entry, most of it the batches' reads.
+ * about 1.2 us of CPU an entry, most of it the batches' reads, and is
+ * spread over the event loop's looks at the losses.
  */
 #define SWEEP_AGAIN_MS	20	/* at exit: the second pass, after the first marked */
+#define SWEEP_RUNS	64	/* runs at one look: about 20 ms; a pass goes on at the next */
 
-static bool sweeps = true;	/* until the kernel refuses to run it */
-static struct timespec swept;	/* the last pass; none: due at the first look */
+static struct {
+	bool off;		/* the kernel refused to run it */
+	bool on;		/* a pass is under way: batch says where */
+	__u32 batch;
+	struct timespec done;	/* the last pass's end; none: due at the first look */
+} sw;
 
-/* A pass over conns, with the next pass number: 0 or -errno. The keys are
- * read into the program's own array (sweep_keys), a run's worth at once */
-static int sweep_pass(void)
+/*
+ * Up to @runs runs of a pass over conns (a new one with the next pass
+ * number unless one is under way): 0 or -errno. The keys are read into the
+ * program's own array (sweep_keys), a run's worth at once.
+ */
+static int sweep_runs(int runs)
 {
 	int fd = bpf_map__fd(skel->maps.conns), prog = bpf_program__fd(skel->progs.sweep_conns);
 	void *vals = calloc(TCPTRACER_SWEEP_KEYS, bpf_map__value_size(skel->maps.conns));
-	bool started = false, last = false;
-	__u32 batch = 0, n;
+	bool last = false;
 	int err = 0;
+	__u32 n;
 
 	if (!vals)
 		return -ENOMEM;
-	skel->bss->sweep_nr = skel->bss->sweep_nr % 255 + 1;	/* never 0: not marked */
-	for (; !err && !last; started = true) {
+	if (!sw.on)
+		skel->bss->sweep_nr = skel->bss->sweep_nr % 255 + 1;	/* never 0: not marked */
+	for (; !err && !last && runs--; sw.on = true) {
 		LIBBPF_OPTS(bpf_test_run_opts, o);
 
 		n = TCPTRACER_SWEEP_KEYS;
-		err = bpf_map_lookup_batch(fd, started ? &batch : NULL, &batch,
+		err = bpf_map_lookup_batch(fd, sw.on ? &sw.batch : NULL, &sw.batch,
 					   skel->bss->sweep_keys, vals, &n, NULL);
 		last = err == -ENOENT;
 		if (last)
@@ -130,39 +139,49 @@ static int sweep_pass(void)
 		if (!err && n)
 			err = bpf_prog_test_run_opts(prog, &o);
 	}
+	if (last || err) {
+		sw.on = false;
+		clock_gettime(CLOCK_MONOTONIC, &sw.done);
+	}
 	free(vals);
 	return err;
 }
 
-static void sweep(void)
+static void sweep(int runs)
 {
-	int err = sweep_pass();
+	int err = sweep_runs(runs);
 
-	clock_gettime(CLOCK_MONOTONIC, &swept);
 	if (!err)
 		return;
-	sweeps = false;
+	sw.off = true;
 	st_err("cannot look for connections whose end the kernel did not report: %s; an entry "
 	       "they leave is counted only when its address is taken again", st_strerror(-err));
 }
 
-/* Each look at the losses: a pass when one is due (the first at once; never
- * with --sweep-every 0); at exit, two, so that the entries the first marks
- * are counted by the second */
+/*
+ * Each look at the losses (250 ms at most apart): SWEEP_RUNS runs of a pass
+ * under way, or of a new one when due (the first at once; never with
+ * --sweep-every 0), so that a long map does not hold the loop from the
+ * events. At exit, two whole passes (one under way is left), so that the
+ * entries the first marks are counted by the second.
+ */
 static void count_lost(struct st_run *r, bool final)
 {
 	struct timespec pause = { .tv_nsec = SWEEP_AGAIN_MS * 1000000L };
-	bool due = sweep_every && (!swept.tv_sec || st_ms_since(&swept) >= sweep_every * 1000L);
+	bool due = sweep_every && (!sw.done.tv_sec ||
+				   st_ms_since(&sw.done) >= sweep_every * 1000L);
 
 	(void)r;
-	if (!sweeps || !(final || due))
+	if (!sw.off && !final && (sw.on || due))
+		sweep(SWEEP_RUNS);
+	if (sw.off || !final)
 		return;
-	sweep();
-	if (!final || !sweeps)
-		return;
+	sw.on = false;
+	sweep(INT_MAX);
 	while (nanosleep(&pause, &pause) && errno == EINTR)
 		;
-	sweep();
+	if (!sw.off)
+		sweep(INT_MAX);
 }
 
 /* --max-connections: the conns map's size; what the output shows of a
