@@ -467,9 +467,10 @@ static __always_inline bool accept_task_wanted(void)
  * a socket, maybe another's, while its slab page lives, and a read that
  * faults gives 0, no state. An entry whose socket is not its connection's
  * is marked with the pass's number (sweep_nr, set by the tool); one still
- * so in a later pass is counted and deleted. Two looks, not one: a map
- * read in batches while others delete and insert may show a key twice
- * (or miss one, which a later pass finds).
+ * so in a later pass is counted and deleted. Two looks, not one: the hooks
+ * change an entry in steps (established() clears connecting, then sets
+ * the hash), and the keys, read while others delete and insert, may show
+ * one twice (or miss one, which a later pass finds).
  */
 __u8 sweep_nr;
 
@@ -497,22 +498,27 @@ static __always_inline bool sock_is(const struct conn *c, struct sock *sk)
 }
 
 /*
- * Deleted only if still the element looked at: on another CPU, track()
- * may have replaced it since it was read.
+ * Deleted only if still the entry marked: on another CPU, track() may have
+ * counted and replaced it since it was read, into the same element (a
+ * preallocated map's free list gives the one just freed back first), with
+ * no mark. A replacement between the second look and the delete is still
+ * possible (docs/limits.md): a map has no compare-and-delete.
  */
 static __always_inline void sweep_one(__u64 key)
 {
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	__u8 mark;
 
 	if (!c)
 		return;
+	mark = c->swept;
 	if (sock_is(c, (struct sock *)key)) {
-		if (c->swept)
+		if (mark)
 			c->swept = 0;
-	} else if (!c->swept) {
+	} else if (!mark) {
 		c->swept = sweep_nr;
-	} else if (c->swept != sweep_nr && bpf_map_lookup_elem(&conns, &key) == c &&
-		   !bpf_map_delete_elem(&conns, &key)) {
+	} else if (mark != sweep_nr && bpf_map_lookup_elem(&conns, &key) == c &&
+		   c->swept == mark && !bpf_map_delete_elem(&conns, &key)) {
 		count_lost(ST_LOST_UNSEEN);
 	}
 }
