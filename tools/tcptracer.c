@@ -2,7 +2,6 @@
 /* tcptracer: trace established TCP connections: connect, accept, close. */
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "clock.h"
@@ -52,7 +51,7 @@ static const struct argp_option options[] = {
 	{ "sweep-every", OPT_SWEEP_EVERY, "SECONDS", 0,
 	  "How often to look for connections whose end the kernel did not report, and "
 	  "count them (default 30; 0: only at exit); each look reads every tracked "
-	  "connection's socket, about 1.2 us of CPU each", 0 },
+	  "connection's socket, about 1.4 us of CPU each", 0 },
 	{},
 };
 
@@ -88,62 +87,80 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 /*
  * The sweep (sweep_conns, bpf/tcptracer.bpf.c) finds the entries whose
  * socket's end the kernel did not report, and that no new socket at their
- * address found, and counts them. The keys of conns are read here in
- * batches (BPF_MAP_LOOKUP_BATCH, 5.6) and handed to the program,
- * TCPTRACER_SWEEP_KEYS a run (BPF_PROG_TEST_RUN of a raw tracepoint
- * program, 5.10). Neither needs the kernel's BTF, which the kprobe and
- * tracepoint backends do not load (common/btfcache.h); and each run is
- * short (about 130 us), where one walk of the map in the kernel
- * (bpf_for_each_map_elem) held a CPU with preemption off for as long as
- * the map was long: 66 ms at 100000 entries on this host. A pass costs
- * about 1.2 us of CPU an entry, most of it the batches' reads, and is
- * spread over the event loop's looks at the losses.
+ * address found, and counts them. The keys of conns are read here one by
+ * one (BPF_MAP_GET_NEXT_KEY) into the program's own array and handed to
+ * it, TCPTRACER_SWEEP_KEYS a run (BPF_PROG_TEST_RUN of a raw tracepoint
+ * program, 5.10):
+ *  - neither needs the kernel's BTF, which the kprobe and tracepoint
+ *    backends do not load (common/btfcache.h), as an iterator would;
+ *  - each run is short (about 130 us), where one walk of the map in the
+ *    kernel (bpf_for_each_map_elem) held a CPU with preemption off for as
+ *    long as the map was long: 66 ms at 100000 entries on this host;
+ *  - not BPF_MAP_LOOKUP_BATCH: it reads with bpf_prog_active raised, and
+ *    the kprobe programs (and syscall tracepoints') that fire on that CPU
+ *    meanwhile are skipped, silently before 6.7.
+ * A key deleted as the next is asked for sends the kernel back to the
+ * first: a pass reads at most twice the map's size. A pass costs about
+ * 1.4 us of CPU an entry, most of it the keys' reads, and is spread over
+ * the event loop's looks at the losses.
  */
 #define SWEEP_AGAIN_MS	20	/* at exit: the second pass, after the first marked */
-#define SWEEP_RUNS	64	/* runs at one look: about 20 ms; a pass goes on at the next */
+#define SWEEP_RUNS	64	/* runs at one look; a pass goes on at the next */
 
 static struct {
 	bool off;		/* the kernel refused to run it */
-	bool on;		/* a pass is under way: batch says where */
-	__u32 batch;
+	bool on;		/* a pass is under way */
+	bool more;		/* and goes on from next, read ahead of the run before */
+	__u64 next;
+	__u64 read;		/* keys this pass */
 	struct timespec done;	/* the last pass's end; none: due at the first look */
 } sw;
 
 /*
+ * The next keys of the pass into sweep_keys: how many; 0 at its end. The
+ * key after them is read before they are run: a run may delete any of
+ * them, which would send the kernel back to the first.
+ */
+static __u32 sweep_keys(int fd)
+{
+	__u64 *keys = skel->bss->sweep_keys;
+	__u32 n = 0;
+
+	while (n < TCPTRACER_SWEEP_KEYS && sw.more && sw.read < 2ULL * max_conns) {
+		keys[n++] = sw.next;
+		sw.read++;
+		sw.more = !bpf_map_get_next_key(fd, &sw.next, &sw.next);
+	}
+	return n;
+}
+
+/*
  * Up to @runs runs of a pass over conns (a new one with the next pass
- * number unless one is under way): 0 or -errno. The keys are read into the
- * program's own array (sweep_keys), a run's worth at once.
+ * number unless one is under way): 0 or -errno.
  */
 static int sweep_runs(int runs)
 {
 	int fd = bpf_map__fd(skel->maps.conns), prog = bpf_program__fd(skel->progs.sweep_conns);
-	void *vals = calloc(TCPTRACER_SWEEP_KEYS, bpf_map__value_size(skel->maps.conns));
-	bool last = false;
+	__u32 n = 1;
 	int err = 0;
-	__u32 n;
 
-	if (!vals)
-		return -ENOMEM;
-	if (!sw.on)
+	if (!sw.on) {
 		skel->bss->sweep_nr = skel->bss->sweep_nr % 255 + 1;	/* never 0: not marked */
-	for (; !err && !last && runs--; sw.on = true) {
+		sw.read = 0;
+		sw.more = !bpf_map_get_next_key(fd, NULL, &sw.next);
+		sw.on = true;
+	}
+	while (!err && n && runs--) {
 		LIBBPF_OPTS(bpf_test_run_opts, o);
 
-		n = TCPTRACER_SWEEP_KEYS;
-		err = bpf_map_lookup_batch(fd, sw.on ? &sw.batch : NULL, &sw.batch,
-					   skel->bss->sweep_keys, vals, &n, NULL);
-		last = err == -ENOENT;
-		if (last)
-			err = 0;
-		skel->bss->sweep_n = n;
-		if (!err && n)
+		n = skel->bss->sweep_n = sweep_keys(fd);
+		if (n)
 			err = bpf_prog_test_run_opts(prog, &o);
 	}
-	if (last || err) {
+	if (!n || err) {
 		sw.on = false;
 		clock_gettime(CLOCK_MONOTONIC, &sw.done);
 	}
-	free(vals);
 	return err;
 }
 
@@ -159,7 +176,7 @@ static void sweep(int runs)
 }
 
 /*
- * Each look at the losses (250 ms at most apart): SWEEP_RUNS runs of a pass
+ * Each look at the losses (about every 250 ms): SWEEP_RUNS runs of a pass
  * under way, or of a new one when due (the first at once; never with
  * --sweep-every 0), so that a long map does not hold the loop from the
  * events. At exit, two whole passes (one under way is left), so that the
@@ -172,6 +189,8 @@ static void count_lost(struct st_run *r, bool final)
 				   st_ms_since(&sw.done) >= sweep_every * 1000L);
 
 	(void)r;
+	if (!skel->bss->tracked)	/* nothing was ever put in conns */
+		return;
 	if (!sw.off && !final && (sw.on || due))
 		sweep(SWEEP_RUNS);
 	if (sw.off || !final)
