@@ -34,26 +34,36 @@ def _bpftool(*args):
     return json.loads(subprocess.check_output(["bpftool", "-j"] + list(args)))
 
 
-def _map_id(pid, name):
-    found = [i for i in _fd_ids(pid, "bpf-map", "map_id")
-             if _bpftool("map", "show", "id", i).get("name") == name[:15]]
-    check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
-        name, len(found), pid))
-    return found[0]
+_maps = {}   # (pid, name) -> the map's `bpftool map show` entry
+
+
+def _map(pid, name):
+    """pid's BPF map `name` (the kernel keeps 15 characters), as `bpftool map
+    show` lists it. One bpftool for all maps, and that once per tool run:
+    each bpftool takes a second or more in the guests of tests/vm, and a
+    case may read a map many times."""
+    ids = set(_fd_ids(pid, "bpf-map", "map_id"))
+    m = _maps.get((pid, name))
+    if m is None or str(m["id"]) not in ids:   # not yet, or a new run's pid
+        found = [m for m in _bpftool("map", "show")
+                 if str(m["id"]) in ids and m.get("name") == name[:15]]
+        check(len(found) == 1, "map %r: %d of pid %d's maps have that name" % (
+            name, len(found), pid))
+        m = _maps[(pid, name)] = found[0]
+    return m
 
 
 def map_entries(pid, name):
-    """The entries of pid's BPF map `name` (the kernel keeps 15 characters)."""
-    return _bpftool("map", "dump", "id", _map_id(pid, name))
+    """The entries of pid's BPF map `name`."""
+    return _bpftool("map", "dump", "id", str(_map(pid, name)["id"]))
 
 
 def map_put_u64(pid, name, key):
     """Puts an entry of zeros at 64-bit key `key` in pid's BPF map `name`."""
-    i = _map_id(pid, name)
-    size = _bpftool("map", "show", "id", i)["bytes_value"]
-    subprocess.check_call(["bpftool", "map", "update", "id", i, "key", "hex"] +
+    m = _map(pid, name)
+    subprocess.check_call(["bpftool", "map", "update", "id", str(m["id"]), "key", "hex"] +
                           ["%02x" % b for b in key.to_bytes(8, "little")] +
-                          ["value", "hex"] + ["00"] * size)
+                          ["value", "hex"] + ["00"] * m["bytes_value"])
 
 
 def map_keys_u64(pid, name):
