@@ -427,22 +427,27 @@ def host_and_container(ctx, args, start_later=False):
     wl_check(ctx, out, exp)
 
 
-@shared("workload_container_filter_{by}", matrix=True, by=("name",))
-@shared("workload_container_filter_{by}", matrix=True, once=True, by=("id_prefix",))
+# Not in the kernel matrix, nor the two below: what the programs do for them
+# is what they do for a unit's cgroup (workload_unit_filter_name, per tool,
+# and the units started later and restarted are), and the rest is user space.
+# A podman case takes a minute under qemu's emulation; workload_container
+# keeps what the kernel does in a container (its PID there) in the matrix.
+@shared("workload_container_filter_{by}", by=("name",))
+@shared("workload_container_filter_{by}", once=True, by=("id_prefix",))
 def workload_container_filter(ctx, mode, by):
     """--container NAME or an unambiguous ID prefix (12 digits): the
     container's events, not a host process's doing the same."""
     host_and_container(ctx, lambda c: ["--container", c.name if by == "name" else c.id[:12]])
 
 
-@shared("workload_container_started_later", matrix=True, once=True)
+@shared("workload_container_started_later", once=True)
 def workload_container_started_later(ctx, mode):
     """--container NAME of a container created (podman create: in podman's
     records, no cgroup yet) but started only after the tool: traced."""
     host_and_container(ctx, lambda c: ["--container", c.name], start_later=True)
 
 
-@shared("workload_container_recreated", matrix=True, once=True)
+@shared("workload_container_recreated", once=True)
 def workload_container_recreated(ctx, mode):
     """--container NAME follows the name: the container is removed and one
     made again under that name (a new id) while the tool runs; the new one's
