@@ -14,6 +14,7 @@ from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Fail, Like, Skip, Suite
                     check, lat_ms, show_lines, tcp_end)
 from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
 import lostcount
+from lostcount import again_if_skipped, judged
 from tools._bpfstate import (CATCH_UP, add_unblocked_case, attach_order, map_entries,
                              map_keys_u64, map_put_u64)
 
@@ -424,40 +425,6 @@ def state_hook_first(ctx, mode):
     p.blocked_accept()
     run.wait_comm(ctx.prefix + "-", 2)
     run.finish()
-
-
-class KernelSkipped(Exception):
-    """The kernel skipped runs of the tool's programs, or its kprobes missed
-    calls (a hook fired in an interrupt while a program ran on that CPU:
-    docs/limits.md; seen here under load, and on 6.1's kprobes in the
-    guest): a skipped close leaves its entry, a skipped change lacks its
-    line, so exact counts cannot be judged."""
-
-
-def judged(out):
-    """Raises KernelSkipped if the tool said the kernel skipped runs."""
-    said = [l for l in out.stderr if "runs of the tool's BPF programs" in l or
-            "calls of the probed functions" in l]
-    if said:
-        raise KernelSkipped(said[0])
-
-
-def again_if_skipped(once):
-    """The case `once`, run again (4 tries in all) while KernelSkipped, which
-    it says; still so at the fourth, it is skipped, saying why: in the
-    guests the kernel skips runs (fentry) or its kprobes miss calls (6.1) in
-    many runs of accept_races_handshake, the old build's and the new one's
-    alike (why the kprobes miss is not known)."""
-    def case(ctx, mode):
-        for _ in range(4):
-            try:
-                return once(ctx, mode)
-            except KernelSkipped as e:
-                print("NOTE %s: %s: the counts cannot be judged; again" % (once.__name__, e))
-        raise Skip("the kernel skipped runs of the tool's programs or missed calls in 4 "
-                   "tries: exact counts cannot be judged here")
-    case.__name__, case.__doc__ = once.__name__, once.__doc__
-    return case
 
 
 @suite.case("accept_races_handshake", modes=("json",), matrix=True)
