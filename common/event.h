@@ -69,6 +69,7 @@ enum st_lost_counter {
 	ST_LOST_STASH,		/* thread map full: a call's entry evicted before its return */
 	ST_LOST_MMSG,		/* udpconnect, tracepoints: a sendmmsg() message not examined */
 	ST_LOST_UNSEEN,		/* tcptracer: a connection's end the state hook never saw */
+	ST_LOST_CONNECT_UNSEEN,	/* tcpconnect: a connect's end the state hook never saw */
 	ST_LOST_SKIPPED,	/* runs of a program the kernel skipped: user space adds them */
 	ST_LOST_MAX,
 };

@@ -80,6 +80,12 @@ static const struct {
 			     "any, are missing",
 			     "%llu connection ends not reported by the kernel in total (their "
 			     "close lines, if any, are missing)" },
+	[ST_LOST_CONNECT_UNSEEN] = { "connect_unseen",
+				     "the kernel did not report the end of %llu connects to the "
+				     "state hook (found when a new connect took their sockets): their "
+				     "lines, if any were still to come, are missing",
+				     "%llu connect ends not reported by the kernel in total (their "
+				     "lines, if any were still to come, are missing)" },
 	[ST_LOST_SKIPPED] = { "recursion_missed",
 			      "the kernel skipped %llu runs of the tool's BPF programs (a hook fired "
 			      "in an interrupt while the same program ran on that CPU): their events, "

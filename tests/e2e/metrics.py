@@ -204,7 +204,7 @@ def check_self(samples, ctx, limit=4096):
     check(len(info) == 1 and info[0]["tool"] == ctx.tool and info[0]["backend"],
           "socktrace_build_info: %s" % info)
     for reason in ("ring_buffer_full", "process_map_full", "kprobe_missed", "recursion_missed",
-                   "close_unseen"):
+                   "close_unseen", "connect_unseen"):
         check(("socktrace_events_lost_total", frozenset({("reason", reason)})) in samples,
               "no socktrace_events_lost_total{reason=%r}" % reason)
 

@@ -16,8 +16,10 @@ import shared
 import workload
 from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Like, Skip, Suite,
                     at_least_ns, check, is_int, lat_ms, parse_columns, parse_json, show_lines)
+from lostcount import again_if_skipped, judged
 from tools import _stash
-from tools._bpfstate import map_entries
+from tools._accept import Pair
+from tools._bpfstate import map_entries, map_keys_u64, map_put_u64
 
 TOOL = "tcpconnect"
 
@@ -304,6 +306,50 @@ def handshake_map_full(ctx, mode):
           sum(o["count"] for o in lost) == 4,
           "JSON lost lines should add up to 4 connect_map_full: %s"
           % show_lines([o["_line"] for o in lost]))
+
+
+@suite.case("connect_unseen", modes=("json",), matrix=True)
+@again_if_skipped
+def connect_unseen(ctx, mode):
+    """A connect whose end (leaving SYN_SENT) the kernel did not report
+    leaves its entry in owners (docs/limits.md, section 6). Made here as
+    that leaves it: a connect held in SYN_SENT (its SYN dropped by a
+    listener whose backlog of 0 is full), its key read, the socket closed
+    (its line printed), the entry put back with bpftool. Connects are then
+    made until a new socket has taken its address: the former entry is
+    counted once, on stderr (as it happens and in total), in the JSON lost
+    lines (connect_unseen) and on the metrics page, and every connect is
+    printed with its result. The build before counted none."""
+    p = Pair(ctx, backlog=64)
+    run = lostcount.start_counting(ctx, ["-r", "-N", str(p.cli.netns_inode())] +
+                                   ctx.mode_args())
+    full, _ = p.srv.listen(4, V4, backlog=0)
+    p.cli.connect(4, V4, full)
+    held = p.cli.connect(4, V4, full, want="PENDING", nonblock=True, timeout=0.05)
+    keys = map_keys_u64(run.p.pid, "owners")
+    check(len(keys) == 1, "owners should hold the connect in SYN_SENT: %s" % sorted(keys))
+    p.cli.close(held)
+    run.wait_comm(p.cli.comm, 2)
+    check(not keys & map_keys_u64(run.p.pid, "owners"), "the close should have left owners")
+    map_put_u64(run.p.pid, "owners", min(keys))
+    made = 0
+    while keys & map_keys_u64(run.p.pid, "owners") and made < 1000:
+        p.srv.call("accept_many", sid=p.lid, count=50)
+        p.cli.call("connect_many", family=4, addr=V4, port=p.port, count=50)
+        p.srv.call("wait", sid=p.lid)
+        made += 50
+    check(not keys & map_keys_u64(run.p.pid, "owners"),
+          "%d connects made, and none took the address of %s" % (made, sorted(keys)))
+    run.wait_comm(p.cli.comm, 2 + made)
+    out, now = lostcount.counted(ctx, run, "connect_unseen",
+                                 r"did not report the end of (\d+) connects",
+                                 r"(\d+) connect ends not reported", judge=judged)
+    check(now == 1, "stderr should count the 1 entry left, got %d: %s" % (
+        now, show_lines(out.stderr)))
+    got = collections.Counter(e["result"] for e in ctx.ours(parse_json(out.trace))
+                              if e.get("event") == "connect")
+    want = {"ok": 1 + made, "closed": 1}
+    check(got == want, "connect lines by result %s, expected %s" % (dict(got), want))
 
 
 @suite.case("thread_map_full", modes=("json",), matrix=True)
