@@ -45,7 +45,10 @@ BAD_OPTIONS += [(["--max-processes", "0"], r"--max-processes\b"),
 def shared(name, modes=("col",), needs=None, applies=None, matrix=False, once=False,
            **params):
     """A case for every tool (that has the option `needs`); matrix=True: in
-    every tool's kernel matrix, else where the tool's Suite says so.
+    every tool's kernel matrix, else where the tool's Suite says so;
+    matrix="once": in one tool's (dealt as once-cases are), every tool's on
+    the host: a case slow under qemu whose kernel side is the same code in
+    every tool.
     once=True: a case of user-space code every tool shares (name resolution,
     escaping, following cgroups), the same whichever tool runs it: it runs
     for one tool only, the once-cases dealt out in turn over the tools so
@@ -93,7 +96,7 @@ def once_registry(tool):
 
 def once_tool(name):
     """The tool a once-case runs for."""
-    names = [c[0] for c in CASES if c[5]]
+    names = list(dict.fromkeys(c[0] for c in CASES if c[5] or c[4] == "once"))
     tools = toollist.tools()
     return tools[names.index(name) % len(tools)]
 
@@ -108,6 +111,8 @@ def add_cases(suite):
     for name, modes, needs, applies, matrix, once, params, func in CASES:
         if once and once_tool(name) != suite.tool:
             continue
+        if matrix == "once":
+            matrix = once_tool(name) == suite.tool
         if needs is None or needs in suite.options:
             suite.case(suite.names.get(name, name), modes, applies,
                        matrix or name in suite.matrix, **params)(func)

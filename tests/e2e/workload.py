@@ -392,7 +392,11 @@ def ctr_name(ctx, what="c"):
 # ----------------------------------------------------------------------------
 # Attribution
 
-@shared("workload_container", ("json",), matrix=True)
+# In the kernel matrix for one tool: what the kernel does in a container
+# (the PID in its namespace, owner.bpf.h's, and its cgroup) is the same code
+# in every tool's programs; every tool runs it on the host, and
+# workload_unit checks each tool's cgroups in the matrix.
+@shared("workload_container", ("json",), matrix="once")
 @shared("workload_container", ("col",), once=True)
 def workload_container(ctx, mode):
     """An event inside a podman container: JSON names the cgroup
@@ -430,8 +434,7 @@ def host_and_container(ctx, args, start_later=False):
 # Not in the kernel matrix, nor the two below: what the programs do for them
 # is what they do for a unit's cgroup (workload_unit_filter_name, per tool,
 # and the units started later and restarted are), and the rest is user space.
-# A podman case takes a minute under qemu's emulation; workload_container
-# keeps what the kernel does in a container (its PID there) in the matrix.
+# A podman case takes half a minute or more under qemu's emulation.
 @shared("workload_container_filter_{by}", by=("name",))
 @shared("workload_container_filter_{by}", once=True, by=("id_prefix",))
 def workload_container_filter(ctx, mode, by):
