@@ -6,7 +6,7 @@ import os
 import subprocess
 
 from e2elib import V4, Skip, check
-from tools._bpfstate import check_catch_up, map_entries
+from tools._bpfstate import check_catch_up, map_entries, map_keys_u64
 
 
 class Pair:
@@ -23,6 +23,22 @@ class Pair:
 
     def accept(self):
         return self.srv.accept(self.lid)
+
+    def take_addresses(self, pid, name, held):
+        """Connections made and closed, 50 at a time (bpftool is slow in the
+        guests), until new sockets have taken the addresses that are the
+        keys `held` of pid's map `name`; returns how many were made. The
+        backlog must hold 50."""
+        made = 0
+        while held & map_keys_u64(pid, name) and made < 1000:
+            self.srv.call("accept_many", sid=self.lid, count=50)
+            self.cli.call("connect_many", family=4, addr=V4, port=self.port, count=50)
+            self.srv.call("wait", sid=self.lid)
+            made += 50
+        left = held & map_keys_u64(pid, name)
+        check(not left, "%d connections made, and no new socket took the address of %s" % (
+            made, sorted(left)))
+        return made
 
     def start_preblocked(self, ctx):
         """Starts the tool while a thread of srv sleeps in accept() (bcc

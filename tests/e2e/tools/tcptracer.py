@@ -492,22 +492,6 @@ def leave_entries(ctx, run, p):
     return held
 
 
-def take_addresses(run, held, p):
-    """Connections of Pair p made and closed, 50 at a time (bpftool is slow
-    in the guests), until new sockets have taken the addresses of the
-    entries `held`; returns how many were made. p's backlog holds 50."""
-    made = 0
-    while held & map_keys_u64(run.p.pid, "conns") and made < 1000:
-        p.srv.call("accept_many", sid=p.lid, count=50)
-        p.cli.call("connect_many", family=4, addr=V4, port=p.port, count=50)
-        p.srv.call("wait", sid=p.lid)
-        made += 50
-    check(not held & map_keys_u64(run.p.pid, "conns"),
-          "%d connections made, and no new socket took the address of %s" % (
-              made, sorted(held & map_keys_u64(run.p.pid, "conns"))))
-    return made
-
-
 def count_unseen(ctx, run, judge=judged):
     return lostcount.counted(ctx, run, "close_unseen", r"the kernel did not report the end "
                              r"of (\d+) connections", r"(\d+) connection ends not reported",
@@ -529,7 +513,7 @@ def close_unseen(ctx, mode):
     run = lostcount.start_counting(ctx, ["-N", str(p.cli.netns_inode()), "--sweep-every", "0"] +
                                    ctx.mode_args())
     held = leave_entries(ctx, run, p)
-    made = 1 + take_addresses(run, held, p)
+    made = 1 + p.take_addresses(run.p.pid, "conns", held)
     run.wait_comm(ctx.prefix + "-", 4 * made)
     out, now = count_unseen(ctx, run)
     check(now == 2, "stderr should count the 2 entries left, got %d: %s" % (
@@ -564,7 +548,7 @@ def close_unseen_filtered(ctx, mode):
     for c in (p.srv, p.cli):
         c.call("setns", path=other.path)
     p.port, p.lid = listener
-    take_addresses(run, held, p)
+    p.take_addresses(run.p.pid, "conns", held)
     out, now = count_unseen(ctx, run)
     check(now == 2, "stderr should count the 2 entries left, got %d: %s" % (
         now, show_lines(out.stderr)))
