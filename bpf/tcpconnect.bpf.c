@@ -182,6 +182,20 @@ static __always_inline bool inside_connect(struct sock *sk)
 #endif
 }
 
+/*
+ * @sk is still inside tcp_v4/v6_connect(): __inet_stream_connect() marks
+ * its struct socket SS_CONNECTING only once that returned 0. A close or a
+ * connect(AF_UNSPEC) (tcp_disconnect()) of a socket still connecting comes
+ * later, inside a close() or connect() call too, and must be said here: no
+ * return of tcp_v4/v6_connect() follows it. An orphan has no struct socket.
+ */
+static __always_inline bool in_proto_connect(struct sock *sk)
+{
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+
+	return so && BPF_CORE_READ(so, state) == SS_UNCONNECTED;
+}
+
 static __always_inline bool state_change_wanted(int old, int new)
 {
 	return (old == TCP_CLOSE && new == TCP_SYN_SENT) || old == TCP_SYN_SENT;
@@ -207,7 +221,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 	 * (no local port left: EADDRNOTAVAIL) and put the socket back to CLOSE
 	 * without an error; connect_exit() has the errno and says it.
 	 */
-	if (new == TCP_CLOSE && !SK_READ(typed, sk, sk_err) && inside_connect(sk))
+	if (new == TCP_CLOSE && !SK_READ(typed, sk, sk_err) && in_proto_connect(sk) &&
+	    inside_connect(sk))
 		return;
 	/* tcp_reset() and tcp_done_with_error() set sk_err before CLOSE */
 	result = new == TCP_ESTABLISHED ? 0 : connect_error(sk, typed);

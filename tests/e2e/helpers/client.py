@@ -242,6 +242,14 @@ def connect(req):
     return res
 
 
+def disconnect(req):
+    """connect(AF_UNSPEC) on conn "sid": the kernel's disconnect (for TCP
+    tcp_disconnect(), which takes a socket still connecting to CLOSE)."""
+    sa = (ctypes.c_ubyte * 16)()    # struct sockaddr, sa_family AF_UNSPEC (0)
+    rc = libc.connect(sock(req).fileno(), sa, len(sa))
+    return {"errno": None if rc == 0 else errname(ctypes.get_errno())}
+
+
 def connect_block(req):
     """A blocking connect() to "addr":"port", which never answers, that
     gives up after one SYN retransmit (TCP_SYNCNT 1: ETIMEDOUT in about 3 s),
@@ -496,7 +504,7 @@ OPS = {
     "accept": lambda req: conn(sock(req).accept()[0]),
     "block": block, "wait": wait,
     "connect": lambda req: (connect_in_thread if req.get("thread") else connect)(req),
-    "connect_block": connect_block,
+    "connect_block": connect_block, "disconnect": disconnect,
     "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
     "recv": recv, "close": close, "fork_serve": fork_serve,
     "accept_many": accept_many, "connect_many": connect_many,

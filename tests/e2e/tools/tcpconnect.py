@@ -276,6 +276,25 @@ def result_closed(ctx, mode):
         ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="closed", retrans=ANY_COUNT)])
 
 
+@suite.case("result_disconnected", modes=COLS, matrix=True)
+def result_disconnected(ctx, mode):
+    """A connect still in SYN_SENT taken back by connect(AF_UNSPEC) (the
+    kernel's tcp_disconnect(), inside a connect() call, as a failure of
+    tcp_v4_connect() before its SYN is): printed with -r, closed, as a
+    close is. The build before printed nothing for it on fentry and
+    kprobes, and left its entry in owners."""
+    ns = blackhole_netns(ctx)
+    cli = ctx.client("cli", ns)
+    run = ctx.start_tool(["-r"] + ctx.mode_args())
+    r = cli.connect(4, BLACKHOLE, 80, want="PENDING", nonblock=True, timeout=0.01)
+    d = cli.call("disconnect", sid=r["sid"])
+    check(d["errno"] is None, "test error: connect(AF_UNSPEC) failed: %r" % d)
+    run.wait_comm(ctx.comm("cli"))
+    out = run.finish()
+    ctx.check_events(out, header(result=True), [
+        ev(cli, r, 4, BLACKHOLE_LOCAL, BLACKHOLE, 80, result="closed", retrans=ANY_COUNT)])
+
+
 @suite.case("handshake_map_full", modes=("json",), matrix=True)
 def handshake_map_full(ctx, mode):
     """--max-handshakes 8, and 12 connects to an address that never answers,
