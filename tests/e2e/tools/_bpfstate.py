@@ -39,9 +39,9 @@ _maps = {}   # (pid, name) -> the map's `bpftool map show` entry
 
 def _map(pid, name):
     """pid's BPF map `name` (the kernel keeps 15 characters), as `bpftool map
-    show` lists it. One bpftool for all maps, and that once per tool run:
-    each bpftool takes a second or more in the guests of tests/vm, and a
-    case may read a map many times."""
+    show` lists it. One bpftool for all maps, and then kept for (pid, name)
+    while pid holds that map: each bpftool takes a second or more in the
+    guests of tests/vm, and a case may read a map many times."""
     ids = set(_fd_ids(pid, "bpf-map", "map_id"))
     m = _maps.get((pid, name))
     if m is None or str(m["id"]) not in ids:   # not yet, or a new run's pid
