@@ -95,7 +95,7 @@ def once_registry(tool):
 
 
 def once_tool(name):
-    """The tool a once-case runs for."""
+    """The tool a once-case runs for (and a matrix="once" case in the matrix)."""
     names = list(dict.fromkeys(c[0] for c in CASES if c[5] or c[4] == "once"))
     tools = toollist.tools()
     return tools[names.index(name) % len(tools)]

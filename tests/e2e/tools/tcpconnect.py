@@ -358,10 +358,14 @@ def connect_unseen(ctx, mode):
                                  r"(\d+) connect ends not reported", judge=judged)
     check(now == 1, "stderr should count the 1 entry left, got %d: %s" % (
         now, show_lines(out.stderr)))
-    got = collections.Counter(e["result"] for e in ctx.ours(parse_json(out.trace))
-                              if e.get("event") == "connect")
+    evs = [e for e in ctx.ours(parse_json(out.trace)) if e.get("event") == "connect"]
+    got = collections.Counter(e["result"] for e in evs)
     want = {"ok": 1 + made, "closed": 1}
     check(got == want, "connect lines by result %s, expected %s" % (dict(got), want))
+    closed = [(e["pid"], e["sport"], e["dport"]) for e in evs if e["result"] == "closed"]
+    check(closed == [(p.cli.pid, held["lport"], full)],
+          "the closed line should be the connect held in SYN_SENT (pid %d, port %d to %d): %s"
+          % (p.cli.pid, held["lport"], full, closed))
 
 
 @suite.case("thread_map_full", modes=("json",), matrix=True)
