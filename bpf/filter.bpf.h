@@ -3,6 +3,8 @@
 #ifndef SOCKTRACE_FILTER_BPF_H
 #define SOCKTRACE_FILTER_BPF_H
 
+#include "task.bpf.h"
+
 const volatile struct st_config st_cfg = {};
 
 /* tgids to trace: the -p list, or COMMAND and its descendants */
@@ -80,43 +82,14 @@ static __always_inline bool task_ids(struct task_struct *task, __u32 *tgid, __u3
 	       ns_pid(BPF_CORE_READ(task, thread_pid), tid);
 }
 
-/*
- * The current task's tgid in its own (innermost) PID namespace: what `ps`
- * in its container shows. Where the kernel types the current task (5.11),
- * the chain to its struct pid is plain loads that the kernel guards against
- * faults, not a bpf_probe_read_kernel() call each: this runs for every
- * event. The slot at a variable level is read as before.
- */
-static __always_inline __u32 own_ns_tgid(void)
-{
-	__u64 off = bpf_core_field_offset(struct pid, numbers);
-	struct task_struct *task;
-	struct upid up;
-	struct pid *p;
-	__u32 level;
-
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
-		task = bpf_get_current_task_btf();
-		p = task->group_leader->thread_pid;
-		level = p ? p->level : 0;
-	} else {
-		task = (struct task_struct *)bpf_get_current_task();
-		p = BPF_CORE_READ(task, group_leader, thread_pid);
-		level = p ? BPF_CORE_READ(p, level) : 0;
-	}
-	if (!p || bpf_probe_read_kernel(&up, sizeof(up),
-					(void *)((__u64)p + off + level * sizeof(struct upid))))
-		return 0;
-	return up.nr;
-}
-
-static __always_inline bool current_ids(__u32 *tgid, __u32 *tid)
+/* @t: cur_task() (task.bpf.h) */
+static __always_inline bool current_ids(struct task_struct *t, __u32 *tgid, __u32 *tid)
 {
 	__u64 pid_tgid;
 
 	if (st_cfg.pidns_ino)
 		return task_ids((struct task_struct *)bpf_get_current_task(), tgid, tid);
-	pid_tgid = bpf_get_current_pid_tgid();
+	pid_tgid = cur_pid_tgid(t);
 	*tgid = pid_tgid >> 32;
 	*tid = (__u32)pid_tgid;
 	return true;
@@ -150,18 +123,19 @@ static __always_inline bool task_filter_on(void)
 /* Filters on the current task; call only in the owner's process context. */
 static __always_inline bool want_current(void)
 {
+	struct task_struct *t = cur_task();
 	__u32 tgid, tid;
 
-	if (!current_ids(&tgid, &tid))
+	if (!current_ids(t, &tgid, &tid))
 		return false;	/* outside the tool's PID namespace */
 	if (st_cfg.filter_pid && !want_tgid(tgid))
 		return false;
-	if (st_cfg.filter_uid && (__u32)bpf_get_current_uid_gid() != st_cfg.uid)
+	if (st_cfg.filter_uid && cur_uid(t) != st_cfg.uid)
 		return false;
 	if (st_cfg.filter_cgroup && bpf_current_task_under_cgroup(&cgroups, 0) != 1)
 		return false;
 	if (st_cfg.filter_workload) {
-		__u64 id = bpf_get_current_cgroup_id();
+		__u64 id = cur_cgroup_id(t);
 
 		if (!bpf_map_lookup_elem(&workload_cgroups, &id))
 			return false;
