@@ -9,8 +9,9 @@
  * mapping inside bpf_get_current_uid_gid()) were about a third of
  * tcptracer's BPF time (docs/performance.md).
  *
- * Pass cur_task() to the others, once per program run: on the untyped
- * path it is NULL and they call the helpers.
+ * Pass cur_task() to the others, taken once for the fields one caller
+ * reads together: on the untyped path it is NULL and they call the
+ * helpers.
  */
 #ifndef SOCKTRACE_TASK_BPF_H
 #define SOCKTRACE_TASK_BPF_H
