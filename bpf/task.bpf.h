@@ -71,9 +71,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "cut_at_nul() reads li
 
 /*
  * The task's name into @comm, 8-aligned (struct owner's, an event head's).
- * Typed: two loads. The kernel ends comm with a NUL whatever is written
- * to it; bytes after that NUL are cut, so that one name is one metric
- * label whatever an earlier, longer name left there.
+ * Typed: two loads. Bytes after the first NUL are cut, so that one name is
+ * one metric label whatever an earlier, longer name left there. At rest
+ * comm ends with a NUL; an exec renaming the task may leave 16 bytes
+ * without one for an instant, which the helper's copy would not: user
+ * space bounds every name to ST_COMM_LEN bytes (st_escape(), strnlen()).
  */
 static __always_inline void task_comm(struct task_struct *t, char comm[ST_COMM_LEN])
 {
