@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -325,6 +326,39 @@ def handshake_map_full(ctx, mode):
           sum(o["count"] for o in lost) == 4,
           "JSON lost lines should add up to 4 connect_map_full: %s"
           % show_lines([o["_line"] for o in lost]))
+
+
+RING_KIB, RING_HOLDS, RING_MADE = 4, 25, 60
+
+
+@suite.case("ring_buffer_full", modes=("json",), matrix=True)
+def ring_buffer_full(ctx, mode):
+    """--ring-buffer 4: 4 KiB, which holds 25 connect records of 160 bytes
+    (docs/limits.md, section 1). The tool is stopped (SIGSTOP) while 60
+    connects are made, so nothing drains the ring: the first 25 are kept,
+    the other 35 refused and counted. Run on (SIGCONT), it prints exactly
+    the first 25 connects, and says 35 lost on stderr (as it happens and in
+    total), in the JSON lost lines (ring_buffer_full) and on the metrics
+    page: printed + lost = made."""
+    p = Pair(ctx, backlog=RING_MADE)
+    run = lostcount.start_counting(ctx, ["--ring-buffer", str(RING_KIB), "-N",
+                                         str(p.cli.netns_inode())] + ctx.mode_args())
+    p.srv.call("accept_many", sid=p.lid, count=RING_MADE)
+    os.kill(run.p.pid, signal.SIGSTOP)
+    try:
+        made = p.cli.call("connect_many", family=4, addr=V4, port=p.port,
+                          count=RING_MADE)["lports"]
+    finally:
+        os.kill(run.p.pid, signal.SIGCONT)
+    p.srv.call("wait", sid=p.lid)
+    run.wait_comm(p.cli.comm, RING_HOLDS)
+    out, lost = lostcount.counted(ctx, run, "ring_buffer_full", r"lost (\d+) events",
+                                  r"(\d+) events lost in total \(ring buffer full\)")
+    got = [e["sport"] for e in ctx.ours(parse_json(out.trace)) if e.get("event") == "connect"]
+    check(got == made[:RING_HOLDS], "expected the first %d of %d connects printed, got "
+          "%d: %s" % (RING_HOLDS, RING_MADE, len(got), show_lines(out.trace)))
+    check(lost == RING_MADE - RING_HOLDS, "stderr should count %d events lost, got %d: %s"
+          % (RING_MADE - RING_HOLDS, lost, show_lines(out.stderr)))
 
 
 @suite.case("connect_unseen", modes=("json",), matrix=True)
