@@ -57,7 +57,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, UDP_SEEN_MAX);
+	__uint(max_entries, UDP_SEEN_DEFAULT);
 	__type(key, struct seen_key);
 	__type(value, __u8);
 } seen SEC(".maps");

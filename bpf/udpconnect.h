@@ -5,8 +5,10 @@
 
 #include "event.h"
 
-/* Destinations remembered per socket ("already seen"); LRU beyond this. */
-#define UDP_SEEN_MAX	16384
+/* (Socket, destination) pairs remembered ("already seen"), LRU beyond:
+ * --max-destinations, from 1 to UDP_SEEN_MAX */
+#define UDP_SEEN_DEFAULT	16384
+#define UDP_SEEN_MAX		16777216
 #define UDP_MMSG_MAX	ST_MMSG_EXAMINED
 /* the kernel's own cap on a sendmmsg() vector (UIO_MAXIOV): past
  * UDP_MMSG_MAX, messages are only looked at to count those naming a place */

@@ -15,25 +15,38 @@ static struct bpf_map *stash(void)
 	return skel->maps.pending;
 }
 
-enum { OPT_CONNECT_ONLY = 0x200 };
+enum { OPT_CONNECT_ONLY = 0x200, OPT_MAX_DESTS };
 
 static bool connect_only;	/* --connect-only */
+static __u32 max_seen = UDP_SEEN_DEFAULT;	/* --max-destinations */
 
 static const struct argp_option options[] = {
 	{ "port", 'P', "PORT[,PORT...]", 0, "Trace only these destination ports", 0 },
 	{ "connect-only", OPT_CONNECT_ONLY, NULL, 0,
 	  "Trace connect() only, not sends on unconnected sockets", 0 },
+	{ "max-destinations", OPT_MAX_DESTS, "N", 0,
+	  "Socket and destination pairs remembered as reported (default 16384, about "
+	  "112 bytes each in the kernel); past it the least recent are forgotten, "
+	  "counted and said, and reported again if sent to again", 0 },
 	{},
 };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
-	if (key == 'P')
+	unsigned long long n;
+
+	if (key == 'P') {
 		st_parse_ports(arg, state->input);
-	else if (key == OPT_CONNECT_ONLY)
+	} else if (key == OPT_CONNECT_ONLY) {
 		connect_only = true;
-	else
+	} else if (key == OPT_MAX_DESTS) {
+		if (st_parse_num(arg, 1, UDP_SEEN_MAX, &n))
+			st_usage_error("--max-destinations: invalid value '%s' (expected 1 to %d)",
+				       arg, UDP_SEEN_MAX);
+		max_seen = n;
+	} else {
 		return ARGP_ERR_UNKNOWN;
+	}
 	return 0;
 }
 
@@ -125,12 +138,12 @@ static long long map_entries(const struct bpf_map *map)
 
 /*
  * The pairs "seen" forgot (ST_LOST_SEEN). Nothing leaves it but by
- * eviction, so every pair added past UDP_SEEN_MAX made it forget one, and
+ * eviction, so every pair added past max_seen made it forget one, and
  * pairs added less pairs held is every eviction, those an LRU makes early
  * too (while CPUs keep free entries for themselves; before Linux 6.16
  * without bound, docs/limits.md section 6). Both only grow and neither is
  * ever above the truth, so the larger is said. The map is walked only
- * where an early eviction can be (past UDP_SEEN_MAX less LRU_LOCAL_FREE a
+ * where an early eviction can be (past max_seen less LRU_LOCAL_FREE a
  * CPU) and once the adds held still for a look: late, never high.
  */
 static __u64 seen_added(void)
@@ -146,7 +159,7 @@ static void count_seen_lost(struct st_run *r)
 	long long held;
 
 	if (added == last_added && added != walked_at && cpus > 0 &&
-	    added + (__u64)LRU_LOCAL_FREE * cpus >= UDP_SEEN_MAX) {
+	    added + (__u64)LRU_LOCAL_FREE * cpus >= max_seen) {
 		held = map_entries(skel->maps.seen);
 		/* a pair an add racing the walk evicted was forgotten all the
 		 * same: counting it before that add is late, not high */
@@ -157,7 +170,7 @@ static void count_seen_lost(struct st_run *r)
 		}
 	}
 	last_added = added;
-	past = added > UDP_SEEN_MAX ? added - UDP_SEEN_MAX : 0;
+	past = added > max_seen ? added - max_seen : 0;
 	total = past > evicted ? past : evicted;
 	if (total > said)	/* only this adds to ST_LOST_SEEN */
 		st_lost_add(&r->lost, ST_LOST_SEEN, total - said);
@@ -184,11 +197,16 @@ static void count_lost(struct st_run *r, bool final)
 	count_seen_lost(r);
 }
 
+/* --connect-only: what the banner says; --max-destinations */
 static int before_load(struct st_run *r)
 {
+	int err = bpf_map__set_max_entries(skel->maps.seen, max_seen);
+
 	if (connect_only)
 		r->what = "UDP connects";
-	return 0;
+	if (err)
+		st_err("--max-destinations: cannot size the map: %s", st_strerror(-err));
+	return err;
 }
 
 static const struct st_tool tool = {

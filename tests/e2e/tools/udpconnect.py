@@ -31,7 +31,9 @@ suite = Suite(
     json_keys=INET_JSON, proto="udp", events=tuple(EVENTS.values()),
     options=("-P", "-4", "-6", "-d"),
     bad_options=[(["-P", "0"], r"-P/--port\b"), (["-4", "-6"], r"-4/-6\b"),
-                 (["-P", "53,x"], r"-P/--port\b")],
+                 (["-P", "53,x"], r"-P/--port\b"),
+                 (["--max-destinations", "0"], r"--max-destinations\b"),
+                 (["--max-destinations", "16777217"], r"--max-destinations\b")],
     matrix=("port_filter",),
     count=[("T", "event_type", lambda e: (e["event"], e["event"][0].upper())),
            ("PID", "pid", None), ("COMM", "comm", None), ("IP", "ip", None),
@@ -184,15 +186,28 @@ def seen_full(ctx, mode):
     destination printed once. The ring holds the whole burst (16 MiB, some
     100000 events): a reader the busy host held back must not lose S lines,
     which are what this case counts."""
+    fill_seen(ctx, mode, 16384, 17, ["--ring-buffer", "16384"])
+
+
+@suite.case("seen_full_sized", modes=("json",))
+def seen_full_sized(ctx, mode):
+    """seen_full with --max-destinations 1024 and 2048 destinations: the
+    map takes the size asked, and what it forgets is counted the same way."""
+    fill_seen(ctx, mode, 1024, 2, ["--max-destinations", "1024", "--ring-buffer", "4096"])
+
+
+def fill_seen(ctx, mode, size, blocks, args):
+    """Sends from one socket to blocks x 1024 new destinations, udpconnect
+    run with args, whose seen map holds size pairs; checks the count."""
     cli = ctx.client("cli", ctx.netns())
-    run = ctx.start_tool(ctx.mode_args() + ["--ring-buffer", "16384"])
+    run = ctx.start_tool(ctx.mode_args() + args)
     sid = cli.call("udp_socket", family=4)["sid"]
     total = 0
-    for base in range(0, 17 * 1024, 1024):
+    for base in range(0, blocks * 1024, 1024):
         dests = [["127.0.%d.%d" % (i // 250, 1 + i % 250), 9] for i in range(base, base + 1024)]
         total += cli.call("udp_send", sid=sid, how="sendto", dests=dests)["sent"]
     held = len(_bpfstate.map_entries(run.p.pid, "seen"))
-    check(held <= 16384, "the map holds %d pairs, more than its 16384" % held)
+    check(held <= size, "the map holds %d pairs, more than its %d" % (held, size))
     forgotten = total - held
 
     def said(lines):
@@ -203,8 +218,8 @@ def seen_full(ctx, mode):
     while sum(said(run.stderr_lines())) < forgotten and time.monotonic() < end:
         time.sleep(0.1)
     out = run.finish()
-    check(total == 17 * 1024, "the client should have sent to %d destinations, sent %d"
-          % (17 * 1024, total))
+    check(total == blocks * 1024, "the client should have sent to %d destinations, sent %d"
+          % (blocks * 1024, total))
     now = said(out.stderr)
     check(now and sum(now) == forgotten,
           "stderr should count %d pairs forgotten as they go, got %s: %s"
