@@ -433,6 +433,7 @@ static const char *const reasons[ST_DNS_LOSSES] = {
 	[ST_DNS_CUT] = "dns_chain_cut",
 	[ST_DNS_UNSYNCED] = "dns_stream_lost",
 	[ST_DNS_NOMEM] = "dns_no_memory",
+	[ST_DNS_SKIPPED] = "dns_answer_skipped",
 };
 
 const char *st_dns_loss_reason(enum st_dns_loss loss)
@@ -447,6 +448,7 @@ struct st_dns_lost st_dns_check(struct st_dns *d)
 		[ST_DNS_CUT] = d->stats.chains_cut,
 		[ST_DNS_UNSYNCED] = d->stats.unsynced,
 		[ST_DNS_NOMEM] = d->stats.nomem,
+		[ST_DNS_SKIPPED] = d->stats.truncated + d->stats.malformed,
 	} };
 	struct st_dns_lost n;
 	int i;
@@ -467,6 +469,10 @@ struct st_dns_lost st_dns_check(struct st_dns *d)
 	if (n.n[ST_DNS_NOMEM])
 		st_err("-d: out of memory: %llu names not cached, so their addresses show no QUERY",
 		       n.n[ST_DNS_NOMEM]);
+	if (n.n[ST_DNS_SKIPPED])
+		st_err("-d: %llu DNS answers not read (truncated or malformed): a truncated one is "
+		       "asked again over TCP, whose answer is read; the others' names show no QUERY",
+		       n.n[ST_DNS_SKIPPED]);
 	d->said = now;
 	return n;
 }

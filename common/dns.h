@@ -53,6 +53,7 @@ enum st_dns_loss {
 	ST_DNS_CUT,		/* answers whose CNAME chain was cut */
 	ST_DNS_UNSYNCED,	/* TCP reads ignored: where a message starts is not known */
 	ST_DNS_NOMEM,		/* names not cached: no memory */
+	ST_DNS_SKIPPED,		/* answers not read: truncated or malformed */
 	ST_DNS_LOSSES,
 };
 

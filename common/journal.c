@@ -97,6 +97,16 @@ int st_journal_send(struct st_journal *jr)
 #endif
 }
 
+unsigned long long st_journal_check(struct st_journal *jr)
+{
+	unsigned long long n = jr->failed - jr->said;
+
+	if (n)
+		st_err("--journal: %llu entries not written: the journal did not take them", n);
+	jr->said = jr->failed;
+	return n;
+}
+
 void st_journal_report(const struct st_journal *jr)
 {
 	if (jr->failed)

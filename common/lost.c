@@ -50,7 +50,9 @@ static const struct {
 			  "%llu DNS answers lost in total (ring buffer half full)" },
 	[ST_LOST_SERIES] = { "metrics_series_limit",
 			     "--metrics: %llu events counted in the \"other\" series: more label "
-			     "sets than the limit", NULL },
+			     "sets than the limit",
+			     "%llu events counted in total in the \"other\" series (more label sets "
+			     "than --metrics-max-series)" },
 	[ST_LOST_OWNERS] = { "connect_map_full",
 			     "connect map full: %llu connects not followed to their end: too "
 			     "many waiting for a handshake at once (--max-handshakes)",

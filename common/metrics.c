@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "escape.h"
+#include "journal.h"
 #include "log.h"
 #include "lost.h"
 #include "metrics.h"
@@ -270,6 +271,9 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 	if (m->workload)
 		fprintf(f, PREFIX "events_lost_total{reason=\"" ST_WORKLOAD_LOSS "\"} %llu\n",
 			(unsigned long long)m->workload_lost);
+	if (m->journal)
+		fprintf(f, PREFIX "events_lost_total{reason=\"" ST_JOURNAL_LOSS "\"} %llu\n",
+			(unsigned long long)m->journal_lost);
 	write_gauge(f, "metrics_overflow_total",
 		    "Events counted in an \"other\" series: the series limit was reached.",
 		    "counter", n[ST_LOST_SERIES]);
@@ -310,6 +314,7 @@ int st_metrics_prepare(struct st_metrics *m, const struct st_opts *o, const stru
 	m->on = true;
 	m->dns = o->dns;
 	m->workload = o->container || o->unit;
+	m->journal = o->journal;
 	m->limit = o->metrics_series ? o->metrics_series : ST_METRICS_SERIES_DEFAULT;
 	b->cfg->metrics = o->metrics_only ? ST_METRICS_ONLY : ST_METRICS_EVENTS;
 	err = bpf_map__set_max_entries(m->map, m->limit + ST_METRIC_OTHERS);

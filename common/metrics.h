@@ -50,12 +50,15 @@ struct st_metrics {
 	struct st_http http;
 	/* Losses user space finds, added by the tool as it says them and shown
 	 * beside the kernel's: its kprobes' misses, names -d forgot and
-	 * the CNAME chains it cut, cgroups of --container/--unit not traced */
+	 * the CNAME chains it cut, cgroups of --container/--unit not traced,
+	 * entries the journal did not take */
 	__u64 kprobe_missed;
 	__u64 dns_lost[ST_DNS_LOSSES];	/* by enum st_dns_loss */
 	bool dns;			/* -d: the dns_lost reasons are on the page */
 	__u64 workload_lost;
 	bool workload;			/* --container/--unit: workload_map_full is */
+	__u64 journal_lost;
+	bool journal;			/* --journal: journal_not_written is */
 };
 
 /*

@@ -355,6 +355,8 @@ static void report_lost(struct st_run *r, bool final)
 	if (missed && r->opts.json)
 		st_output_lost_one(&r->out, "kprobe_missed", missed);
 	report_workload_lost(r);
+	if (r->opts.journal)
+		r->metrics.journal_lost += st_journal_check(&r->journal);
 	if (!r->opts.dns)
 		return;
 	dns = st_dns_check(&r->dns);

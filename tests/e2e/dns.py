@@ -43,7 +43,7 @@ import time
 import count
 import e2elib
 import lostcount
-from e2elib import NULL, Skip, check, show_lines
+from e2elib import NULL, Skip, check, parse_json, show_lines
 import shared as shared_mod
 from shared import COLS, shared
 
@@ -102,9 +102,20 @@ def skipped_lines(ctx, out):
 
 
 def check_skipped(ctx, out, truncated, malformed):
-    """The exit line counts exactly these (none at all if both are 0)."""
+    """The exit line counts exactly these (none at all if both are 0); so do
+    the lines as it happens, and in JSON the lost lines (dns_answer_skipped)."""
     got = skipped_lines(ctx, out)
     n = truncated + malformed
+    now = sum(int(m.group(1)) for m in (re.match(
+        r"^%s: -d: (\d+) DNS answers not read \(truncated or malformed\)" % ctx.tool, l)
+        for l in out.stderr) if m)
+    check(now == n, "stderr should say %d answers not read as it happens, said %d: %s"
+          % (n, now, show_lines(out.stderr)))
+    if ctx.mode == "json":
+        lost = sum(o["count"] for o in parse_json(out.trace)
+                   if o.get("event") == "lost" and o.get("reason") == "dns_answer_skipped")
+        check(lost == n, "JSON lost lines should count %d dns_answer_skipped, got %d: %s"
+              % (n, lost, show_lines(out.trace)))
     if n == 0:
         check(got == [], "a skipped-answers line, but no answer was truncated or malformed: "
               "%s" % show_lines(got))

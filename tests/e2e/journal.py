@@ -16,10 +16,12 @@ read back with `journalctl -D /run/log/journal -o json` there.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
 
+import lostcount
 import shared as shared_mod
 from e2elib import EVENT_TIMEOUT, Client, Fail, Skip, check, show_lines
 from shared import shared
@@ -187,12 +189,21 @@ def journal_hostile_comm(ctx, mode):
 @once("journal_missing")
 def journal_missing(ctx, mode):
     """No journald: one line says so, the trace goes on; journald started
-    later gets the next events; at exit the count of entries not written."""
+    later gets the next events; the count of entries not written as it
+    grows, on the metrics page (journal_not_written) where the build serves
+    one, and at exit."""
     ns = Namespace(ctx)
     cli = ctx.client("jm", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
-    run = shared_mod.start_built(ctx, ["--journal", "-N", str(cli.netns_inode())],
-                                 wrap=ns.enter())
+    args = ["--journal", "-N", str(cli.netns_inode())]
+    try:
+        run = shared_mod.start_built(ctx, args + ["--metrics", "127.0.0.1:0"], wrap=ns.enter())
+        run.no_metrics = False
+    except Skip as e:
+        if lostcount.NO_HTTP not in str(e):
+            raise
+        run = shared_mod.start_built(ctx, args, wrap=ns.enter())
+        run.no_metrics = True
     cli.connect(4, "127.0.0.1", port)
     end = time.monotonic() + EVENT_TIMEOUT
     while not any("did not take an entry" in l for l in run.stderr_lines()):
@@ -202,11 +213,17 @@ def journal_missing(ctx, mode):
     ns.journald()
     cli.connect(4, "127.0.0.1", port)
     got = wait_entries(ns, ctx, 1)
+    scraped = lostcount.scrape_until_still(run, "journal_not_written")
     out = run.finish()
+    lostcount.check_page(run, "journal_not_written", scraped, 1)
     check(len(got) == 1 and got[0]["SOCKTRACE_COMM"] == cli.comm, "entries after journald "
           "started: %s" % show_lines([e.get("MESSAGE") for e in got]))
     err = "\n".join(out.stderr)
     check("--journal: no journal at /run/systemd/journal/socket" in err and
           "--journal: 1 of 2 entries not written" in err,
           "stderr should say there is no journal and, at exit, 1 of 2 entries not written: %s"
+          % show_lines(out.stderr))
+    now = sum(int(n) for n in re.findall(r"--journal: (\d+) entries not written: the journal "
+                                         r"did not take them", err))
+    check(now == 1, "stderr should count the 1 entry not written as it happens: %s"
           % show_lines(out.stderr))

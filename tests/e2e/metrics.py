@@ -413,10 +413,11 @@ def metrics_series_limit(ctx, mode):
     check_self(samples, ctx, limit=2)
     promtool(text)
     out = run.finish()
-    said = [l for l in out.stderr if "other" in l]
-    total = sum(int(re.search(r"--metrics: (\d+) events counted", l).group(1)) for l in said)
-    check(total == 3, "stderr should say the 3 events counted in the other series: %s" %
-          show_lines(out.stderr))
+    err = "\n".join(out.stderr)
+    now = sum(int(n) for n in re.findall(r"--metrics: (\d+) events counted in the \"other\"", err))
+    total = re.findall(r"(\d+) events counted in total in the \"other\" series", err)
+    check(now == 3 and total == ["3"], "stderr should say the 3 events counted in the other "
+          "series, as it happens and in total: %s" % show_lines(out.stderr))
 
 
 @once("metrics_workload_label")
