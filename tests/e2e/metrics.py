@@ -453,15 +453,32 @@ def metrics_hostile_labels(ctx, mode):
     run.finish()
 
 
+def open_fds(run):
+    return len(os.listdir("/proc/%d/fd" % run.p.pid))
+
+
+def check_fds_back(run, base, timeout=EVENT_TIMEOUT):
+    """Once its clients are gone, the tool holds the files it held before
+    them (base, open_fds() after a first scrape): nothing leaked."""
+    end = time.monotonic() + timeout
+    while open_fds(run) != base and time.monotonic() < end:
+        time.sleep(0.2)
+    check(open_fds(run) == base, "the tool holds %d files, %d before its clients: %s"
+          % (open_fds(run), base, sorted(os.listdir("/proc/%d/fd" % run.p.pid))))
+
+
 @once("metrics_slow_clients")
 def metrics_slow_clients(ctx, mode):
     """Clients that connect and never finish a request, or ask and never
     read: scrapes still work, events are still counted, and the server drops
-    the silent ones after its timeout (10 s)."""
+    the silent ones after its timeout (10 s). Once they are gone, the tool
+    holds the files it held before them."""
     cli = ctx.client("ms", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
     run = start(ctx, ["--metrics-only", "0"])
     url = url_of(run)
+    scrape(url)
+    base = open_fds(run)
     host, mport = url[len("http://"):-len("/metrics")].rsplit(":", 1)
     idle = []
     for i in range(4):
@@ -482,17 +499,23 @@ def metrics_slow_clients(ctx, mode):
         data = b""
     check(data == b"", "the server answered a half request: %r" % data[:100])
     check(run.p.poll() is None, "the tool exited: %s" % show_lines(run.stderr_lines()))
+    for s in idle:
+        s.close()
+    check_fds_back(run, base)
     run.finish()
 
 
 @once("metrics_burst")
 def metrics_burst(ctx, mode):
     """Scrapes, one after the other, while a process makes 300 connects:
-    every scrape answers, the count never goes down, and ends at 300."""
+    every scrape answers, the count never goes down, and ends at 300; the
+    tool then holds the files it held before the scrapes."""
     cli = ctx.client("mb", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
     run = start(ctx, ["--metrics-only", "0"])
     url = url_of(run)
+    scrape(url)
+    base = open_fds(run)
     key = list(tcp_want(cli.comm, port, "ok", 1))[0]
     seen, stop, errors = [], threading.Event(), []
 
@@ -510,6 +533,7 @@ def metrics_burst(ctx, mode):
     check(not errors, "scrapes failed during the burst: %s" % errors[:3])
     check(len(seen) >= 2 and seen == sorted(seen), "counts seen while scraping: %s" % seen[-20:])
     wait_counts(url, {cli.comm}, tcp_want(cli.comm, port, "ok", 300))
+    check_fds_back(run, base)
     run.finish()
 
 
