@@ -402,6 +402,35 @@ def connection_map_full(ctx, mode):
               [o["_line"] for o in lost]))
 
 
+@suite.case("connect_map_full", modes=("json",), matrix=True)
+def connect_map_full(ctx, mode):
+    """--max-connections 1 and --max-handshakes 1: a connection fills conns,
+    then 3 connects held in SYN_SENT (their SYNs dropped by a listener whose
+    backlog of 0 is full) wait for their handshake where conns sends them,
+    in owners, which takes one: the other 2 are counted, as they happen, in
+    total, in the JSON lost lines and on the metrics page (connect_map_full).
+    The one C line is the connection's."""
+    p = Pair(ctx)
+    run = lostcount.start_counting(ctx, ["--max-connections", "1", "--max-handshakes", "1",
+                                         "-N", str(p.cli.netns_inode())] + ctx.mode_args())
+    full, _ = p.srv.listen(4, V4, backlog=0)
+    first = p.cli.connect(4, V4, full)
+    held = [p.cli.connect(4, V4, full, want="PENDING", nonblock=True, timeout=0.05)
+            for _ in range(3)]
+    for c in held:
+        p.cli.close(c)
+    run.wait_comm(p.cli.comm, 1)
+    out, now = lostcount.counted(ctx, run, "connect_map_full",
+                                 r"connect map full: (\d+) connects not followed",
+                                 r"(\d+) connects not followed in total \(connect map full\)",
+                                 judge=judged)
+    check(now == 2, "stderr should count 2 connects not followed, got %d: %s"
+          % (now, show_lines(out.stderr)))
+    got = [(e["event"], e["sport"]) for e in ctx.ours(e2elib.parse_json(out.trace))]
+    check(got == [("connect", first["lport"])], "expected the one C line of port %d, got %s"
+          % (first["lport"], show_lines(out.trace)))
+
+
 @suite.case("state_hook_first", modes=("col",), matrix=True)
 def state_hook_first(ctx, mode):
     """The state hook is attached before the accept hooks (common/attach.c
