@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -852,6 +853,54 @@ def dns_cache_full(ctx, mode):
           sum(o["count"] for o in lost) == forgotten,
           "JSON lost lines should add up to %d dns_cache_full: %s"
           % (forgotten, show_lines([o["_line"] for o in lost])))
+
+
+HALF_ASKED = 12            # answers made while the tool is stopped
+HALF_HOLDS = 6             # of 344 bytes in the ring: queued while under 2 KiB
+
+
+@once("dns_ring_half_full", ("json",))
+def dns_ring_half_full(ctx, mode):
+    """--ring-buffer 4, and the tool stopped (SIGSTOP) while the test's own
+    server answers 12 queries, each with one address: an answer is queued
+    only while the ring is less than half full (2 KiB, 6 answers of 344
+    bytes), the other 6 are counted (dns_ring_buffer_half_full). Run on
+    (SIGCONT), a connect to each address: exactly the first 6 show their
+    names, the others none; the 6 are counted on stderr (as they happen and
+    in total), in the JSON lost lines and on the metrics page."""
+    dns_suite(ctx)
+    addrs = ["10.59.1.%d" % (i + 1) for i in range(HALF_ASKED)]
+    dn = DnsNetns(ctx, [a + "/32" for a in addrs])
+    server, client = ns_socket(dn.ns), ns_socket(dn.ns)
+    for s in (server, client):
+        ctx.defer(s.close)
+        s.settimeout(TIMEOUT)
+    server.bind(("127.0.0.1", 53))
+    cli = ctx.client("cli", dn.ns)
+    port = dn.port
+    run = lostcount.start_counting(ctx, ["-d", "--ring-buffer", "4", "-N", str(dn.inode)] +
+                                   ctx.mode_args())
+    os.kill(run.p.pid, signal.SIGSTOP)
+    try:
+        for i, a in enumerate(addrs):
+            q = wire("half%d.test" % i)
+            client.sendto(message(0x4242, q, flags=0x0100), ("127.0.0.1", 53))
+            _, peer = server.recvfrom(512)
+            server.sendto(message(0x4242, q, [a_record(a)]), peer)
+            client.recvfrom(65535)
+    finally:
+        os.kill(run.p.pid, signal.SIGCONT)
+    made = [cli.connect(4, a, port) for a in addrs]
+    run.wait_comm(cli.comm, HALF_ASKED)
+    out, lost = lostcount.counted(ctx, run, "dns_ring_buffer_half_full",
+                                  r"lost (\d+) DNS answers \(ring buffer half full\)",
+                                  r"(\d+) DNS answers lost in total \(ring buffer half full\)")
+    evs = {e["sport"]: e for e in e2elib.parse_json(out.trace) if e.get("comm") == cli.comm}
+    got = [evs.get(m["lport"], {}).get("query") for m in made]
+    want = ["half%d.test" % i for i in range(HALF_HOLDS)] + [None] * (HALF_ASKED - HALF_HOLDS)
+    check(got == want, "names shown, connect by connect: %s, expected %s" % (got, want))
+    check(lost == HALF_ASKED - HALF_HOLDS, "stderr should count %d answers lost, got %d: %s"
+          % (HALF_ASKED - HALF_HOLDS, lost, show_lines(out.stderr)))
 
 
 CHAIN_MAX = 8              # ST_DNS_CHAIN_MAX
