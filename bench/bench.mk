@@ -28,7 +28,7 @@ SOAK_SECONDS ?= 120
 $(OUTPUT)/loadgen: bench/loadgen.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(BENCH_WARNINGS) -std=gnu11 $(EXTRA_CFLAGS) $(LDFLAGS) \
+	$(Q)$(CC) $(CFLAGS) $(BENCH_WARNINGS) -std=gnu11 -pthread $(EXTRA_CFLAGS) $(LDFLAGS) \
 		$(EXTRA_LDFLAGS) $< -o $@
 
 # the "floor" case: empty programs on the tracepoint backend's hooks

@@ -3,8 +3,13 @@
  * loadgen: a bounded socket workload on loopback for the socktrace bench.
  *
  *   loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS] [-r CYCLES_PER_S]
+ *           [-T THREADS]
  *
- * One cycle runs each MODE once, back to back, in this one process and thread:
+ * One cycle runs each MODE once, back to back, in one thread; with -T, each
+ * of THREADS threads of this one process runs its share of the cycles (and
+ * of the rate) against servers of its own, so that one machine's CPUs can
+ * all make load (the bench's peak). One process: a tracer's PID filter and
+ * "printed for the workload's PID" hold for every thread.
  *   tcp4, tcp6  socket, connect to a listener on 127.0.0.1 / ::1, accept, close
  *               the client, then the accepted socket (1 connect, 1 accept,
  *               2 closes of an established connection)
@@ -23,7 +28,7 @@
  *   tcp = tcp4,tcp6; udp = udp4,udp6; dns = dns4,dns6;
  *   all = tcp4,tcp6,udp4,udp6,unix (not dns: it needs a server)
  *
- * With a rate, cycle i starts no earlier than i / RATE seconds after the first
+ * With a rate, a thread's cycle i starts no earlier than i / RATE seconds after its first
  * (a steady load for the bench's peak and soak); without, back to back.
  * It stops after CYCLES cycles or SECONDS seconds, whichever comes first, and
  * prints on stdout the cycles per second and how many events of each kind it
@@ -39,6 +44,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,17 +93,29 @@ struct target {
 	socklen_t len;
 };
 
-static unsigned long long counts[K_MAX];
+#define THREADS_MAX	64
+
+/* each thread's own, summed at the end */
+static _Thread_local unsigned long long counts[K_MAX];
+/* the Unix listeners, one a thread, in one directory */
 static char unix_dir[] = "/tmp/loadgen.XXXXXX";
-static char unix_path[sizeof(unix_dir) + 8];
+static char unix_paths[THREADS_MAX][sizeof(unix_dir) + 16];
+
+static void remove_unix(void)
+{
+	int i;
+
+	for (i = 0; i < THREADS_MAX; i++)
+		if (unix_paths[i][0])
+			unlink(unix_paths[i]);
+	if (strcmp(unix_dir, "/tmp/loadgen.XXXXXX"))
+		rmdir(unix_dir);
+}
 
 static void fail(const char *what)
 {
 	fprintf(stderr, "loadgen: failed to %s: %s\n", what, strerror(errno));
-	if (unix_path[0])
-		unlink(unix_path);
-	if (strcmp(unix_dir, "/tmp/loadgen.XXXXXX"))
-		rmdir(unix_dir);
+	remove_unix();
 	exit(1);
 }
 
@@ -139,13 +157,13 @@ static void inet_server(struct target *t, int family, int type)
 		fail("listen");
 }
 
-static void unix_server(struct target *t)
+/* Thread @idx's listener, in unix_dir (made by main()) */
+static void unix_server(struct target *t, int idx)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&t->addr;
+	char *unix_path = unix_paths[idx];
 
-	if (!mkdtemp(unix_dir))
-		fail("create a directory for the Unix socket");
-	snprintf(unix_path, sizeof(unix_path), "%s/sock", unix_dir);
+	snprintf(unix_path, sizeof(unix_paths[idx]), "%s/sock%d", unix_dir, idx);
 	t->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		fail("create a Unix socket");
@@ -315,7 +333,7 @@ static bool dns_name_ok(const char *name)
 static void dns_cycle(const struct target *t, int type, enum kind k_connect,
 		      enum kind k_answer)
 {
-	static unsigned short id;
+	static _Thread_local unsigned short id;
 	unsigned char q[DNS_QUERY_MAX], a[512];
 	struct pollfd pfd;
 	size_t qlen;
@@ -424,19 +442,150 @@ static void pace(unsigned long i, unsigned long rate, double t0)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS]\n"
-		"               [--dns-name NAME] [--resolv-conf FILE]\n"
+		"Usage: loadgen [--mode MODE[,MODE...]] [-n CYCLES] [-t SECONDS] [-r RATE]\n"
+		"               [-T THREADS] [--dns-name NAME] [--resolv-conf FILE]\n"
 		"Loopback socket workload: each cycle runs every MODE once.\n"
 		"  -m, --mode=MODES     tcp4 tcp6 udp4 udp6 unix dns4 dns6, or tcp, udp, dns,\n"
 		"                       all (default all: every mode but dns4 and dns6)\n"
 		"  -n, --cycles=N       number of cycles (default 10000, at most 100000000)\n"
 		"  -t, --max-seconds=S  stop after S seconds even if N is not reached (default 120)\n"
 		"  -r, --rate=R         start at most R cycles a second (default: back to back)\n"
+		"  -T, --threads=N      N threads share the cycles and the rate, each with servers\n"
+		"                       of its own (default 1, at most %d)\n"
 		"      --dns-name=NAME  the name dns4 and dns6 ask for (default %s)\n"
 		"      --resolv-conf=FILE  where dns4 and dns6 find their nameserver, the first\n"
 		"                       IPv4 / IPv6 one, a loopback address (default %s)\n"
 		"Prints cycles per second and the events generated, per kind.\n",
-		dns_name, resolv_conf);
+		THREADS_MAX, dns_name, resolv_conf);
+}
+
+/* One thread's share of the work */
+struct worker {
+	pthread_t th;
+	int idx;
+	const bool *want;
+	unsigned long cycles, rate, max_s;	/* its share */
+	unsigned long done;
+	double t0, t1;
+	unsigned long long counts[K_MAX];
+};
+
+static void serve(struct target *t, int m, int idx)
+{
+	switch (m) {
+	case M_TCP4: inet_server(t, AF_INET, SOCK_STREAM); break;
+	case M_TCP6: inet_server(t, AF_INET6, SOCK_STREAM); break;
+	case M_UDP4: inet_server(t, AF_INET, SOCK_DGRAM); break;
+	case M_UDP6: inet_server(t, AF_INET6, SOCK_DGRAM); break;
+	case M_UNIX: unix_server(t, idx); break;
+	case M_DNS4: dns_server(t, AF_INET); break;
+	case M_DNS6: dns_server(t, AF_INET6); break;
+	}
+}
+
+static void one_cycle(const bool *want, const struct target *tgt)
+{
+	if (want[M_TCP4])
+		stream_cycle(&tgt[M_TCP4], K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE);
+	if (want[M_TCP6])
+		stream_cycle(&tgt[M_TCP6], K_TCP6_CONNECT, K_TCP6_ACCEPT, K_TCP6_CLOSE);
+	if (want[M_UDP4])
+		udp_cycle(&tgt[M_UDP4], K_UDP4_CONNECT, K_UDP4_SEND);
+	if (want[M_UDP6])
+		udp_cycle(&tgt[M_UDP6], K_UDP6_CONNECT, K_UDP6_SEND);
+	if (want[M_UNIX])
+		stream_cycle(&tgt[M_UNIX], K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX);
+	if (want[M_DNS4])
+		dns_cycle(&tgt[M_DNS4], DNS_TYPE_A, K_UDP4_CONNECT, K_DNS4_ANSWER);
+	if (want[M_DNS6])
+		dns_cycle(&tgt[M_DNS6], DNS_TYPE_AAAA, K_UDP6_CONNECT, K_DNS6_ANSWER);
+}
+
+/* Its servers, its cycles, its counts into @arg (a struct worker) */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct target tgt[M_MAX];
+	unsigned long i;
+	int m;
+
+	for (m = 0; m < M_MAX; m++)
+		if (w->want[m])
+			serve(&tgt[m], m, w->idx);
+	w->t0 = now();
+	for (i = 0; i < w->cycles; i++) {
+		/* the clock is read every 64 cycles: bounded in time, cheap */
+		if ((i & 63) == 63 && now() - w->t0 > (double)w->max_s)
+			break;
+		if (w->rate)
+			pace(i, w->rate, w->t0);
+		one_cycle(w->want, tgt);
+	}
+	w->t1 = now();
+	w->done = i;
+	for (m = 0; m < M_MAX; m++)
+		if (w->want[m] && tgt[m].fd >= 0)
+			close(tgt[m].fd);
+	memcpy(w->counts, counts, sizeof(counts));
+	return NULL;
+}
+
+/* Runs @n workers to their end, the first in this thread */
+static void run_workers(struct worker *w, int n)
+{
+	int i, err = 0;
+
+	for (i = 1; i < n && !err; i++)
+		err = pthread_create(&w[i].th, NULL, work, &w[i]);
+	if (err) {
+		errno = err;
+		fail("start a thread");
+	}
+	work(&w[0]);
+	for (i = 1; i < n; i++)
+		pthread_join(w[i].th, NULL);
+}
+
+/* Cycles and rate shared out over @n workers, the first taking what is left */
+static void share(struct worker *w, int n, const bool *want, unsigned long cycles,
+		  unsigned long rate, unsigned long max_s)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		w[i] = (struct worker){ .idx = i, .want = want, .max_s = max_s,
+					.cycles = cycles / n + (i < (int)(cycles % n)),
+					.rate = rate ? (rate / n ? rate / n : 1) : 0 };
+	}
+}
+
+/* The workers' sum: cycles done, from the first start to the last end */
+static int report(const struct worker *w, int n, const char *modes, unsigned long cycles,
+		  unsigned long max_s)
+{
+	unsigned long long total[K_MAX] = { 0 };
+	double t0 = w[0].t0, t1 = w[0].t1, secs;
+	unsigned long done = 0;
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		done += w[i].done;
+		t0 = w[i].t0 < t0 ? w[i].t0 : t0;
+		t1 = w[i].t1 > t1 ? w[i].t1 : t1;
+		for (k = 0; k < K_MAX; k++)
+			total[k] += w[i].counts[k];
+	}
+	secs = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
+	if (done < cycles)
+		fprintf(stderr, "loadgen: stopped after %lu s: %lu of %lu cycles done\n",
+			max_s, done, cycles);
+	printf("loadgen: %lu cycles of %s in %.3f s: %.0f cycles/s\n", done, modes, secs,
+	       done / secs);
+	printf("generated:");
+	for (k = 0; k < K_MAX; k++)
+		printf(" %s=%llu", kind_names[k], total[k]);
+	printf("\n");
+	return done < cycles ? 3 : 0;
 }
 
 int main(int argc, char **argv)
@@ -446,19 +595,19 @@ int main(int argc, char **argv)
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "max-seconds", required_argument, NULL, 't' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "dns-name", required_argument, NULL, 'D' },
 		{ "resolv-conf", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct target tgt[M_MAX];
+	static struct worker w[THREADS_MAX];
 	bool want[M_MAX] = { false };
-	unsigned long cycles = 10000, max_s = 120, rate = 0, i;
+	unsigned long cycles = 10000, max_s = 120, rate = 0, threads = 1;
 	char modes[64] = "";
-	double t0, t1, secs;
-	int opt, m, k;
+	int opt, m;
 
-	while ((opt = getopt_long(argc, argv, "m:n:t:r:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:n:t:r:T:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!parse_modes(optarg, want))
@@ -474,6 +623,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			if (!parse_ulong("--rate", optarg, 1, 100000000, &rate))
+				return 2;
+			break;
+		case 'T':
+			if (!parse_ulong("--threads", optarg, 1, THREADS_MAX, &threads))
 				return 2;
 			break;
 		case 'D':
@@ -504,63 +657,18 @@ int main(int argc, char **argv)
 	if (m == M_MAX)
 		for (m = 0; m <= M_UNIX; m++)
 			want[m] = true;
-
 	for (m = 0; m < M_MAX; m++) {
 		if (!want[m])
 			continue;
 		if (modes[0])
 			strcat(modes, ",");
 		strcat(modes, mode_names[m]);
-		switch (m) {
-		case M_TCP4: inet_server(&tgt[m], AF_INET, SOCK_STREAM); break;
-		case M_TCP6: inet_server(&tgt[m], AF_INET6, SOCK_STREAM); break;
-		case M_UDP4: inet_server(&tgt[m], AF_INET, SOCK_DGRAM); break;
-		case M_UDP6: inet_server(&tgt[m], AF_INET6, SOCK_DGRAM); break;
-		case M_UNIX: unix_server(&tgt[m]); break;
-		case M_DNS4: dns_server(&tgt[m], AF_INET); break;
-		case M_DNS6: dns_server(&tgt[m], AF_INET6); break;
-		}
 	}
+	if (want[M_UNIX] && !mkdtemp(unix_dir))
+		fail("create a directory for the Unix sockets");
 
-	t0 = now();
-	for (i = 0; i < cycles; i++) {
-		/* the clock is read every 64 cycles: bounded in time, cheap */
-		if ((i & 63) == 63 && now() - t0 > (double)max_s)
-			break;
-		if (rate)
-			pace(i, rate, t0);
-		if (want[M_TCP4])
-			stream_cycle(&tgt[M_TCP4], K_TCP4_CONNECT, K_TCP4_ACCEPT, K_TCP4_CLOSE);
-		if (want[M_TCP6])
-			stream_cycle(&tgt[M_TCP6], K_TCP6_CONNECT, K_TCP6_ACCEPT, K_TCP6_CLOSE);
-		if (want[M_UDP4])
-			udp_cycle(&tgt[M_UDP4], K_UDP4_CONNECT, K_UDP4_SEND);
-		if (want[M_UDP6])
-			udp_cycle(&tgt[M_UDP6], K_UDP6_CONNECT, K_UDP6_SEND);
-		if (want[M_UNIX])
-			stream_cycle(&tgt[M_UNIX], K_UNIX_CONNECT, K_UNIX_ACCEPT, K_MAX);
-		if (want[M_DNS4])
-			dns_cycle(&tgt[M_DNS4], DNS_TYPE_A, K_UDP4_CONNECT, K_DNS4_ANSWER);
-		if (want[M_DNS6])
-			dns_cycle(&tgt[M_DNS6], DNS_TYPE_AAAA, K_UDP6_CONNECT, K_DNS6_ANSWER);
-	}
-	t1 = now();
-	secs = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
-
-	for (m = 0; m < M_MAX; m++)
-		if (want[m] && tgt[m].fd >= 0)
-			close(tgt[m].fd);
-	if (want[M_UNIX]) {
-		unlink(unix_path);
-		rmdir(unix_dir);
-	}
-	if (i < cycles)
-		fprintf(stderr, "loadgen: stopped after %lu s: %lu of %lu cycles done\n",
-			max_s, i, cycles);
-	printf("loadgen: %lu cycles of %s in %.3f s: %.0f cycles/s\n", i, modes, secs, i / secs);
-	printf("generated:");
-	for (k = 0; k < K_MAX; k++)
-		printf(" %s=%llu", kind_names[k], counts[k]);
-	printf("\n");
-	return i < cycles ? 3 : 0;
+	share(w, (int)threads, want, cycles, rate, max_s);
+	run_workers(w, (int)threads);
+	remove_unix();
+	return report(w, (int)threads, modes, cycles, max_s);
 }
