@@ -244,6 +244,7 @@ static void add_message(struct st_dns *d, __u64 netns, __u64 time_ns, const __u8
 	/* the server cut it short: the client asks again over TCP */
 	if (ns_msg_getflag(m, ns_f_tc)) {
 		d->stats.truncated++;
+		d->stats.server_cut++;
 		return;
 	}
 	if (ns_msg_getflag(m, ns_f_rcode) != ns_r_noerror || ns_msg_count(m, ns_s_qd) != 1) {
@@ -448,7 +449,8 @@ struct st_dns_lost st_dns_check(struct st_dns *d)
 		[ST_DNS_CUT] = d->stats.chains_cut,
 		[ST_DNS_UNSYNCED] = d->stats.unsynced,
 		[ST_DNS_NOMEM] = d->stats.nomem,
-		[ST_DNS_SKIPPED] = d->stats.truncated + d->stats.malformed,
+		/* not the server's cuts: the client's TCP answer is read */
+		[ST_DNS_SKIPPED] = d->stats.truncated - d->stats.server_cut + d->stats.malformed,
 	} };
 	struct st_dns_lost n;
 	int i;
@@ -470,9 +472,8 @@ struct st_dns_lost st_dns_check(struct st_dns *d)
 		st_err("-d: out of memory: %llu names not cached, so their addresses show no QUERY",
 		       n.n[ST_DNS_NOMEM]);
 	if (n.n[ST_DNS_SKIPPED])
-		st_err("-d: %llu DNS answers not read (truncated or malformed): a truncated one is "
-		       "asked again over TCP, whose answer is read; the others' names show no QUERY",
-		       n.n[ST_DNS_SKIPPED]);
+		st_err("-d: %llu DNS answers not read (cut short in capture, or malformed): the "
+		       "names they answer show no QUERY", n.n[ST_DNS_SKIPPED]);
 	d->said = now;
 	return n;
 }

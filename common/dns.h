@@ -39,6 +39,7 @@ struct st_dns_name {
 struct st_dns_stats {
 	unsigned long long answers;	/* responses read whole */
 	unsigned long long truncated;	/* not all there, or over TCP not whole (skipped) */
+	unsigned long long server_cut;	/* of truncated: the TC flag, asked again over TCP */
 	unsigned long long malformed;	/* not a valid message (skipped) */
 	unsigned long long addresses;	/* A and AAAA records cached */
 	unsigned long long evicted;	/* forgotten before their TTL: cache full */
@@ -53,7 +54,7 @@ enum st_dns_loss {
 	ST_DNS_CUT,		/* answers whose CNAME chain was cut */
 	ST_DNS_UNSYNCED,	/* TCP reads ignored: where a message starts is not known */
 	ST_DNS_NOMEM,		/* names not cached: no memory */
-	ST_DNS_SKIPPED,		/* answers not read: truncated or malformed */
+	ST_DNS_SKIPPED,		/* answers not read: cut short in capture, or malformed */
 	ST_DNS_LOSSES,
 };
 
