@@ -108,6 +108,27 @@ def check(cond, msg):
         raise Fail(msg)
 
 
+def stop_process(pid, timeout=10):
+    """SIGSTOP pid, and wait until each of its threads is seen stopped (kill()
+    returns before they are): whatever follows runs while nothing of it does.
+    The caller sends SIGCONT."""
+    os.kill(pid, signal.SIGSTOP)
+    end = time.monotonic() + timeout
+    while True:
+        states = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass        # a thread that ended
+        if states and all(s in "Tt" for s in states):
+            return
+        check(time.monotonic() < end, "process %d not stopped %d s after SIGSTOP: %s"
+              % (pid, timeout, states))
+        time.sleep(0.01)
+
+
 def clip(text, n=1500):
     text = str(text)
     return text if len(text) <= n else text[:n] + "...[%d more chars]" % (len(text) - n)

@@ -457,14 +457,29 @@ def open_fds(run):
     return len(os.listdir("/proc/%d/fd" % run.p.pid))
 
 
-def check_fds_back(run, base, timeout=EVENT_TIMEOUT):
+def still_fds(run, want=None, timeout=EVENT_TIMEOUT):
+    """The tool's count of open files once it has held still for half a
+    second (a scrape's socket is closed after its answer, between two
+    batches of events), or at the timeout; with want, as soon as it is that."""
+    end, last, since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() < end:
+        n = open_fds(run)
+        if n == want:
+            return n
+        if n != last:
+            last, since = n, time.monotonic()
+        elif want is None and time.monotonic() - since >= 0.5:
+            return n
+        time.sleep(0.05)
+    return last
+
+
+def check_fds_back(run, base):
     """Once its clients are gone, the tool holds the files it held before
-    them (base, open_fds() after a first scrape): nothing leaked."""
-    end = time.monotonic() + timeout
-    while open_fds(run) != base and time.monotonic() < end:
-        time.sleep(0.2)
-    check(open_fds(run) == base, "the tool holds %d files, %d before its clients: %s"
-          % (open_fds(run), base, sorted(os.listdir("/proc/%d/fd" % run.p.pid))))
+    them (base, still_fds() after a first scrape): nothing leaked."""
+    n = still_fds(run, want=base)
+    check(n == base, "the tool holds %d files, %d before its clients: %s"
+          % (n, base, sorted(os.listdir("/proc/%d/fd" % run.p.pid))))
 
 
 @once("metrics_slow_clients")
@@ -478,7 +493,7 @@ def metrics_slow_clients(ctx, mode):
     run = start(ctx, ["--metrics-only", "0"])
     url = url_of(run)
     scrape(url)
-    base = open_fds(run)
+    base = still_fds(run)
     host, mport = url[len("http://"):-len("/metrics")].rsplit(":", 1)
     idle = []
     for i in range(4):
@@ -515,7 +530,7 @@ def metrics_burst(ctx, mode):
     run = start(ctx, ["--metrics-only", "0"])
     url = url_of(run)
     scrape(url)
-    base = open_fds(run)
+    base = still_fds(run)
     key = list(tcp_want(cli.comm, port, "ok", 1))[0]
     seen, stop, errors = [], threading.Event(), []
 

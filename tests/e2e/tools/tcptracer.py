@@ -403,6 +403,7 @@ def connection_map_full(ctx, mode):
 
 
 @suite.case("connect_map_full", modes=("json",), matrix=True)
+@again_if_skipped
 def connect_map_full(ctx, mode):
     """--max-connections 1 and --max-handshakes 1: a connection fills conns,
     then 3 connects held in SYN_SENT (their SYNs dropped by a listener whose

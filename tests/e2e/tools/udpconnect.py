@@ -200,7 +200,8 @@ def fill_seen(ctx, mode, size, blocks, args):
     """Sends from one socket to blocks x 1024 new destinations, udpconnect
     run with args, whose seen map holds size pairs; checks the count."""
     cli = ctx.client("cli", ctx.netns())
-    run = ctx.start_tool(ctx.mode_args() + args)
+    # -N: only the client's sends add pairs, none of the host's
+    run = ctx.start_tool(ctx.mode_args() + args + ["-N", str(cli.netns_inode())])
     sid = cli.call("udp_socket", family=4)["sid"]
     total = 0
     for base in range(0, blocks * 1024, 1024):
