@@ -7,7 +7,8 @@
  *
  * One cycle runs each MODE once, back to back, in one thread; with -T, each
  * of THREADS threads of this one process runs its share of the cycles (and
- * of the rate) against servers of its own, so that one machine's CPUs can
+ * of the rate) against servers of its own (the dns modes' nameserver is the
+ * one the resolver configuration names), so that one machine's CPUs can
  * all make load (the bench's peak). One process: a tracer's PID filter and
  * "printed for the workload's PID" hold for every thread.
  *   tcp4, tcp6  socket, connect to a listener on 127.0.0.1 / ::1, accept, close
@@ -112,11 +113,24 @@ static void remove_unix(void)
 		rmdir(unix_dir);
 }
 
+/*
+ * Ends the process, from any thread: the first caller removes the Unix
+ * sockets and exits; another, failing at once, waits on the lock for that
+ * exit (exit() is not to be run twice at once).
+ */
+static void die(void)
+{
+	static pthread_mutex_t dying = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&dying);
+	remove_unix();
+	exit(1);
+}
+
 static void fail(const char *what)
 {
 	fprintf(stderr, "loadgen: failed to %s: %s\n", what, strerror(errno));
-	remove_unix();
-	exit(1);
+	die();
 }
 
 static void loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
@@ -245,7 +259,7 @@ static void dns_server(struct target *t, int family)
 	f = fopen(resolv_conf, "re");
 	if (!f) {
 		fprintf(stderr, "loadgen: cannot read %s: %s\n", resolv_conf, strerror(errno));
-		exit(1);
+		die();
 	}
 	while (!found && fgets(line, sizeof(line), f)) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
@@ -262,7 +276,7 @@ static void dns_server(struct target *t, int family)
 			if (found && (ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
 				fprintf(stderr, "loadgen: nameserver %s in %s is not a loopback "
 					"address: refused\n", addr, resolv_conf);
-				exit(1);
+				die();
 			}
 			sin->sin_port = htons(DNS_PORT);
 		} else {
@@ -270,7 +284,7 @@ static void dns_server(struct target *t, int family)
 			if (found && !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
 				fprintf(stderr, "loadgen: nameserver %s in %s is not a loopback "
 					"address: refused\n", addr, resolv_conf);
-				exit(1);
+				die();
 			}
 			sin6->sin6_port = htons(DNS_PORT);
 		}
@@ -278,7 +292,7 @@ static void dns_server(struct target *t, int family)
 	fclose(f);
 	if (!found) {
 		fprintf(stderr, "loadgen: no %s nameserver in %s\n", fam, resolv_conf);
-		exit(1);
+		die();
 	}
 }
 
@@ -366,7 +380,7 @@ static void dns_cycle(const struct target *t, int type, enum kind k_connect,
 		fprintf(stderr, "loadgen: the nameserver answered %s %s with rcode %d and "
 			"%d records: no address\n", type == DNS_TYPE_A ? "A" : "AAAA",
 			dns_name, a[3] & 0x0f, a[6] << 8 | a[7]);
-		exit(1);
+		die();
 	}
 	counts[k_answer]++;
 	close(s);
@@ -546,7 +560,8 @@ static void run_workers(struct worker *w, int n)
 		pthread_join(w[i].th, NULL);
 }
 
-/* Cycles and rate shared out over @n workers, the first taking what is left */
+/* Cycles and rate shared out over @n workers, the first ones one more of
+ * each where they do not divide (main() asks for a rate of at least @n) */
 static void share(struct worker *w, int n, const bool *want, unsigned long cycles,
 		  unsigned long rate, unsigned long max_s)
 {
@@ -555,7 +570,7 @@ static void share(struct worker *w, int n, const bool *want, unsigned long cycle
 	for (i = 0; i < n; i++) {
 		w[i] = (struct worker){ .idx = i, .want = want, .max_s = max_s,
 					.cycles = cycles / n + (i < (int)(cycles % n)),
-					.rate = rate ? (rate / n ? rate / n : 1) : 0 };
+					.rate = rate / n + (i < (int)(rate % n)) };
 	}
 }
 
@@ -663,6 +678,11 @@ int main(int argc, char **argv)
 		if (modes[0])
 			strcat(modes, ",");
 		strcat(modes, mode_names[m]);
+	}
+	if (rate && rate < threads) {
+		fprintf(stderr, "loadgen: --rate %lu is less than one cycle a second for each "
+			"of --threads %lu\n", rate, threads);
+		return 2;
 	}
 	if (want[M_UNIX] && !mkdtemp(unix_dir))
 		fail("create a directory for the Unix sockets");

@@ -200,7 +200,8 @@ static void count_lost(struct st_run *r, bool final)
 /* --connect-only: what the banner says; --max-destinations */
 static int before_load(struct st_run *r)
 {
-	int err = bpf_map__set_max_entries(skel->maps.seen, max_seen);
+	/* preallocated, as every LRU: with the sends not traced, one entry */
+	int err = bpf_map__set_max_entries(skel->maps.seen, connect_only ? 1 : max_seen);
 
 	if (connect_only)
 		r->what = "UDP connects";
