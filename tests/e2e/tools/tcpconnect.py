@@ -332,6 +332,7 @@ RING_KIB, RING_HOLDS, RING_MADE = 4, 25, 60
 
 
 @suite.case("ring_buffer_full", modes=("json",), matrix=True)
+@again_if_skipped
 def ring_buffer_full(ctx, mode):
     """--ring-buffer 4: 4 KiB (a page on Debian's x86-64 and arm64 kernels),
     which holds 25 connect records of 160 bytes (docs/limits.md, section 1).
@@ -353,8 +354,11 @@ def ring_buffer_full(ctx, mode):
         os.kill(run.p.pid, signal.SIGCONT)
     p.srv.call("wait", sid=p.lid)
     run.wait_comm(p.cli.comm, RING_HOLDS)
+    # judged: a call the kprobes missed (seen on 6.12 under TCG) is a connect
+    # not printed, and a lost line of its own: the counts cannot be exact
     out, lost = lostcount.counted(ctx, run, "ring_buffer_full", r"lost (\d+) events",
-                                  r"(\d+) events lost in total \(ring buffer full\)")
+                                  r"(\d+) events lost in total \(ring buffer full\)",
+                                  judge=judged)
     got = [e["sport"] for e in ctx.ours(parse_json(out.trace)) if e.get("event") == "connect"]
     check(got == made[:RING_HOLDS], "expected the first %d of %d connects printed, got "
           "%d: %s" % (RING_HOLDS, RING_MADE, len(got), show_lines(out.trace)))
