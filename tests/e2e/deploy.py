@@ -15,10 +15,21 @@ are about the deployment files, the same for every tool.
 - deploy_systemd_unit: `systemd-analyze verify` passes on
   deploy/systemd/socktrace@.service, and the tool runs with exactly the
   unit's CapabilityBoundingSet (setpriv) and its default arguments.
+- deploy_systemd_service: the unit as written, run by systemd: systemd is
+  PID 1 of a privileged podman container whose root is an overlay of this
+  host's (SystemdHost), since this machine's PID 1 is not systemd. The
+  tool and the unit are installed as the unit's header says, its options
+  from deploy/systemd/socktrace.default (metrics and --journal); the
+  service must run with the unit's capabilities, no new privileges and a
+  read-only root, count the exact connects made in the container (the
+  tool sees its own PID namespace, the container's, as a DaemonSet without
+  hostPID would), write them to systemd's journald, and stop cleanly on
+  `systemctl stop`.
 - deploy_prometheus_config: `promtool check config` passes on
   deploy/prometheus/prometheus.yml.
 """
 import itertools
+import json
 import os
 import re
 import shutil
@@ -213,6 +224,185 @@ def deploy_systemd_unit(ctx, mode):
     run.finish()
 
 
+CAP_BITS = {"CAP_DAC_READ_SEARCH": 2, "CAP_NET_ADMIN": 12, "CAP_SYS_PTRACE": 19,
+            "CAP_SYS_ADMIN": 21, "CAP_SYS_RESOURCE": 24, "CAP_PERFMON": 38, "CAP_BPF": 39}
+SYSTEMD = "/lib/systemd/systemd"
+
+
+def proc_status(text, key):
+    m = re.search(r"^%s:\s*(\S+)" % key, text, re.M)
+    check(m, "no %s in /proc/PID/status: %s" % (key, text))
+    return m.group(1)
+
+
+class SystemdHost:
+    """systemd as PID 1 of a privileged podman container (runc, the host's
+    network) whose root is an overlay of this host's root on a tmpfs: what
+    is installed in it goes nowhere else, and all of it goes at cleanup.
+    It boots to basic.target only, so the host's own enabled services
+    (a Prometheus, a database) do not start in it."""
+
+    def __init__(self, ctx):
+        if not shutil.which("podman") or not os.access(SYSTEMD, os.X_OK):
+            raise Skip("podman or %s not found (Debian's podman and systemd; make deps-test)"
+                       % SYSTEMD)
+        top = ctx.tmp("systemd-host")
+        os.mkdir(top)
+        self._mount(ctx, ["-t", "tmpfs", "tmpfs", top])
+        for d in ("up", "work", "root"):
+            os.mkdir(os.path.join(top, d))
+        # its own empty /run and /tmp: opaque directories hide the host's
+        # (podman copies /run's files into its tmpfs, podman's own links too)
+        for d in ("run", "tmp"):
+            os.mkdir(os.path.join(top, "up", d))
+            os.setxattr(os.path.join(top, "up", d), "trusted.overlay.opaque", b"y")
+        self.root = os.path.join(top, "root")
+        self._mount(ctx, ["-t", "overlay", "overlay", "-o", "lowerdir=/,upperdir=%s,workdir=%s"
+                          % (os.path.join(top, "up"), os.path.join(top, "work")), self.root])
+        self.name = "stc-%s-systemd" % ctx.prefix
+        argv = ["podman", "--runtime", "runc", "run", "--rm", "-d", "--name", self.name,
+                "--privileged", "--systemd=always", "--network", "host", "--ulimit",
+                "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--rootfs", self.root,
+                SYSTEMD, "--unit=basic.target"]
+        ctx.cfg.log("run:", " ".join(argv))
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        check(p.returncode == 0, "podman run: %s" % p.stdout.decode(errors="replace"))
+        ctx.defer(self.stop)
+        # until systemd listens, systemctl cannot ask it (and says nothing)
+        end = time.monotonic() + 120
+        while True:
+            state = self.run(["systemctl", "is-system-running", "--wait"], ok=(0, 1), timeout=120)
+            if state in ("running", "degraded") or time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        check(state in ("running", "degraded"), "systemd in the container is %r" % state)
+
+    @staticmethod
+    def _mount(ctx, args):
+        subprocess.run(["mount"] + args, check=True, timeout=30)
+        ctx.defer(lambda: subprocess.run(["umount", "-l", args[-1]], timeout=30))
+
+    def run(self, argv, ok=(0,), timeout=60):
+        """argv's stdout, run in the container."""
+        p = subprocess.run(["podman", "exec", self.name] + argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        check(p.returncode in ok, "%s in the container exited %d: %s" % (
+            " ".join(argv), p.returncode, p.stderr.decode(errors="replace")[-1500:]))
+        return p.stdout.decode(errors="replace").strip()
+
+    def install(self, path, data, mode):
+        dest = self.root + path
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "wb") as f:
+            f.write(data)
+        os.chmod(dest, mode)
+
+    def journal(self, argv):
+        return self.run(["journalctl", "--no-pager"] + argv)
+
+    def stop(self):
+        subprocess.run(["podman", "rm", "-f", "-t", "10", self.name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120)
+
+
+# Made in the container: two connects that work and one refused, by a
+# process named argv[1]; prints its PID (as the container sees it) and ports.
+CLIENT = r"""
+import ctypes, socket, sys, os
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(8)
+port = srv.getsockname()[1]
+for _ in range(2):
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = srv.accept()
+    c.close()
+    a.close()
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    sys.exit("port %s accepted" % sys.argv[2])
+except ConnectionRefusedError:
+    pass
+print(os.getpid(), port)
+"""
+
+
+def service_ready(host, unit):
+    """The metrics URL the service logged, once it traces."""
+    end = time.monotonic() + EVENT_TIMEOUT * 2
+    while True:
+        log = host.journal(["-u", unit, "-o", "cat"]).splitlines()
+        url = [SERVING_RE.match(l) for l in log if SERVING_RE.match(l)]
+        if (url and any(l.startswith("Tracing ") for l in log)) or time.monotonic() > end:
+            break
+        time.sleep(0.2)
+    state = host.run(["systemctl", "show", "-p", "ActiveState", "--value", unit])
+    check(url and state == "active", "%s is %s, its journal: %s" % (unit, state,
+                                                                  show_lines(log[-10:])))
+    return "http://%s/metrics" % url[0].group("where")
+
+
+def check_confined(host, pid, caps):
+    """The service's process has the unit's capabilities (as far as this
+    machine's bounding set has them), no new privileges, a read-only root
+    and its cache directory writable."""
+    status = host.run(["cat", "/proc/%s/status" % pid])
+    with open("/proc/self/status") as f:
+        ours = int(proc_status(f.read(), "CapBnd"), 16)
+    check(all(c in CAP_BITS for c in caps), "test error: a capability not in CAP_BITS: %r" % caps)
+    want = sum(1 << CAP_BITS[c] for c in caps) & ours
+    for key in ("CapBnd", "CapEff"):
+        got = int(proc_status(status, key), 16)
+        check(got == want, "%s of the service is %#x, expected %#x (%s within this machine's "
+              "%#x)" % (key, got, want, " ".join(caps), ours))
+    nnp = proc_status(status, "NoNewPrivs")
+    check(nnp == "1", "NoNewPrivs of the service is %s, expected 1" % nnp)
+    mounts = {}
+    for l in host.run(["cat", "/proc/%s/mountinfo" % pid]).splitlines():
+        f = l.split()
+        mounts[f[4]] = f[5].split(",")
+    check("ro" in mounts.get("/", []), "the service's / is not read-only: %r" % mounts.get("/"))
+    cache = mounts.get("/var/cache/socktrace", [])
+    check("rw" in cache, "the service's /var/cache/socktrace: %r" % cache)
+
+
+def deploy_systemd_service(ctx, mode):
+    host = SystemdHost(ctx)
+    unit, text = "socktrace@%s.service" % ctx.tool, unit_file()
+    with open(os.path.join(ctx.cfg.build_dir, ctx.tool), "rb") as f:
+        host.install("/usr/local/sbin/" + ctx.tool, f.read(), 0o755)
+    host.install("/etc/systemd/system/socktrace@.service", text.encode(), 0o644)
+    with open(os.path.join(DEPLOY, "systemd", "socktrace.default")) as f:
+        default = f.read()
+    args = "--metrics 127.0.0.1:0 --journal"      # as its comment says, on a free port
+    default, n = re.subn(r"^SOCKTRACE_ARGS=.*$", "SOCKTRACE_ARGS=" + args, default, flags=re.M)
+    check(n == 1, "test error: socktrace.default has %d SOCKTRACE_ARGS lines" % n)
+    host.install("/etc/default/socktrace-" + ctx.tool, default.encode(), 0o644)
+    host.run(["systemctl", "daemon-reload"])
+    host.run(["systemctl", "start", unit])
+    url = service_ready(host, unit)
+    pid = host.run(["systemctl", "show", "-p", "MainPID", "--value", unit])
+    caps = re.search(r"^CapabilityBoundingSet=(.*)$", text, re.M).group(1).split()
+    check_confined(host, pid, caps)
+    comm = ctx.comm("sd")
+    cpid, port = host.run(["python3", "-c", CLIENT, comm, str(metrics.CLOSED_PORT)]).split()
+    want = metrics.tcp_want(comm, port, "ok", 2)
+    want.update(metrics.tcp_want(comm, metrics.CLOSED_PORT, "ECONNREFUSED", 1))
+    metrics.wait_counts(url, {comm}, want)
+    got = [json.loads(l) for l in host.journal(["-o", "json", "SOCKTRACE_COMM=" + comm])
+           .splitlines()]
+    seen = sorted((e.get("SOCKTRACE_PID"), e.get("SOCKTRACE_DPORT"), e.get("SOCKTRACE_RESULT"))
+                  for e in got)
+    exp = sorted([(cpid, port, "ok")] * 2 + [(cpid, str(metrics.CLOSED_PORT), "ECONNREFUSED")])
+    check(seen == exp, "journal entries (PID, DPORT, RESULT) %r, expected %r" % (seen, exp))
+    host.run(["systemctl", "stop", unit], timeout=60)
+    state = host.run(["systemctl", "show", "-p", "ActiveState,Result,ExecMainStatus", unit])
+    check(sorted(state.split()) == ["ActiveState=inactive", "ExecMainStatus=0", "Result=success"],
+          "after systemctl stop: %r; journal: %s" % (state, show_lines(
+              host.journal(["-u", unit, "-o", "cat"]).splitlines()[-10:])))
+
+
 def promtool_check(conf):
     p = subprocess.run(["promtool", "check", "config", conf], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=60)
@@ -242,6 +432,7 @@ def deploy_prometheus_config(ctx, mode):
 
 
 CASES = [("deploy_container", deploy_container), ("deploy_systemd_unit", deploy_systemd_unit),
+         ("deploy_systemd_service", deploy_systemd_service),
          ("deploy_prometheus_config", deploy_prometheus_config)]
 
 
