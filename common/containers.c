@@ -23,6 +23,7 @@ struct stored {
 struct st_containers {
 	const char *const *storage;
 	const char *docker_root;
+	const char *kubelet_logs;
 	struct stored *stored;
 	size_t nstored, cap;
 	unsigned long long fingerprint;	/* of the store files last read */
@@ -40,6 +41,7 @@ int st_containers_open(const struct st_container_paths *paths, struct st_contain
 		return -ENOMEM;
 	c->storage = paths && paths->storage ? paths->storage : default_storage;
 	c->docker_root = paths && paths->docker_root ? paths->docker_root : "/var/lib/docker";
+	c->kubelet_logs = paths && paths->kubelet_logs ? paths->kubelet_logs : "/var/log/containers";
 	*out = c;
 	return 0;
 }
@@ -270,13 +272,84 @@ static const char *docker_name(const struct st_containers *c, const char *id,
 	return name;
 }
 
+/*
+ * A kubelet log link's file name, "<pod>_<namespace>_<container>-<id>.log":
+ * its id into @id and "<namespace>/<pod>/<container>" into @name. Pod,
+ * namespace and container names hold no "_" (DNS labels and subdomains):
+ * any other shape, an empty part or a name that does not fit is not one.
+ */
+static bool kubelet_link(const char *file, char *id, char *name, size_t len)
+{
+	size_t n = strlen(file), rest;
+	const char *cid, *u1, *u2;
+
+	if (n < 3 + 1 + ST_CONTAINER_ID_LEN + 4 || strcmp(file + n - 4, ".log"))
+		return false;
+	cid = file + n - 4 - ST_CONTAINER_ID_LEN;
+	if (cid[-1] != '-' || !st_container_id_valid(cid, ST_CONTAINER_ID_LEN))
+		return false;
+	rest = (size_t)(cid - 1 - file);
+	u1 = memchr(file, '_', rest);
+	u2 = u1 ? memchr(u1 + 1, '_', rest - (size_t)(u1 + 1 - file)) : NULL;
+	if (!u2 || u1 == file || u2 == u1 + 1 || u2 + 1 == cid - 1 ||
+	    memchr(u2 + 1, '_', (size_t)(cid - 1 - (u2 + 1))) || rest >= len ||
+	    rest >= ST_CONTAINER_NAME_MAX)
+		return false;
+	/* "<pod>_<ns>_<ctr>" and "<ns>/<pod>/<ctr>" have the same length */
+	snprintf(name, len, "%.*s/%.*s/%.*s", (int)(u2 - u1 - 1), u1 + 1, (int)(u1 - file), file,
+		 (int)(cid - 1 - u2 - 1), u2 + 1);
+	memcpy(id, cid, ST_CONTAINER_ID_LEN);
+	id[ST_CONTAINER_ID_LEN] = '\0';
+	return true;
+}
+
+/* @fn for each kubelet log link, until it returns non-zero (returned) */
+static int each_kubelet(const struct st_containers *c,
+			int (*fn)(const char *id, const char *name, void *ctx), void *ctx)
+{
+	char id[ST_CONTAINER_ID_LEN + 1], name[ST_CONTAINER_NAME_MAX];
+	struct dirent *de;
+	DIR *d = opendir(c->kubelet_logs);
+	int r = 0;
+
+	if (!d) {
+		if (errno != ENOENT)
+			st_dbg("failed to list %s: %s", c->kubelet_logs, strerror(errno));
+		return 0;
+	}
+	while (!r && (de = readdir(d)))
+		if (kubelet_link(de->d_name, id, name, sizeof(name)))
+			r = fn(id, name, ctx);
+	closedir(d);
+	return r;
+}
+
+struct wanted {
+	const char *id;
+	char *buf;
+	size_t len;
+};
+
+static int take_if_wanted(const char *id, const char *name, void *ctx)
+{
+	struct wanted *w = ctx;
+
+	if (strcmp(id, w->id) || strlen(name) >= w->len)
+		return 0;
+	strcpy(w->buf, name);
+	return 1;
+}
+
 const char *st_container_name(struct st_containers *c, const char *runtime, const char *id,
 			      char *buf, size_t len)
 {
+	struct wanted w = { id, buf, len };
 	const char *name = NULL;
 
 	if (!id || !st_container_id_valid(id, strlen(id)))
 		return NULL;
+	if (each_kubelet(c, take_if_wanted, &w))
+		return buf;
 	if (!runtime || !strcmp(runtime, "podman") || !strcmp(runtime, "cri-o"))
 		name = stored_name(c, id, buf, len);
 	if (!name && (!runtime || !strcmp(runtime, "docker")))
@@ -313,5 +386,7 @@ int st_containers_each(struct st_containers *c,
 	refresh_stored(c);
 	for (i = 0; i < c->nstored && !r; i++)
 		r = fn(c->stored[i].id, c->stored[i].name, ctx);
-	return r ? r : each_docker(c, fn, ctx);
+	if (!r)
+		r = each_docker(c, fn, ctx);
+	return r ? r : each_kubelet(c, fn, ctx);
 }

@@ -12,7 +12,12 @@
  *     name is asked for, never per event.
  *   Docker: DOCKER/containers/<id>/config.v2.json, "Name": "/name", read
  *     once per container asked for.
- *   containerd keeps its records in a database: no names.
+ *   containerd keeps its records in a database, out of reach.
+ *   Kubernetes, whatever the runtime: the kubelet links each container's
+ *     log as KUBELET_LOGS/<pod>_<namespace>_<container>-<id>.log
+ *     (/var/log/containers); the name given is "<namespace>/<pod>/<container>",
+ *     before any runtime's (CRI-O's own is "k8s_<container>_<pod>_..."). The
+ *     directory is listed when a name is asked for, never per event.
  *
  * The files are root's, but their strings come from whoever named the
  * container: lengths are checked, a name holding a NUL or longer than
@@ -36,6 +41,7 @@ struct st_container_paths {
 	/* containers/storage roots, NULL-terminated */
 	const char *const *storage;	/* default: ST_STORAGE_DEFAULT */
 	const char *docker_root;	/* default: "/var/lib/docker" */
+	const char *kubelet_logs;	/* default: "/var/log/containers" */
 };
 
 #define ST_STORAGE_DEFAULT { "/var/lib/containers/storage", "/run/containers/storage", NULL }
@@ -47,15 +53,16 @@ void st_containers_close(struct st_containers *c);
 /*
  * The name of container @id (64 hex digits) as @runtime's records have it
  * ("docker"; "podman" or "cri-o": containers/storage; NULL, a layout that
- * does not say: both), into @buf (ST_CONTAINER_NAME_MAX). @buf, or NULL if
- * unknown.
+ * does not say: both), or the kubelet's if it has one, into @buf
+ * (ST_CONTAINER_NAME_MAX). @buf, or NULL if unknown.
  */
 const char *st_container_name(struct st_containers *c, const char *runtime, const char *id,
 			      char *buf, size_t len);
 
 /*
  * Calls @fn for every container the records hold: its id (64 hex digits)
- * and name (NULL if unknown). 0, or what @fn stopped with (non-zero).
+ * and name (NULL if unknown); an id the kubelet links comes again with its
+ * name there. 0, or what @fn stopped with (non-zero).
  */
 int st_containers_each(struct st_containers *c,
 		       int (*fn)(const char *id, const char *name, void *ctx), void *ctx);

@@ -711,26 +711,85 @@ def workload_unit_restarted(ctx, mode):
 K8S_UID = "3d1c8f2e-5b7a-4c11-9e0f-1a2b3c4d5e6f"
 
 
+def kube_cgroup(ctx):
+    """A Kubernetes-shaped cgroup (systemd driver, burstable pod,
+    containerd): its CgroupDir, scope and container id."""
+    cid = hashlib.sha256(ctx.prefix.encode()).hexdigest()
+    u = K8S_UID.replace("-", "_")
+    base = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice" % u
+    scope = "cri-containerd-%s.scope" % cid
+    return CgroupDir(ctx, "%s/%s" % (base, scope)), scope, cid
+
+
+def kube_actor(ctx):
+    """An Actor in kube_cgroup(); its CgroupDir, scope and container id."""
+    cg, scope, cid = kube_cgroup(ctx)
+    a = ctx.suite.Actor(ctx, "pod", ctx.netns())
+    cg.add(a.pid)
+    return a, cg, scope, cid
+
+
+def kube_workload(a, cg, scope, cid, name=None):
+    # the process is in the host's PID namespace: its PID there is its PID
+    return Workload(cg.rel.decode(), cg.ino(), unit=scope, runtime="containerd", cid=cid,
+                    name=name, cpid=a.pid, pod_uid=K8S_UID, pod_qos="burstable",
+                    short=name or cid[:12])
+
+
 @shared("workload_kubepods", ("json", "col"), matrix=True, once=True)
 def workload_kubepods(ctx, mode):
     """A Kubernetes-shaped cgroup (systemd driver, burstable pod, containerd):
     pod UID with dashes, QoS, runtime containerd and the container id; -w
     the id's first 12 digits."""
-    cid = hashlib.sha256(ctx.prefix.encode()).hexdigest()
-    u = K8S_UID.replace("-", "_")
-    base = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice" % u
-    scope = "cri-containerd-%s.scope" % cid
-    cg = CgroupDir(ctx, "%s/%s" % (base, scope))
-    a = ctx.suite.Actor(ctx, "pod", ctx.netns())
-    cg.add(a.pid)
+    a, cg, scope, cid = kube_actor(ctx)
     run = ctx.start_tool(wl_args(ctx))
     exp = a.act()
-    # the process is in the host's PID namespace: its PID there is its PID
-    Workload(cg.rel.decode(), cg.ino(), unit=scope, runtime="containerd", cid=cid,
-             cpid=a.pid, pod_uid=K8S_UID, pod_qos="burstable", short=cid[:12]).apply(ctx, exp)
+    kube_workload(a, cg, scope, cid).apply(ctx, exp)
     run.wait_comm(ctx.prefix + "-", len(exp))
     out = run.finish()
     wl_check(ctx, out, exp)
+
+
+def kubelet_logs(links):
+    """What runs the tool with its own /var/log/containers holding links
+    named as the kubelet names them (a tmpfs over /var/log in a mount
+    namespace of its own: the host's /var/log is not touched)."""
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            'mount -t tmpfs tmpfs /var/log && mkdir /var/log/containers && '
+            'cd /var/log/containers && for l in $0; do ln -s ../pods/x/0.log "$l"; done && '
+            'exec "$@"', " ".join(links)]
+
+
+@shared("workload_kubelet_name", ("json", "col"), once=True)
+def workload_kubelet_name(ctx, mode):
+    """The Kubernetes-shaped cgroup of workload_kubepods, and the kubelet's
+    link to its container's log in /var/log/containers,
+    <pod>_<namespace>_<container>-<id>.log: the container is named
+    <namespace>/<pod>/<container> in JSON and -w. A link of another shape
+    for the same id beside it names nothing."""
+    a, cg, scope, cid = kube_actor(ctx)
+    links = ["web-5f7c9_shop_nginx-%s.log" % cid, "a_b_c_d-%s.log" % cid]
+    run = ctx.start_tool(wl_args(ctx), wrap=kubelet_logs(links))
+    exp = a.act()
+    kube_workload(a, cg, scope, cid, name="shop/web-5f7c9/nginx").apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    wl_check(ctx, run.finish(), exp)
+
+
+@shared("workload_kubelet_filter", once=True)
+def workload_kubelet_filter(ctx, mode):
+    """--container <namespace>/<pod>/<container>, the kubelet's name: the
+    pod's events, not a host process's doing the same."""
+    a, cg, scope, cid = kube_actor(ctx)
+    host = ctx.suite.Actor(ctx, "host", ctx.netns())
+    name = "shop/web-5f7c9/nginx"
+    run = ctx.start_tool(["--container", name] + wl_args(ctx),
+                         wrap=kubelet_logs(["web-5f7c9_shop_nginx-%s.log" % cid]))
+    host.act()
+    exp = a.act()
+    kube_workload(a, cg, scope, cid, name=name).apply(ctx, exp)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    wl_check(ctx, run.finish(), exp)
 
 
 @shared("workload_cgroup_removed", ("json",), matrix=True, once=True)

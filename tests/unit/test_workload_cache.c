@@ -28,6 +28,7 @@
 #define ID6 "6666666666666666666666666666666666666666666666666666666666666666"
 #define ID7 "7777777777777777777777777777777777777777777777777777777777777777"
 #define ID8 "8888888888888888888888888888888888888888888888888888888888888888"
+#define ID9 "9999999999999999999999999999999999999999999999999999999999999999"
 #define UID "1c5f3a4e-7b2d-4e8f-9a6b-0c1d2e3f4a5b"
 
 static char top[] = "/tmp/st-workload-XXXXXX";
@@ -115,6 +116,19 @@ static void write_records(const char *web)
 		 "{\"Name\":\"/\\u001b[31mred\"}");
 	put_file(at("docker/containers/" ID6 "/config.v2.json"), "{\"Name\":\"/\"}");
 	put_file(at("docker/containers/not-an-id/config.v2.json"), "{\"Name\":\"/x\"}");
+	/* the kubelet's log links: two, and what is not one */
+	put_file(at("kubelet/app-5f7c9_shop_web-" ID8 ".log"), "");
+	/* as the kubelet makes them: a link, here to nothing */
+	unlink(at("kubelet/db-0_shop_postgres-" ID9 ".log"));
+	CHECK(!symlink("/var/log/pods/shop_db-0_x/postgres/0.log",
+		       at("kubelet/db-0_shop_postgres-" ID9 ".log")), "symlink");
+	put_file(at("kubelet/a_b_c_d-" ID1 ".log"), "");	/* a "_" too many */
+	put_file(at("kubelet/a__c-" ID1 ".log"), "");		/* no namespace */
+	put_file(at("kubelet/a_b_-" ID1 ".log"), "");		/* no container */
+	put_file(at("kubelet/a_b_c-" ID1 ".txt"), "");
+	put_file(at("kubelet/a_b_c-" ID1 "0.log"), "");
+	put_file(at("kubelet/a_b_c_" ID1 ".log"), "");
+	put_file(at("kubelet/" ID1 ".log"), "");
 }
 
 static void check_name(struct st_containers *c, const char *runtime, const char *id,
@@ -161,8 +175,12 @@ static void test_records(void)
 	check_name(c, "docker", "../../../etc", NULL);
 	check_name(c, "podman", "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
 		   NULL);
+	check_name(c, "containerd", ID9, "shop/db-0/postgres");	/* the kubelet's */
+	check_name(c, NULL, ID9, "shop/db-0/postgres");
+	check_name(c, "cri-o", ID8, "shop/app-5f7c9/web");	/* before the store's */
 	CHECK(!st_containers_each(c, count_record, &n), "each");
-	CHECK(n == 6 + 1 + 3, "each: %d records", n);	/* store, volatile, docker ids */
+	/* store, volatile, docker ids, kubelet links */
+	CHECK(n == 6 + 1 + 3 + 2, "each: %d records", n);
 
 	write_records("web2");	/* a rename: seen, as the file changed */
 	check_name(c, "podman", ID1, "web2");
@@ -229,7 +247,7 @@ static void test_cache(void)
 	check_wl(st_workload_of(w, ino(at("cg/docker/" ID7))), "/docker/" ID7, NULL, "docker",
 		 ID7, "db");
 	wl = st_workload_of(w, ino(at("cg/kubepods/burstable/pod" UID "/" ID8)));
-	check_wl(wl, "/kubepods/burstable/pod" UID "/" ID8, NULL, NULL, ID8, "k8s_app");
+	check_wl(wl, "/kubepods/burstable/pod" UID "/" ID8, NULL, NULL, ID8, "shop/app-5f7c9/web");
 	check_field("pod uid", wl->pod_uid, UID);
 	check_field("pod qos", wl->pod_qos, "burstable");
 	check_wl(st_workload_of(w, ino(at("cg"))), "/", NULL, NULL, NULL, NULL);
@@ -473,6 +491,7 @@ int main(void)
 	cfg.cgroup_root = strdup(at("cg"));
 	cfg.records.storage = storage;
 	cfg.records.docker_root = strdup(at("docker"));
+	cfg.records.kubelet_logs = strdup(at("kubelet"));
 	cfg.unit_dirs = unit_dirs;
 	write_records("web");
 	put_file(at("units/later.service"), "[Service]\n");
