@@ -39,6 +39,7 @@ import time
 
 import metrics
 import shared
+import workload
 from e2elib import EVENT_TIMEOUT, Fail, Skip, check, parse_json, show_lines
 
 ONCE_TOOL = "tcpconnect"
@@ -47,8 +48,9 @@ DEPLOY = os.path.join(ROOT, "deploy")
 SERVING_RE = metrics.SERVING_RE
 
 
-def podman_flags(container, pod):
-    """podman run's flags for what the manifest gives the container."""
+def podman_flags(container, pod, host_paths=None):
+    """podman run's flags for what the manifest gives the container;
+    host_paths: a directory of the test's for a host path."""
     flags = []
     sc = container.get("securityContext", {})
     caps = sc.get("capabilities", {})
@@ -68,7 +70,8 @@ def podman_flags(container, pod):
     for m in container.get("volumeMounts", []):
         v = volumes[m["name"]]
         if "hostPath" in v:
-            flags += ["-v", "%s:%s%s" % (v["hostPath"]["path"], m["mountPath"],
+            path = v["hostPath"]["path"]
+            flags += ["-v", "%s:%s%s" % ((host_paths or {}).get(path, path), m["mountPath"],
                                          ":ro" if m.get("readOnly") else "")]
         elif "emptyDir" in v:
             flags += ["--tmpfs", m["mountPath"]]
@@ -168,19 +171,31 @@ def deploy_container(ctx, mode):
     shared.start_built(ctx, ["--metrics-only", "127.0.0.1:0"]).finish()   # built with it?
     pod, ctr = daemonset()
     image = Image(ctx)
-    flags = podman_flags(ctr, pod)
+    # no kubelet here: its log links are made in a directory of the test's,
+    # for a Kubernetes-shaped cgroup the client is moved into
+    kube = ctx.tmp("kubelet-logs")
+    os.mkdir(kube)
+    flags = podman_flags(ctr, pod, {"/var/log/containers": kube})
     check(ctr["command"] == ["/usr/sbin/" + ctx.tool], "test error: command %r" % ctr["command"])
     c = Container(ctx, image, flags, local_args(ctr["args"]))
     line = c.wait_line(SERVING_RE.match, c.err)
     url = "http://%s/metrics" % SERVING_RE.match(line).group("where")
     c.wait_line(lambda l: l.startswith("Tracing "), c.err)
     cli = ctx.client("dc", ctx.netns())
+    cg, _, cid = workload.kube_cgroup(ctx)
+    cg.add(cli.pid)
+    os.symlink("/var/log/pods/shop_web-5f7c9_x/nginx/0.log",
+               os.path.join(kube, "web-5f7c9_shop_nginx-%s.log" % cid))
     port = cli.serve(4, "127.0.0.1")
     metrics.connects(cli, port, 2)
     metrics.connects(cli, metrics.CLOSED_PORT, 1, want="ECONNREFUSED")
     want = metrics.tcp_want(cli.comm, port, "ok", 2)
     want.update(metrics.tcp_want(cli.comm, metrics.CLOSED_PORT, "ECONNREFUSED", 1))
-    metrics.wait_counts(url, {cli.comm}, want)
+    samples, _ = metrics.wait_counts(url, {cli.comm}, want)
+    named = {dict(l).get("workload") for (_, l), _ in samples.items()
+             if dict(l).get("comm") == cli.comm}
+    check(named == {"shop/web-5f7c9/nginx"}, "the workload label of the client's series: %r, "
+          "expected the kubelet's name" % named)
     check(c.stop() == 0, "the container's tool exited %s: %s" % (c.p.returncode,
                                                                  show_lines(c.err[-5:])))
     # the same container printing events: the host's PIDs
