@@ -520,6 +520,56 @@ def metrics_slow_clients(ctx, mode):
     run.finish()
 
 
+HTTP_CLIENTS = 16       # ST_HTTP_CLIENTS, common/http.h
+
+
+@once("metrics_clients_full")
+def metrics_clients_full(ctx, mode):
+    """As many clients as are served at once, each with half a request: the
+    next one is closed unanswered, and counted. Once they leave, a scrape
+    has socktrace_metrics_clients_refused_total 1, stderr said it as it
+    came and says the total at exit, and the tool holds the files it held
+    before them."""
+    run = start(ctx, ["--metrics-only", "0"])
+    url = url_of(run)
+    scrape(url)
+    base = still_fds(run)
+    host, mport = url[len("http://"):-len("/metrics")].rsplit(":", 1)
+    held = []
+    for _ in range(HTTP_CLIENTS):
+        s = socket.create_connection((host, int(mport)), timeout=5)
+        ctx.defer(s.close)
+        s.sendall(b"GET /metr")
+        held.append(s)
+    n = still_fds(run, base + HTTP_CLIENTS)
+    check(n == base + HTTP_CLIENTS, "test error: the tool holds %s files, expected %d: "
+          "not all %d clients taken in" % (n, base + HTTP_CLIENTS, HTTP_CLIENTS))
+    extra = socket.create_connection((host, int(mport)), timeout=10)
+    ctx.defer(extra.close)
+    try:
+        data = extra.recv(4096)
+    except socket.timeout:
+        raise Fail("a client past the %d held ones was not closed within 10 s" % HTTP_CLIENTS)
+    except ConnectionResetError:
+        data = b""
+    check(data == b"", "the server answered a client past its limit: %r" % data[:100])
+    for s in held:
+        s.close()
+    check_fds_back(run, base)
+    samples = parse(scrape(url))
+    got = samples.get(("socktrace_metrics_clients_refused_total", frozenset()))
+    check(got == 1, "socktrace_metrics_clients_refused_total is %s, expected 1" % got)
+    said = "--metrics: 1 clients closed unanswered: %d were connected already" % HTTP_CLIENTS
+    end = time.monotonic() + EVENT_TIMEOUT
+    while not any(said in l for l in run.stderr_lines()) and time.monotonic() < end:
+        time.sleep(0.1)
+    out = run.finish()
+    check(any(said in l for l in out.stderr), "stderr did not say %r: %s" % (
+        said, show_lines(out.stderr[-5:])))
+    check(any("--metrics: 1 clients closed unanswered in all" in l for l in out.stderr),
+          "no total at exit: %s" % show_lines(out.stderr[-5:]))
+
+
 @once("metrics_burst")
 def metrics_burst(ctx, mode):
     """Scrapes, one after the other, while a process makes 300 connects:
