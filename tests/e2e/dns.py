@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -883,16 +882,13 @@ def dns_ring_half_full(ctx, mode):
     port = dn.port
     run = lostcount.start_counting(ctx, ["-d", "--ring-buffer", "4", "-N", str(dn.inode)] +
                                    ctx.mode_args())
-    e2elib.stop_process(run.p.pid)
-    try:
+    with e2elib.stopped(run.p.pid):
         for i, a in enumerate(addrs):
             q = wire("half%d.test" % i)
             client.sendto(message(0x4242, q, flags=0x0100), ("127.0.0.1", 53))
             _, peer = server.recvfrom(512)
             server.sendto(message(0x4242, q, [a_record(a)]), peer)
             client.recvfrom(65535)
-    finally:
-        os.kill(run.p.pid, signal.SIGCONT)
     made = [cli.connect(4, a, port) for a in addrs]
     run.wait_comm(cli.comm, HALF_ASKED)
     out, lost = lostcount.counted(ctx, run, "dns_ring_buffer_half_full",

@@ -108,11 +108,21 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-def stop_process(pid, timeout=10):
-    """SIGSTOP pid, and wait until each of its threads is seen stopped (kill()
-    returns before they are): whatever follows runs while nothing of it does.
-    The caller sends SIGCONT."""
+@contextlib.contextmanager
+def stopped(pid, timeout=10):
+    """`with stopped(pid):` SIGSTOP pid, and wait until each of its threads
+    is seen stopped (kill() returns before they are), so that the block runs
+    while nothing of it does; SIGCONT at the end, also when the block or the
+    wait fails."""
     os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_stopped(pid, timeout)
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def wait_stopped(pid, timeout):
     end = time.monotonic() + timeout
     while True:
         states = []
