@@ -164,27 +164,6 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 	st_err("--metrics: %s", msg);
 }
 
-/*
- * Each client the socket gives: refused (counted) if ST_HTTP_CLIENTS are
- * there already. The library's own limit, which refuses without a word,
- * is set above ours; asking for the count first frees the connections
- * closed since the last pass, so it counts only those still open.
- */
-static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
-{
-	struct st_http *h = cls;
-	const union MHD_DaemonInfo *i;
-
-	(void)addr;
-	(void)len;
-	i = h->daemon ? MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
-	if (i && i->num_connections >= ST_HTTP_CLIENTS) {
-		h->refused++;
-		return MHD_NO;
-	}
-	return MHD_YES;
-}
-
 int st_http_open(struct st_http *h, const struct sockaddr_storage *ss, socklen_t len,
 		 const char *path, const char *content_type, st_http_page_fn page, void *ctx)
 {
@@ -199,10 +178,10 @@ int st_http_open(struct st_http *h, const struct sockaddr_storage *ss, socklen_t
 		st_err("--metrics: cannot listen on %s: %s", h->where, st_strerror(-err));
 		return err;
 	}
-	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, admit, h,
+	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				     on_request, h,
 				     MHD_OPTION_LISTEN_SOCKET, h->fd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)ST_HTTP_CLIENTS * 2,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)ST_HTTP_CLIENTS,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)ST_HTTP_TIMEOUT_S,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
 				     MHD_OPTION_END);
@@ -229,21 +208,8 @@ void st_http_run(struct st_http *h)
 		MHD_run(h->daemon);
 }
 
-unsigned long long st_http_check(struct st_http *h)
-{
-	unsigned long long n = h->refused - h->refused_said;
-
-	if (n)
-		st_err("--metrics: %llu clients closed unanswered: %d were connected already", n,
-		       ST_HTTP_CLIENTS);
-	h->refused_said = h->refused;
-	return n;
-}
-
 void st_http_close(struct st_http *h)
 {
-	if (h->refused)
-		st_err("--metrics: %llu clients closed unanswered in all", h->refused);
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);	/* which closes the socket it was given */
 	else if (h->fd >= 0)
@@ -271,12 +237,6 @@ int st_http_fd(const struct st_http *h)
 void st_http_run(struct st_http *h)
 {
 	(void)h;
-}
-
-unsigned long long st_http_check(struct st_http *h)
-{
-	(void)h;
-	return 0;
 }
 
 void st_http_close(struct st_http *h)

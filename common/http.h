@@ -7,8 +7,9 @@
  * GET (or HEAD) of the path gets the page; anything else 404 or 405. At
  * most ST_HTTP_CLIENTS clients at once, each given ST_HTTP_TIMEOUT_S of
  * silence: a client that connects and never reads holds one of them that
- * long, and the loop goes on. A client that comes while all are held is
- * closed at once, and counted (refused).
+ * long, and the loop goes on. At ST_HTTP_CLIENTS libmicrohttpd stops
+ * accepting: the next clients wait in the listening socket's queue (64)
+ * and are answered as places free; none is refused.
  */
 #ifndef SOCKTRACE_HTTP_H
 #define SOCKTRACE_HTTP_H
@@ -29,8 +30,6 @@ struct st_http {
 	st_http_page_fn page;
 	void *ctx;
 	char where[80];			/* "127.0.0.1:9100", the port chosen if 0 */
-	unsigned long long refused;	/* clients closed at once: all were held */
-	unsigned long long refused_said;
 };
 
 /*
@@ -50,10 +49,6 @@ int st_http_fd(const struct st_http *h);
 /* Serves what is ready, without waiting */
 void st_http_run(struct st_http *h);
 
-/* Says the clients refused since the last call; returns how many */
-unsigned long long st_http_check(struct st_http *h);
-
-/* Says the total refused, if any, and closes */
 void st_http_close(struct st_http *h);
 
 #endif

@@ -277,9 +277,6 @@ static void write_self(FILE *f, const struct st_metrics *m, size_t series)
 	write_gauge(f, "metrics_overflow_total",
 		    "Events counted in an \"other\" series: the series limit was reached.",
 		    "counter", n[ST_LOST_SERIES]);
-	write_gauge(f, "metrics_clients_refused_total",
-		    "HTTP clients closed unanswered: as many as are served at once were connected.",
-		    "counter", m->http.refused);
 	write_gauge(f, "metrics_series", "Series the kernel counts in, the \"other\" ones included.",
 		    "gauge", series);
 	write_gauge(f, "metrics_series_limit", "Series the kernel may count in (--metrics-max-series).",

@@ -357,7 +357,6 @@ static void report_lost(struct st_run *r, bool final)
 	report_workload_lost(r);
 	if (r->opts.journal)
 		r->metrics.journal_lost += st_journal_check(&r->journal);
-	st_http_check(&r->metrics.http);
 	if (!r->opts.dns)
 		return;
 	dns = st_dns_check(&r->dns);
