@@ -11,23 +11,33 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include "clock.h"
 #include "containers.h"
 #include "log.h"
 
-/* A container of a containers/storage store */
+/* A container of a containers/storage store, or of the kubelet's links */
 struct stored {
 	char id[ST_CONTAINER_ID_LEN + 1];
 	char *name;		/* NULL if unknown */
+};
+
+struct records {
+	struct stored *v;
+	size_t n, cap;
+	unsigned long long fingerprint;	/* of the files last read */
+	bool loaded;
 };
 
 struct st_containers {
 	const char *const *storage;
 	const char *docker_root;
 	const char *kubelet_logs;
-	struct stored *stored;
-	size_t nstored, cap;
-	unsigned long long fingerprint;	/* of the store files last read */
-	bool loaded;
+	struct records stored;
+	/* listed again when the directory changes, and at a miss a second
+	 * after the last listing: its mtime may be too coarse to show a link
+	 * made in the same tick as the listing */
+	struct records kube;
+	struct timespec kube_listed;
 };
 
 static const char *const default_storage[] = ST_STORAGE_DEFAULT;
@@ -46,21 +56,23 @@ int st_containers_open(const struct st_container_paths *paths, struct st_contain
 	return 0;
 }
 
-static void clear_stored(struct st_containers *c)
+static void clear_records(struct records *r)
 {
 	size_t i;
 
-	for (i = 0; i < c->nstored; i++)
-		free(c->stored[i].name);
-	c->nstored = 0;
+	for (i = 0; i < r->n; i++)
+		free(r->v[i].name);
+	r->n = 0;
 }
 
 void st_containers_close(struct st_containers *c)
 {
 	if (!c)
 		return;
-	clear_stored(c);
-	free(c->stored);
+	clear_records(&c->stored);
+	free(c->stored.v);
+	clear_records(&c->kube);
+	free(c->kube.v);
 	free(c);
 }
 
@@ -155,21 +167,21 @@ static bool take_name(const json_t *s, bool slash, char *buf, size_t len)
 	return true;
 }
 
-static int add_stored(struct st_containers *c, const char *id, const char *name)
+static int add_record(struct records *r, const char *id, const char *name)
 {
 	struct stored *s;
 
-	if (c->nstored == c->cap) {
-		s = reallocarray(c->stored, c->cap ? 2 * c->cap : 64, sizeof(*s));
+	if (r->n == r->cap) {
+		s = reallocarray(r->v, r->cap ? 2 * r->cap : 64, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
-		c->stored = s;
-		c->cap = c->cap ? 2 * c->cap : 64;
+		r->v = s;
+		r->cap = r->cap ? 2 * r->cap : 64;
 	}
-	s = &c->stored[c->nstored];
+	s = &r->v[r->n];
 	memcpy(s->id, id, sizeof(s->id));
 	s->name = name ? strdup(name) : NULL;
-	c->nstored++;
+	r->n++;
 	return 0;
 }
 
@@ -185,7 +197,7 @@ static void load_store(struct st_containers *c, const char *path)
 		id = json_string_value(json_object_get(ctr, "id"));
 		if (!id || !st_container_id_valid(id, strlen(id)))
 			continue;
-		if (add_stored(c, id, take_name(json_array_get(json_object_get(ctr, "names"), 0),
+		if (add_record(&c->stored, id, take_name(json_array_get(json_object_get(ctr, "names"), 0),
 						false, name, sizeof(name)) ? name : NULL))
 			break;
 	}
@@ -233,26 +245,31 @@ static void refresh_stored(struct st_containers *c)
 	unsigned long long fp = find_store_files(c, &g);
 	size_t i;
 
-	if (!c->loaded || fp != c->fingerprint) {
-		clear_stored(c);
+	if (!c->stored.loaded || fp != c->stored.fingerprint) {
+		clear_records(&c->stored);
 		for (i = 0; i < g.gl_pathc; i++)
 			load_store(c, g.gl_pathv[i]);
-		c->fingerprint = fp;
-		c->loaded = true;
+		c->stored.fingerprint = fp;
+		c->stored.loaded = true;
 	}
 	globfree(&g);
 }
 
-static const char *stored_name(struct st_containers *c, const char *id, char *buf, size_t len)
+/* @id's name in @r into @buf, or NULL */
+static const char *record_name(const struct records *r, const char *id, char *buf, size_t len)
 {
 	size_t i;
 
-	refresh_stored(c);
-	for (i = 0; i < c->nstored; i++)
-		if (!strcmp(c->stored[i].id, id) && c->stored[i].name &&
-		    strlen(c->stored[i].name) < len)
-			return strcpy(buf, c->stored[i].name);
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].id, id) && r->v[i].name && strlen(r->v[i].name) < len)
+			return strcpy(buf, r->v[i].name);
 	return NULL;
+}
+
+static const char *stored_name(struct st_containers *c, const char *id, char *buf, size_t len)
+{
+	refresh_stored(c);
+	return record_name(&c->stored, id, buf, len);
 }
 
 static const char *docker_name(const struct st_containers *c, const char *id,
@@ -303,52 +320,72 @@ static bool kubelet_link(const char *file, char *id, char *name, size_t len)
 	return true;
 }
 
-/* @fn for each kubelet log link, until it returns non-zero (returned) */
-static int each_kubelet(const struct st_containers *c,
-			int (*fn)(const char *id, const char *name, void *ctx), void *ctx)
+/* The directory now: 0 if there is none (or it cannot be read) */
+static unsigned long long kubelet_fingerprint(const struct st_containers *c)
 {
-	char id[ST_CONTAINER_ID_LEN + 1], name[ST_CONTAINER_NAME_MAX];
-	struct dirent *de;
-	DIR *d = opendir(c->kubelet_logs);
-	int r = 0;
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	struct stat st;
 
-	if (!d) {
-		if (errno != ENOENT)
-			st_dbg("failed to list %s: %s", c->kubelet_logs, strerror(errno));
+	if (stat(c->kubelet_logs, &st))
 		return 0;
-	}
-	while (!r && (de = readdir(d)))
-		if (kubelet_link(de->d_name, id, name, sizeof(name)))
-			r = fn(id, name, ctx);
-	closedir(d);
-	return r;
+	h = fnv(h, &st.st_dev, sizeof(st.st_dev));
+	h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+	return fnv(h, &st.st_mtim, sizeof(st.st_mtim));
 }
 
-struct wanted {
-	const char *id;
-	char *buf;
-	size_t len;
-};
-
-static int take_if_wanted(const char *id, const char *name, void *ctx)
+/* The kubelet's links listed again; @force: even if the directory looks the same */
+static void refresh_kubelet(struct st_containers *c, bool force)
 {
-	struct wanted *w = ctx;
+	char id[ST_CONTAINER_ID_LEN + 1], name[ST_CONTAINER_NAME_MAX];
+	unsigned long long fp = kubelet_fingerprint(c);
+	struct dirent *de;
+	DIR *d;
 
-	if (strcmp(id, w->id) || strlen(name) >= w->len)
-		return 0;
-	strcpy(w->buf, name);
-	return 1;
+	if (c->kube.loaded && fp == c->kube.fingerprint && !force)
+		return;
+	clear_records(&c->kube);
+	c->kube.fingerprint = fp;
+	c->kube.loaded = true;
+	clock_gettime(CLOCK_MONOTONIC, &c->kube_listed);
+	d = fp ? opendir(c->kubelet_logs) : NULL;
+	if (!d) {
+		if (fp)
+			st_dbg("failed to list %s: %s", c->kubelet_logs, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)))
+		if (kubelet_link(de->d_name, id, name, sizeof(name)) &&
+		    add_record(&c->kube, id, name))
+			break;
+	closedir(d);
+}
+
+static const char *kubelet_name(struct st_containers *c, const char *id, char *buf, size_t len)
+{
+	const char *name;
+
+	refresh_kubelet(c, false);
+	name = record_name(&c->kube, id, buf, len);
+	if (!name && c->kube.fingerprint && st_ms_since(&c->kube_listed) >= 1000) {
+		refresh_kubelet(c, true);
+		name = record_name(&c->kube, id, buf, len);
+	}
+	return name;
+}
+
+const char *st_containers_kubelet_logs(const struct st_containers *c)
+{
+	return c->kubelet_logs;
 }
 
 const char *st_container_name(struct st_containers *c, const char *runtime, const char *id,
 			      char *buf, size_t len)
 {
-	struct wanted w = { id, buf, len };
 	const char *name = NULL;
 
 	if (!id || !st_container_id_valid(id, strlen(id)))
 		return NULL;
-	if (each_kubelet(c, take_if_wanted, &w))
+	if (kubelet_name(c, id, buf, len))
 		return buf;
 	if (!runtime || !strcmp(runtime, "podman") || !strcmp(runtime, "cri-o"))
 		name = stored_name(c, id, buf, len);
@@ -384,9 +421,12 @@ int st_containers_each(struct st_containers *c,
 	int r = 0;
 
 	refresh_stored(c);
-	for (i = 0; i < c->nstored && !r; i++)
-		r = fn(c->stored[i].id, c->stored[i].name, ctx);
+	for (i = 0; i < c->stored.n && !r; i++)
+		r = fn(c->stored.v[i].id, c->stored.v[i].name, ctx);
 	if (!r)
 		r = each_docker(c, fn, ctx);
-	return r ? r : each_kubelet(c, fn, ctx);
+	refresh_kubelet(c, false);
+	for (i = 0; i < c->kube.n && !r; i++)
+		r = fn(c->kube.v[i].id, c->kube.v[i].name, ctx);
+	return r;
 }

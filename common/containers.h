@@ -17,7 +17,10 @@
  *     log as KUBELET_LOGS/<pod>_<namespace>_<container>-<id>.log
  *     (/var/log/containers); the name given is "<namespace>/<pod>/<container>",
  *     before any runtime's (CRI-O's own is "k8s_<container>_<pod>_..."). The
- *     directory is listed when a name is asked for, never per event.
+ *     listing is kept, made again when the directory changes, never per
+ *     event. The kubelet makes a link once the container has started, after
+ *     its cgroup: a name asked for too early is unknown (asked again later
+ *     by the workload cache and the filter).
  *
  * The files are root's, but their strings come from whoever named the
  * container: lengths are checked, a name holding a NUL or longer than
@@ -66,6 +69,9 @@ const char *st_container_name(struct st_containers *c, const char *runtime, cons
  */
 int st_containers_each(struct st_containers *c,
 		       int (*fn)(const char *id, const char *name, void *ctx), void *ctx);
+
+/* The kubelet's directory of log links, for a watch on it */
+const char *st_containers_kubelet_logs(const struct st_containers *c);
 
 /* @s (@n bytes) is a full container id: 64 lowercase hex digits */
 bool st_container_id_valid(const char *s, size_t n);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "log.h"
 #include "workload.h"
 
@@ -220,9 +221,20 @@ const char *st_workload_short(const struct st_workload *wl, char *buf, size_t le
 	return wl->unit ? wl->unit : wl->cgroup;
 }
 
+/*
+ * A container without a name yet may get one: the kubelet links its log
+ * only once it has started, after its cgroup and often its first connects.
+ * Its name is asked again at most every NAME_RETRY_MS for its first
+ * NAME_WAIT_MS.
+ */
+#define NAME_RETRY_MS	1000
+#define NAME_WAIT_MS	30000
+
 /* A cached answer: the workload, its strings after it */
 struct entry {
 	__u64 id;
+	struct timespec born;	/* when resolved, for a container without a name */
+	long retry_ms;		/* after born, when to ask its name again; 0: never */
 	struct st_workload wl;
 	char strings[];
 };
@@ -271,6 +283,7 @@ static struct entry *new_entry(__u64 id, const char *path, const struct st_cgrou
 		return NULL;
 	at = e->strings;
 	e->id = id;
+	e->retry_ms = 0;
 	e->wl.cgroup = put(&at, path);
 	e->wl.unit = put(&at, i->unit);
 	e->wl.runtime = i->runtime;
@@ -310,6 +323,7 @@ static struct entry *resolve(struct st_workloads *w, __u64 id, bool *keep)
 	char path[ST_CGROUP_PATH_MAX], name[ST_CONTAINER_NAME_MAX];
 	struct st_cgroup_info info = {};
 	const char *cname = NULL;
+	struct entry *e;
 	int err = w->cg ? st_cgroup_path(w->cg, id, path, sizeof(path)) : -ENOENT;
 
 	*keep = !err || err == -ENOENT || err == -EXDEV || err == -ENAMETOOLONG;
@@ -324,7 +338,47 @@ static struct entry *resolve(struct st_workloads *w, __u64 id, bool *keep)
 	if (info.container_id[0])
 		cname = st_container_name(w->records, info.runtime, info.container_id, name,
 					  sizeof(name));
-	return new_entry(id, path, &info, cname);
+	e = new_entry(id, path, &info, cname);
+	if (e && info.container_id[0] && !cname) {
+		clock_gettime(CLOCK_MONOTONIC, &e->born);
+		e->retry_ms = NAME_RETRY_MS;
+	}
+	return e;
+}
+
+/* What @wl says, as a path would have said it */
+static void info_of(const struct st_workload *wl, struct st_cgroup_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (wl->unit)
+		snprintf(info->unit, sizeof(info->unit), "%s", wl->unit);
+	info->runtime = wl->runtime;
+	snprintf(info->container_id, sizeof(info->container_id), "%s", wl->container_id);
+	if (wl->pod_uid)
+		snprintf(info->pod_uid, sizeof(info->pod_uid), "%s", wl->pod_uid);
+	info->pod_qos = wl->pod_qos;
+}
+
+/* Slot @i's container, not named yet, asked its name again when due */
+static void name_again(struct st_workloads *w, size_t i)
+{
+	struct entry *e = w->slots[i], *named;
+	char name[ST_CONTAINER_NAME_MAX];
+	struct st_cgroup_info info;
+	long age = st_ms_since(&e->born);
+
+	if (age < e->retry_ms)
+		return;
+	e->retry_ms = age + NAME_RETRY_MS < NAME_WAIT_MS ? age + NAME_RETRY_MS : 0;
+	if (!st_container_name(w->records, e->wl.runtime, e->wl.container_id, name,
+			       sizeof(name)))
+		return;
+	info_of(&e->wl, &info);
+	named = new_entry(e->id, e->wl.cgroup, &info, name);
+	if (!named)
+		return;		/* the answer without the name stays */
+	free(e);
+	w->slots[i] = named;
 }
 
 static size_t slot_of(const struct st_workloads *w, __u64 id)
@@ -390,8 +444,11 @@ const struct st_workload *st_workload_of(struct st_workloads *w, __u64 id)
 	if (!w || !id)
 		return &unknown;
 	i = slot_of(w, id);
-	if (w->slots[i])
+	if (w->slots[i]) {
+		if (w->slots[i]->retry_ms)
+			name_again(w, i);
 		return &w->slots[i]->wl;
+	}
 	if (w->last && w->last->id == id && w->last_full)
 		return &w->last->wl;
 	e = resolve(w, id, &keep);

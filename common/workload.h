@@ -105,7 +105,9 @@ void st_workloads_close(struct st_workloads *w);
  * asked for keeps what it was; one removed before has every member NULL,
  * as has id 0. Once ST_WORKLOADS_MAX cgroups are cached (said once), a
  * cgroup not among them is resolved on each call (but for a run of calls
- * for the same one), each time counted in st_workloads_uncached(); such an
+ * for the same one), each time counted in st_workloads_uncached(). A
+ * container found without a name is asked its name again, at most once a
+ * second for its first 30 s (the kubelet names it after it starts). An
  * answer lasts until the next call.
  */
 const struct st_workload *st_workload_of(struct st_workloads *w, __u64 id);

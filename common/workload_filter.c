@@ -32,6 +32,9 @@ struct st_workload_filter {
 	char unit[ST_UNIT_NAME_MAX];			/* "" if not asked */
 	int epfd;		/* what the caller polls: the two below */
 	int ifd;		/* inotify, or -1 */
+	/* on the kubelet's log links, with --container NAME: a container
+	 * restarted gets its link, and so its name, after its cgroup */
+	int kube_wd;		/* or -1 */
 	int tfd;		/* the re-walk timer, armed once the watch falls short */
 	bool rewalking;		/* the timer is armed */
 	struct watch *watches;	/* by wd, ascending */
@@ -449,6 +452,13 @@ static int on_event(struct st_workload_filter *f, const struct inotify_event *e)
 		f->rewalk = true;	/* events were lost: look at everything */
 		return 0;
 	}
+	if (e->wd == f->kube_wd) {
+		/* a container named now: its cgroup, looked at before, again */
+		f->rewalk = f->rewalk || (e->mask & (IN_CREATE | IN_MOVED_TO));
+		if (e->mask & IN_IGNORED)
+			f->kube_wd = -1;	/* the directory is gone */
+		return 0;
+	}
 	if (e->mask & IN_IGNORED) {
 		drop_watch(f, e->wd);	/* its directory is gone */
 		return 0;
@@ -527,7 +537,12 @@ static int open_watch(struct st_workload_filter *f)
 			close(f->ifd);
 		f->ifd = -1;
 		fall_back(f, strerror(-err));
+		return 0;
 	}
+	/* none there: not a Kubernetes node, or the directory is not mounted */
+	if (f->name[0])
+		f->kube_wd = inotify_add_watch(f->ifd, st_containers_kubelet_logs(f->records),
+					       IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 	return 0;
 }
 
@@ -540,7 +555,7 @@ int st_workload_filter_open(struct st_workloads *w, const char *container, const
 	*out = NULL;
 	if (!f)
 		return -ENOMEM;
-	f->epfd = f->ifd = f->tfd = -1;
+	f->epfd = f->ifd = f->tfd = f->kube_wd = -1;
 	f->seen.max = ST_FILTER_SEEN_MAX;
 	f->cg = st_workloads_cgroups(w);
 	f->records = st_workloads_containers(w);

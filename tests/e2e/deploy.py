@@ -182,10 +182,9 @@ def deploy_container(ctx, mode):
     url = "http://%s/metrics" % SERVING_RE.match(line).group("where")
     c.wait_line(lambda l: l.startswith("Tracing "), c.err)
     cli = ctx.client("dc", ctx.netns())
-    cg, _, cid = workload.kube_cgroup(ctx)
-    cg.add(cli.pid)
-    os.symlink("/var/log/pods/shop_web-5f7c9_x/nginx/0.log",
-               os.path.join(kube, "web-5f7c9_shop_nginx-%s.log" % cid))
+    k = workload.Kube(ctx)
+    k.cg.add(cli.pid)
+    os.symlink("/var/log/pods/shop_web-5f7c9_x/nginx/0.log", os.path.join(kube, k.link()))
     port = cli.serve(4, "127.0.0.1")
     metrics.connects(cli, port, 2)
     metrics.connects(cli, metrics.CLOSED_PORT, 1, want="ECONNREFUSED")
@@ -194,7 +193,7 @@ def deploy_container(ctx, mode):
     samples, _ = metrics.wait_counts(url, {cli.comm}, want)
     named = {dict(l).get("workload") for (_, l), _ in samples.items()
              if dict(l).get("comm") == cli.comm}
-    check(named == {"shop/web-5f7c9/nginx"}, "the workload label of the client's series: %r, "
+    check(named == {workload.KUBE_NAME}, "the workload label of the client's series: %r, "
           "expected the kubelet's name" % named)
     check(c.stop() == 0, "the container's tool exited %s: %s" % (c.p.returncode,
                                                                  show_lines(c.err[-5:])))

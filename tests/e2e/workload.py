@@ -708,32 +708,42 @@ def workload_unit_restarted(ctx, mode):
     unit_filtered(ctx, args, restart)
 
 
-K8S_UID = "3d1c8f2e-5b7a-4c11-9e0f-1a2b3c4d5e6f"
-
-
-def kube_cgroup(ctx):
+class Kube:
     """A Kubernetes-shaped cgroup (systemd driver, burstable pod,
-    containerd): its CgroupDir, scope and container id."""
-    cid = hashlib.sha256(ctx.prefix.encode()).hexdigest()
-    u = K8S_UID.replace("-", "_")
-    base = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice" % u
-    scope = "cri-containerd-%s.scope" % cid
-    return CgroupDir(ctx, "%s/%s" % (base, scope)), scope, cid
+    containerd): cg (a CgroupDir), scope, cid (the container id) and uid
+    (the pod's), both made from the case's prefix and salt, so that no two
+    cases, or runners, share a pod."""
+
+    def __init__(self, ctx, salt=""):
+        digest = hashlib.sha256((ctx.prefix + salt).encode()).hexdigest()
+        pod = hashlib.sha256(ctx.prefix.encode()).hexdigest()
+        self.cid = digest
+        self.uid = "%s-%s-%s-%s-%s" % (pod[:8], pod[8:12], pod[12:16], pod[16:20], pod[20:32])
+        base = ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice"
+                % self.uid.replace("-", "_"))
+        self.scope = "cri-containerd-%s.scope" % self.cid
+        self.cg = CgroupDir(ctx, "%s/%s" % (base, self.scope))
+
+    def link(self, name="web-5f7c9_shop_nginx"):
+        """The kubelet's link to this container's log, named <pod>_<ns>_<ctr>"""
+        return "%s-%s.log" % (name, self.cid)
+
+    def workload(self, a, name=None):
+        # the process is in the host's PID namespace: its PID there is its PID
+        return Workload(self.cg.rel.decode(), self.cg.ino(), unit=self.scope,
+                        runtime="containerd", cid=self.cid, name=name, cpid=a.pid,
+                        pod_uid=self.uid, pod_qos="burstable", short=name or self.cid[:12])
+
+
+KUBE_NAME = "shop/web-5f7c9/nginx"      # Kube.link()'s default, as the tool names it
 
 
 def kube_actor(ctx):
-    """An Actor in kube_cgroup(); its CgroupDir, scope and container id."""
-    cg, scope, cid = kube_cgroup(ctx)
+    """An Actor in a Kube cgroup, and the Kube."""
+    k = Kube(ctx)
     a = ctx.suite.Actor(ctx, "pod", ctx.netns())
-    cg.add(a.pid)
-    return a, cg, scope, cid
-
-
-def kube_workload(a, cg, scope, cid, name=None):
-    # the process is in the host's PID namespace: its PID there is its PID
-    return Workload(cg.rel.decode(), cg.ino(), unit=scope, runtime="containerd", cid=cid,
-                    name=name, cpid=a.pid, pod_uid=K8S_UID, pod_qos="burstable",
-                    short=name or cid[:12])
+    k.cg.add(a.pid)
+    return a, k
 
 
 @shared("workload_kubepods", ("json", "col"), matrix=True, once=True)
@@ -741,10 +751,10 @@ def workload_kubepods(ctx, mode):
     """A Kubernetes-shaped cgroup (systemd driver, burstable pod, containerd):
     pod UID with dashes, QoS, runtime containerd and the container id; -w
     the id's first 12 digits."""
-    a, cg, scope, cid = kube_actor(ctx)
+    a, k = kube_actor(ctx)
     run = ctx.start_tool(wl_args(ctx))
     exp = a.act()
-    kube_workload(a, cg, scope, cid).apply(ctx, exp)
+    k.workload(a).apply(ctx, exp)
     run.wait_comm(ctx.prefix + "-", len(exp))
     out = run.finish()
     wl_check(ctx, out, exp)
@@ -760,6 +770,12 @@ def kubelet_logs(links):
             'exec "$@"', " ".join(links)]
 
 
+def kubelet_link_now(run, link):
+    """The kubelet's link made now, in the tool's /var/log/containers"""
+    sh(["nsenter", "-t", str(run.p.pid), "-m", "--", "ln", "-s", "../pods/x/0.log",
+        "/var/log/containers/" + link])
+
+
 @shared("workload_kubelet_name", ("json", "col"), once=True)
 def workload_kubelet_name(ctx, mode):
     """The Kubernetes-shaped cgroup of workload_kubepods, and the kubelet's
@@ -767,29 +783,64 @@ def workload_kubelet_name(ctx, mode):
     <pod>_<namespace>_<container>-<id>.log: the container is named
     <namespace>/<pod>/<container> in JSON and -w. A link of another shape
     for the same id beside it names nothing."""
-    a, cg, scope, cid = kube_actor(ctx)
-    links = ["web-5f7c9_shop_nginx-%s.log" % cid, "a_b_c_d-%s.log" % cid]
+    a, k = kube_actor(ctx)
+    links = [k.link(), k.link("a_b_c_d")]
     run = ctx.start_tool(wl_args(ctx), wrap=kubelet_logs(links))
     exp = a.act()
-    kube_workload(a, cg, scope, cid, name="shop/web-5f7c9/nginx").apply(ctx, exp)
+    k.workload(a, name=KUBE_NAME).apply(ctx, exp)
     run.wait_comm(ctx.prefix + "-", len(exp))
     wl_check(ctx, run.finish(), exp)
+
+
+@shared("workload_kubelet_named_later", ("json",), once=True)
+def workload_kubelet_named_later(ctx, mode):
+    """The kubelet links a container's log once it has started, after its
+    first connects: those have its id only; the link made while the tool
+    runs, the events a second later have its name."""
+    a, k = kube_actor(ctx)
+    run = ctx.start_tool(wl_args(ctx), wrap=kubelet_logs([]))
+    exp = k.workload(a).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    kubelet_link_now(run, k.link())
+    time.sleep(1.2)     # the cache asks an unnamed container's name again after 1 s
+    later = k.workload(a, name=KUBE_NAME).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp) + len(later))
+    wl_check(ctx, run.finish(), exp + later)
 
 
 @shared("workload_kubelet_filter", once=True)
 def workload_kubelet_filter(ctx, mode):
     """--container <namespace>/<pod>/<container>, the kubelet's name: the
     pod's events, not a host process's doing the same."""
-    a, cg, scope, cid = kube_actor(ctx)
+    a, k = kube_actor(ctx)
     host = ctx.suite.Actor(ctx, "host", ctx.netns())
-    name = "shop/web-5f7c9/nginx"
-    run = ctx.start_tool(["--container", name] + wl_args(ctx),
-                         wrap=kubelet_logs(["web-5f7c9_shop_nginx-%s.log" % cid]))
+    run = ctx.start_tool(["--container", KUBE_NAME] + wl_args(ctx),
+                         wrap=kubelet_logs([k.link()]))
     host.act()
-    exp = a.act()
-    kube_workload(a, cg, scope, cid, name=name).apply(ctx, exp)
+    exp = k.workload(a, name=KUBE_NAME).apply(ctx, a.act())
     run.wait_comm(ctx.prefix + "-", len(exp))
     wl_check(ctx, run.finish(), exp)
+
+
+@shared("workload_kubelet_restarted", once=True)
+def workload_kubelet_restarted(ctx, mode):
+    """--container <namespace>/<pod>/<container> across a restart: the
+    container made again in its pod (a new id, a new cgroup) acts before the
+    kubelet has linked its log (not traced: nothing names it yet), then
+    after (traced: the link's creation makes the filter look again)."""
+    a, k = kube_actor(ctx)
+    run = ctx.start_tool(["--container", KUBE_NAME] + wl_args(ctx),
+                         wrap=kubelet_logs([k.link()]))
+    exp = k.workload(a, name=KUBE_NAME).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    again = Kube(ctx, salt="again")
+    again.cg.add(a.pid)
+    a.act()             # not named yet: not traced
+    kubelet_link_now(run, again.link())
+    in_map(run, [again.cg.ino()], EVENT_TIMEOUT)
+    later = again.workload(a, name=KUBE_NAME).apply(ctx, a.act())
+    run.wait_comm(ctx.prefix + "-", len(exp) + len(later))
+    wl_check(ctx, run.finish(), exp + later)
 
 
 @shared("workload_cgroup_removed", ("json",), matrix=True, once=True)

@@ -29,6 +29,7 @@
 #define ID7 "7777777777777777777777777777777777777777777777777777777777777777"
 #define ID8 "8888888888888888888888888888888888888888888888888888888888888888"
 #define ID9 "9999999999999999999999999999999999999999999999999999999999999999"
+#define IDA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define UID "1c5f3a4e-7b2d-4e8f-9a6b-0c1d2e3f4a5b"
 
 static char top[] = "/tmp/st-workload-XXXXXX";
@@ -199,6 +200,7 @@ static void make_tree(void)
 		"cg/libpod_parent/libpod-" ID3,
 		"cg/docker/" ID7,
 		"cg/kubepods/burstable/pod" UID "/" ID8,
+		"cg/kubepods/burstable/pod" UID "/" IDA,
 		"cg/gone-before",
 		"cg/gone-after.service",
 	};
@@ -230,6 +232,21 @@ static void check_wl(const struct st_workload *wl, const char *cgroup, const cha
 	check_field("container name", wl->container_name, name);
 }
 
+/* The kubelet links a container's log after its first lookup: named a second later */
+static void test_named_later(struct st_workloads *w)
+{
+	__u64 id = ino(at("cg/kubepods/burstable/pod" UID "/" IDA));
+	const char *path = "/kubepods/burstable/pod" UID "/" IDA;
+
+	check_wl(st_workload_of(w, id), path, NULL, NULL, IDA, NULL);
+	put_file(at("kubelet/late-0_shop_web-" IDA ".log"), "");
+	check_wl(st_workload_of(w, id), path, NULL, NULL, IDA, NULL);	/* not yet asked */
+	usleep(1100 * 1000);
+	check_wl(st_workload_of(w, id), path, NULL, NULL, IDA, "shop/late-0/web");
+	check_field("pod uid", st_workload_of(w, id)->pod_uid, UID);
+	check_field("pod qos", st_workload_of(w, id)->pod_qos, "burstable");
+}
+
 static void test_cache(void)
 {
 	__u64 before = ino(at("cg/gone-before")), after = ino(at("cg/gone-after.service"));
@@ -250,6 +267,7 @@ static void test_cache(void)
 	check_wl(wl, "/kubepods/burstable/pod" UID "/" ID8, NULL, NULL, ID8, "shop/app-5f7c9/web");
 	check_field("pod uid", wl->pod_uid, UID);
 	check_field("pod qos", wl->pod_qos, "burstable");
+	test_named_later(w);
 	check_wl(st_workload_of(w, ino(at("cg"))), "/", NULL, NULL, NULL, NULL);
 	check_wl(st_workload_of(w, 0), NULL, NULL, NULL, NULL, NULL);
 
