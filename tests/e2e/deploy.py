@@ -241,6 +241,15 @@ def deploy_systemd_unit(ctx, mode):
 CAP_BITS = {"CAP_DAC_READ_SEARCH": 2, "CAP_NET_ADMIN": 12, "CAP_SYS_PTRACE": 19,
             "CAP_SYS_ADMIN": 21, "CAP_SYS_RESOURCE": 24, "CAP_PERFMON": 38, "CAP_BPF": 39}
 SYSTEMD = "/lib/systemd/systemd"
+# What systemd would do to the host's kernel from a privileged container:
+# sysctl.d applied to it, modules loaded, binfmt_misc handlers registered
+# (and all of them removed at stop), udev events replayed, the clock set,
+# file systems remounted.
+MASKED = ["systemd-sysctl.service", "systemd-modules-load.service", "systemd-binfmt.service",
+          "proc-sys-fs-binfmt_misc.automount", "proc-sys-fs-binfmt_misc.mount",
+          "systemd-udevd.service", "systemd-udev-trigger.service",
+          "systemd-udev-settle.service", "systemd-timesyncd.service",
+          "systemd-remount-fs.service", "systemd-random-seed.service"]
 
 
 def proc_status(text, key):
@@ -250,11 +259,13 @@ def proc_status(text, key):
 
 
 class SystemdHost:
-    """systemd as PID 1 of a privileged podman container (runc, the host's
-    network) whose root is an overlay of this host's root on a tmpfs: what
-    is installed in it goes nowhere else, and all of it goes at cleanup.
-    It boots to basic.target only, so the host's own enabled services
-    (a Prometheus, a database) do not start in it."""
+    """systemd as PID 1 of a privileged podman container (runc, a network
+    namespace of its own with lo only) whose root is an overlay of this
+    host's root on a tmpfs: what is installed in it goes nowhere else, and
+    all of it goes at cleanup. It boots to basic.target only, so the host's
+    own enabled services (a Prometheus, a database) do not start in it, and
+    the units of sysinit.target that would act on the host's kernel from a
+    privileged container are masked there (MASKED)."""
 
     def __init__(self, ctx):
         if not shutil.which("podman") or not os.access(SYSTEMD, os.X_OK):
@@ -273,15 +284,19 @@ class SystemdHost:
         self.root = os.path.join(top, "root")
         self._mount(ctx, ["-t", "overlay", "overlay", "-o", "lowerdir=/,upperdir=%s,workdir=%s"
                           % (os.path.join(top, "up"), os.path.join(top, "work")), self.root])
+        for unit in MASKED:
+            path = self.root + "/etc/systemd/system/" + unit
+            if os.path.lexists(path):
+                os.unlink(path)     # the host's own override, in the overlay only
+            os.symlink("/dev/null", path)
         self.name = "stc-%s-systemd" % ctx.prefix
-        argv = ["podman", "--runtime", "runc", "run", "--rm", "-d", "--name", self.name,
-                "--privileged", "--systemd=always", "--network", "host", "--ulimit",
-                "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--rootfs", self.root,
-                SYSTEMD, "--unit=basic.target"]
+        ctx.defer(self.stop)    # also a container podman made and then failed to start
+        argv = (["podman", "--runtime", "runc", "run", "--rm", "-d", "--name", self.name,
+                 "--privileged", "--systemd=always", "--network", "none"] + workload.ULIMITS +
+                ["--rootfs", self.root, SYSTEMD, "--unit=basic.target"])
         ctx.cfg.log("run:", " ".join(argv))
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         check(p.returncode == 0, "podman run: %s" % p.stdout.decode(errors="replace"))
-        ctx.defer(self.stop)
         # until systemd listens, systemctl cannot ask it (and says nothing)
         end = time.monotonic() + 120
         while True:
@@ -293,7 +308,11 @@ class SystemdHost:
 
     @staticmethod
     def _mount(ctx, args):
-        subprocess.run(["mount"] + args, check=True, timeout=30)
+        p = subprocess.run(["mount"] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+        if p.returncode:
+            raise Skip("cannot make the container's root (mount %s): %s" % (
+                " ".join(args), p.stdout.decode(errors="replace").strip()))
         ctx.defer(lambda: subprocess.run(["umount", "-l", args[-1]], timeout=30))
 
     def run(self, argv, ok=(0,), timeout=60):
@@ -313,6 +332,10 @@ class SystemdHost:
 
     def journal(self, argv):
         return self.run(["journalctl", "--no-pager"] + argv)
+
+    def scrape(self, url):
+        """The page at url, from inside the container (its own network)"""
+        return self.run(["curl", "-sSf", "--max-time", "10", url], timeout=30)
 
     def stop(self):
         subprocess.run(["podman", "rm", "-f", "-t", "10", self.name], stdout=subprocess.DEVNULL,
@@ -403,12 +426,17 @@ def deploy_systemd_service(ctx, mode):
     cpid, port = host.run(["python3", "-c", CLIENT, comm, str(metrics.CLOSED_PORT)]).split()
     want = metrics.tcp_want(comm, port, "ok", 2)
     want.update(metrics.tcp_want(comm, metrics.CLOSED_PORT, "ECONNREFUSED", 1))
-    metrics.wait_counts(url, {comm}, want)
-    got = [json.loads(l) for l in host.journal(["-o", "json", "SOCKTRACE_COMM=" + comm])
-           .splitlines()]
+    metrics.wait_counts(url, {comm}, want, get=host.scrape)
+    exp = sorted([(cpid, port, "ok")] * 2 + [(cpid, str(metrics.CLOSED_PORT), "ECONNREFUSED")])
+    end = time.monotonic() + EVENT_TIMEOUT
+    while True:     # the counts are the kernel's: the entries come after
+        got = [json.loads(l) for l in host.journal(["-o", "json", "SOCKTRACE_COMM=" + comm])
+               .splitlines()]
+        if len(got) >= len(exp) or time.monotonic() > end:
+            break
+        time.sleep(0.2)
     seen = sorted((e.get("SOCKTRACE_PID"), e.get("SOCKTRACE_DPORT"), e.get("SOCKTRACE_RESULT"))
                   for e in got)
-    exp = sorted([(cpid, port, "ok")] * 2 + [(cpid, str(metrics.CLOSED_PORT), "ECONNREFUSED")])
     check(seen == exp, "journal entries (PID, DPORT, RESULT) %r, expected %r" % (seen, exp))
     host.run(["systemctl", "stop", unit], timeout=60)
     state = host.run(["systemctl", "show", "-p", "ActiveState,Result,ExecMainStatus", unit])

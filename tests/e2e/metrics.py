@@ -175,20 +175,20 @@ def check_histograms(samples, got):
               "%s buckets for %s: %s" % (hist, dict(labels), buckets))
 
 
-def wait_counts(url, comms, want, timeout=EVENT_TIMEOUT):
-    """Scrapes until the counters of comms are want (then once more, a
-    moment later, for any that came late); returns the last samples and
-    exposition."""
+def wait_counts(url, comms, want, timeout=EVENT_TIMEOUT, get=scrape):
+    """Scrapes (get(url)) until the counters of comms are want (then once
+    more, a moment later, for any that came late); returns the last samples
+    and exposition."""
     end = time.monotonic() + timeout
     while True:
-        text = scrape(url)
+        text = get(url)
         samples = parse(text)
         got = counters(samples, comms)
         if got == want or time.monotonic() > end:
             break
         time.sleep(0.2)
     time.sleep(0.5)
-    text = scrape(url)
+    text = get(url)
     samples = parse(text)
     got = counters(samples, comms)
     check(got == want, "counters of %s: %s, expected %s" % (
