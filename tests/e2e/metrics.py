@@ -482,6 +482,16 @@ def check_fds_back(run, base):
           % (n, base, sorted(os.listdir("/proc/%d/fd" % run.p.pid))))
 
 
+def serving(ctx):
+    """The tool with --metrics-only on a free port, scraped once: the run,
+    its URL, its open files then, and (host, port) of the URL."""
+    run = start(ctx, ["--metrics-only", "0"])
+    url = url_of(run)
+    scrape(url)
+    host, port = url[len("http://"):-len("/metrics")].rsplit(":", 1)
+    return run, url, still_fds(run), (host, int(port))
+
+
 @once("metrics_slow_clients")
 def metrics_slow_clients(ctx, mode):
     """Clients that connect and never finish a request, or ask and never
@@ -490,14 +500,10 @@ def metrics_slow_clients(ctx, mode):
     holds the files it held before them."""
     cli = ctx.client("ms", ctx.netns())
     port = cli.serve(4, "127.0.0.1")
-    run = start(ctx, ["--metrics-only", "0"])
-    url = url_of(run)
-    scrape(url)
-    base = still_fds(run)
-    host, mport = url[len("http://"):-len("/metrics")].rsplit(":", 1)
+    run, url, base, (host, mport) = serving(ctx)
     idle = []
     for i in range(4):
-        s = socket.create_connection((host, int(mport)), timeout=5)
+        s = socket.create_connection((host, mport), timeout=5)
         ctx.defer(s.close)
         s.sendall(b"GET /metr" if i % 2 else b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
         idle.append(s)
@@ -530,21 +536,17 @@ def metrics_clients_full(ctx, mode):
     server takes no connection past 16; the kernel queues it), and once one
     of them leaves it gets the page. The tool then holds the files it held
     before them."""
-    run = start(ctx, ["--metrics-only", "0"])
-    url = url_of(run)
-    scrape(url)
-    base = still_fds(run)
-    host, mport = url[len("http://"):-len("/metrics")].rsplit(":", 1)
+    run, url, base, (host, mport) = serving(ctx)
     held = []
     for _ in range(HTTP_CLIENTS):
-        s = socket.create_connection((host, int(mport)), timeout=5)
+        s = socket.create_connection((host, mport), timeout=5)
         ctx.defer(s.close)
         s.sendall(b"GET /metr")
         held.append(s)
     n = still_fds(run, base + HTTP_CLIENTS)
     check(n == base + HTTP_CLIENTS, "test error: the tool holds %s files, expected %d: "
           "not all %d clients taken in" % (n, base + HTTP_CLIENTS, HTTP_CLIENTS))
-    extra = socket.create_connection((host, int(mport)), timeout=2)
+    extra = socket.create_connection((host, mport), timeout=2)
     ctx.defer(extra.close)
     extra.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
     try:
