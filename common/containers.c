@@ -290,12 +290,11 @@ static const char *docker_name(const struct st_containers *c, const char *id,
 }
 
 /*
- * A kubelet log link's file name, "<pod>_<namespace>_<container>-<id>.log":
- * its id into @id and "<namespace>/<pod>/<container>" into @name. Pod,
- * namespace and container names hold no "_" (DNS labels and subdomains):
- * any other shape, an empty part or a name that does not fit is not one.
+ * Pod, namespace and container names hold no "_" (DNS labels and
+ * subdomains): any other shape, an empty part or a name that does not fit
+ * is not a kubelet link.
  */
-static bool kubelet_link(const char *file, char *id, char *name, size_t len)
+bool st_kubelet_link(const char *file, char *id, char *name, size_t len)
 {
 	size_t n = strlen(file), rest;
 	const char *cid, *u1, *u2;
@@ -326,8 +325,11 @@ static unsigned long long kubelet_fingerprint(const struct st_containers *c)
 	unsigned long long h = 0xcbf29ce484222325ULL;
 	struct stat st;
 
-	if (stat(c->kubelet_logs, &st))
+	if (stat(c->kubelet_logs, &st)) {
+		if (errno != ENOENT)
+			st_dbg("failed to look at %s: %s", c->kubelet_logs, strerror(errno));
 		return 0;
+	}
 	h = fnv(h, &st.st_dev, sizeof(st.st_dev));
 	h = fnv(h, &st.st_ino, sizeof(st.st_ino));
 	return fnv(h, &st.st_mtim, sizeof(st.st_mtim));
@@ -354,10 +356,17 @@ static void refresh_kubelet(struct st_containers *c, bool force)
 		return;
 	}
 	while ((de = readdir(d)))
-		if (kubelet_link(de->d_name, id, name, sizeof(name)) &&
-		    add_record(&c->kube, id, name))
+		if (st_kubelet_link(de->d_name, id, name, sizeof(name)) &&
+		    add_record(&c->kube, id, name)) {
+			c->kube.loaded = false;		/* a part: listed again next time */
 			break;
+		}
 	closedir(d);
+}
+
+void st_containers_kubelet_changed(struct st_containers *c)
+{
+	c->kube.loaded = false;
 }
 
 static const char *kubelet_name(struct st_containers *c, const char *id, char *buf, size_t len)

@@ -17,10 +17,13 @@
  *     log as KUBELET_LOGS/<pod>_<namespace>_<container>-<id>.log
  *     (/var/log/containers); the name given is "<namespace>/<pod>/<container>",
  *     before any runtime's (CRI-O's own is "k8s_<container>_<pod>_..."). The
- *     listing is kept, made again when the directory changes, never per
- *     event. The kubelet makes a link once the container has started, after
- *     its cgroup: a name asked for too early is unknown (asked again later
- *     by the workload cache and the filter).
+ *     listing is kept and made again when the directory changes (or when a
+ *     name is not found a second or more after the last listing: a
+ *     directory's mtime may be too coarse to show a link made in the same
+ *     tick), so at most once a second for names asked per event. The
+ *     kubelet makes a link once the container has started, after its
+ *     cgroup: a name asked for too early is unknown (asked again later by
+ *     the workload cache, and by the filter when the link appears).
  *
  * The files are root's, but their strings come from whoever named the
  * container: lengths are checked, a name holding a NUL or longer than
@@ -72,6 +75,16 @@ int st_containers_each(struct st_containers *c,
 
 /* The kubelet's directory of log links, for a watch on it */
 const char *st_containers_kubelet_logs(const struct st_containers *c);
+
+/* A watch saw a link made there: listed again at the next question */
+void st_containers_kubelet_changed(struct st_containers *c);
+
+/*
+ * @file is a kubelet log link's name, "<pod>_<namespace>_<container>-<id>.log":
+ * its id into @id (ST_CONTAINER_ID_LEN + 1 bytes) and
+ * "<namespace>/<pod>/<container>" into @name (@len bytes). False if not.
+ */
+bool st_kubelet_link(const char *file, char *id, char *name, size_t len);
 
 /* @s (@n bytes) is a full container id: 64 lowercase hex digits */
 bool st_container_id_valid(const char *s, size_t n);

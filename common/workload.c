@@ -283,6 +283,7 @@ static struct entry *new_entry(__u64 id, const char *path, const struct st_cgrou
 		return NULL;
 	at = e->strings;
 	e->id = id;
+	e->born = (struct timespec){ 0 };
 	e->retry_ms = 0;
 	e->wl.cgroup = put(&at, path);
 	e->wl.unit = put(&at, i->unit);
@@ -369,7 +370,11 @@ static void name_again(struct st_workloads *w, size_t i)
 
 	if (age < e->retry_ms)
 		return;
-	e->retry_ms = age + NAME_RETRY_MS < NAME_WAIT_MS ? age + NAME_RETRY_MS : 0;
+	if (age >= NAME_WAIT_MS) {
+		e->retry_ms = 0;	/* no name by now: none will come */
+		return;
+	}
+	e->retry_ms = age + NAME_RETRY_MS;
 	if (!st_container_name(w->records, e->wl.runtime, e->wl.container_id, name,
 			       sizeof(name)))
 		return;

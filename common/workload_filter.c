@@ -442,6 +442,20 @@ static int walk_from(struct st_workload_filter *f, const char *path)
 	return err == -ENOENT ? 0 : err;
 }
 
+/*
+ * @file, just made in the kubelet's directory, names the container asked
+ * for: the listing is made again, so that the walk that follows finds it
+ */
+static bool kubelet_names(struct st_workload_filter *f, const char *file)
+{
+	char id[ST_CONTAINER_ID_LEN + 1], name[ST_CONTAINER_NAME_MAX];
+
+	if (!st_kubelet_link(file, id, name, sizeof(name)) || strcmp(name, f->name))
+		return false;
+	st_containers_kubelet_changed(f->records);
+	return true;
+}
+
 /* One inotify event: a new directory is walked, watched and maybe reported */
 static int on_event(struct st_workload_filter *f, const struct inotify_event *e)
 {
@@ -453,10 +467,10 @@ static int on_event(struct st_workload_filter *f, const struct inotify_event *e)
 		return 0;
 	}
 	if (e->wd == f->kube_wd) {
-		/* a container named now: its cgroup, looked at before, again */
-		f->rewalk = f->rewalk || (e->mask & (IN_CREATE | IN_MOVED_TO));
 		if (e->mask & IN_IGNORED)
 			f->kube_wd = -1;	/* the directory is gone */
+		else if (e->len && kubelet_names(f, e->name))
+			f->rewalk = true;	/* its cgroup, looked at before: again */
 		return 0;
 	}
 	if (e->mask & IN_IGNORED) {
@@ -539,10 +553,15 @@ static int open_watch(struct st_workload_filter *f)
 		fall_back(f, strerror(-err));
 		return 0;
 	}
-	/* none there: not a Kubernetes node, or the directory is not mounted */
-	if (f->name[0])
+	/* watched from the start only: none there is not a Kubernetes node, or
+	 * the directory is not mounted (a DaemonSet without it) */
+	if (f->name[0]) {
 		f->kube_wd = inotify_add_watch(f->ifd, st_containers_kubelet_logs(f->records),
 					       IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+		if (f->kube_wd < 0 && errno != ENOENT)
+			st_dbg("failed to watch %s: %s", st_containers_kubelet_logs(f->records),
+			       strerror(errno));
+	}
 	return 0;
 }
 

@@ -22,6 +22,10 @@
  * ST_FILTER_WATCH_MAX directories, or where inotify fails, the tree is walked
  * again every ST_FILTER_REWALK_MS instead (said once). A task that runs in
  * a new cgroup before update() has reported it is not traced until then.
+ * The kubelet names a container only after it has started (its log link):
+ * given a name, the kubelet's directory is watched too (if it is there at
+ * the start), and a link made there under that name has the tree walked
+ * again, which finds the container's cgroup, looked at before.
  */
 #ifndef SOCKTRACE_WORKLOAD_FILTER_H
 #define SOCKTRACE_WORKLOAD_FILTER_H

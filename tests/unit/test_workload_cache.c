@@ -30,6 +30,7 @@
 #define ID8 "8888888888888888888888888888888888888888888888888888888888888888"
 #define ID9 "9999999999999999999999999999999999999999999999999999999999999999"
 #define IDA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define IDB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define UID "1c5f3a4e-7b2d-4e8f-9a6b-0c1d2e3f4a5b"
 
 static char top[] = "/tmp/st-workload-XXXXXX";
@@ -461,6 +462,35 @@ static void test_container_later(void)
 	close_filter(f);
 }
 
+/*
+ * --container NAMESPACE/POD/CONTAINER: the container made again in its pod
+ * (a new id) has its cgroup before the kubelet links its log; traced once
+ * the link is made (renamed into place, as put_file() does)
+ */
+static void test_kubelet_restart(void)
+{
+	const char *pod = "cg/kubepods/burstable/pod" UID;
+	struct st_workload_filter *f = NULL;
+	struct pollfd p;
+	struct ids s;
+
+	CHECK(open_filter("shop/app-5f7c9/web", NULL, &f) == 0, "the kubelet's name");
+	if (!f)
+		return;
+	s = update(f);
+	CHECK(s.n == 1 && has(&s, ino(at("%s/%s", pod, ID8))), "the one named: %d", s.n);
+	mkdirs(at("%s/%s", pod, IDB));
+	p = (struct pollfd){ .fd = st_workload_filter_fd(f), .events = POLLIN };
+	CHECK(poll(&p, 1, 2000) == 1, "the new cgroup");
+	s = update(f);
+	CHECK(s.n == 0, "not named yet: %d", s.n);
+	put_file(at("kubelet/app-5f7c9_shop_web-" IDB ".log"), "");
+	CHECK(poll(&p, 1, 2000) == 1, "the new link");
+	s = update(f);
+	CHECK(s.n == 1 && has(&s, ino(at("%s/%s", pod, IDB))), "named now: %d", s.n);
+	close_filter(f);
+}
+
 static void test_unit_filter(void)
 {
 	struct st_workload_filter *f = NULL;
@@ -523,6 +553,7 @@ int main(void)
 	test_container_args();
 	test_container_filter();
 	test_container_later();
+	test_kubelet_restart();
 	test_unit_filter();
 
 	pid = fork();
