@@ -29,6 +29,7 @@ struct table {
 };
 
 static char key_buf[KEY_MAX];
+static char cell_buf[ST_CELL_LEN];	/* a cell made when the table is printed */
 
 static __u64 now_ns(void)
 {
@@ -79,7 +80,12 @@ static size_t make_key(struct st_output *out, const void *e, char *key)
 	memcpy(key, &h->cgroup_id, sizeof(h->cgroup_id));
 	unix_name(h, key + sizeof(h->cgroup_id));
 	for (i = 0; i < out->ncols; i++) {
-		st_output_cell(out, e, i, key + n, ST_CELL_LEN);
+		/* the cgroup id says the workload; its name may come later
+		 * (text_of() shows it as it is when the table is printed) */
+		if (out->cols[i].field == ST_F_WORKLOAD)
+			key[n] = '\0';
+		else
+			st_output_cell(out, e, i, key + n, ST_CELL_LEN);
 		n += strlen(key + n) + 1;
 	}
 	return n;
@@ -168,20 +174,23 @@ static const char *cell_of(const struct row *r, size_t i)
 	return s;
 }
 
-/* Column @k's text in row @r: the count in ST_F_COUNT's */
-static const char *text_of(const struct st_output *out, const struct row *r, size_t k,
-			   char *n, size_t len)
+/* Column @k's text in row @r (@buf: ST_CELL_LEN bytes): the count in
+ * ST_F_COUNT's, the workload as it is known now in ST_F_WORKLOAD's */
+static const char *text_of(struct st_output *out, const struct row *r, size_t k, char *buf)
 {
+	if (out->cols[k].field == ST_F_WORKLOAD) {
+		st_output_cell(out, r->event, k, buf, ST_CELL_LEN);
+		return buf;
+	}
 	if (out->cols[k].field != ST_F_COUNT)
 		return cell_of(r, k);
-	snprintf(n, len, "%llu", (unsigned long long)r->n);
-	return n;
+	snprintf(buf, ST_CELL_LEN, "%llu", (unsigned long long)r->n);
+	return buf;
 }
 
 /* Widths first: a table, not a stream */
-static void widths(const struct st_output *out, const struct table *t, int *w)
+static void widths(struct st_output *out, const struct table *t, int *w)
 {
-	char n[24];
 	size_t i, k;
 	int len;
 
@@ -189,7 +198,7 @@ static void widths(const struct st_output *out, const struct table *t, int *w)
 		w[k] = out->cols[k].width;
 	for (i = 0; i < t->n; i++) {
 		for (k = 0; k < out->ncols; k++) {
-			len = st_text_width(text_of(out, t->rows[i], k, n, sizeof(n)));
+			len = st_text_width(text_of(out, t->rows[i], k, cell_buf));
 			w[k] = len > w[k] ? len : w[k];
 		}
 	}
@@ -198,7 +207,6 @@ static void widths(const struct st_output *out, const struct table *t, int *w)
 static void print_text(struct st_counts *c, struct st_output *out, const struct table *t)
 {
 	int w[ST_MAX_COLUMNS], over = 0;
-	char n[24];
 	size_t i, k;
 	bool last;
 
@@ -210,7 +218,7 @@ static void print_text(struct st_counts *c, struct st_output *out, const struct 
 	for (i = 0; i < t->n; i++) {
 		for (k = 0; k < out->ncols; k++) {
 			last = k + 1 == out->ncols;
-			st_column_print(out->f, text_of(out, t->rows[i], k, n, sizeof(n)), w[k],
+			st_column_print(out->f, text_of(out, t->rows[i], k, cell_buf), w[k],
 					&over, last);
 		}
 	}

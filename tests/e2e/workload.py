@@ -710,9 +710,10 @@ def workload_unit_restarted(ctx, mode):
 
 class Kube:
     """A Kubernetes-shaped cgroup (systemd driver, burstable pod,
-    containerd): cg (a CgroupDir), scope, cid (the container id) and uid
-    (the pod's), both made from the case's prefix and salt, so that no two
-    cases, or runners, share a pod."""
+    containerd): cg (a CgroupDir), scope, cid (the container id, from the
+    case's prefix and salt) and uid (the pod's, from the prefix only: a
+    container made again, another salt, is in the same pod); no two cases,
+    or runners, share a pod."""
 
     def __init__(self, ctx, salt=""):
         digest = hashlib.sha256((ctx.prefix + salt).encode()).hexdigest()
@@ -806,6 +807,30 @@ def workload_kubelet_named_later(ctx, mode):
     later = k.workload(a, name=KUBE_NAME).apply(ctx, a.act())
     run.wait_comm(ctx.prefix + "-", len(exp) + len(later))
     wl_check(ctx, run.finish(), exp + later)
+
+
+@shared("workload_kubelet_named_count", once=True)
+def workload_kubelet_named_count(ctx, mode):
+    """-c -w, the container named while the tool runs: the groups counted
+    before the kubelet's link show its name too, as it is when the table is
+    printed (a group is a cgroup, whatever name it has yet)."""
+    a, k = kube_actor(ctx)
+    run = ctx.start_tool(["-c", "-w"], wrap=kubelet_logs([]))
+    made = len(a.act())
+    time.sleep(0.5)     # read and counted, the name unknown
+    kubelet_link_now(run, k.link())
+    time.sleep(1.2)     # the cache asks an unnamed container's name again after 1 s
+    made += len(a.act())
+    out = run.finish()
+    hdr = next((l.split() for l in out.trace if "WORKLOAD" in l.split()), [])
+    check(hdr, "no table header: %s" % show_lines(out.trace))
+    at_wl = hdr.index("WORKLOAD")
+    at_n = hdr.index(next(c[0] for c in ctx.suite.count if c[1] == "count"))
+    rows = [l.split() for l in out.trace if a.comm in l.split()]
+    check(rows and all(r[at_wl] == KUBE_NAME for r in rows) and
+          sum(int(r[at_n]) for r in rows) == made,
+          "the process's rows should each show WORKLOAD %s and count %d events in all: %s"
+          % (KUBE_NAME, made, show_lines(out.trace)))
 
 
 @shared("workload_kubelet_filter", once=True)
