@@ -258,6 +258,24 @@ def proc_status(text, key):
     return m.group(1)
 
 
+# Global, not per namespace: systemd raises them at its start
+# (bump_file_max_and_nr_open()), as it would on a host it boots
+GLOBAL_SYSCTLS = ["/proc/sys/fs/file-max", "/proc/sys/fs/nr_open"]
+
+
+def keep_sysctls(ctx):
+    """GLOBAL_SYSCTLS as they are now, put back at cleanup if changed"""
+    def restore(path, was):
+        with open(path) as f:
+            if f.read() == was:
+                return
+        with open(path, "w") as f:
+            f.write(was)
+    for path in GLOBAL_SYSCTLS:
+        with open(path) as f:
+            ctx.defer(lambda p=path, v=f.read(): restore(p, v))
+
+
 class SystemdHost:
     """systemd as PID 1 of a privileged podman container (runc, a network
     namespace of its own with lo only) whose root is an overlay of this
@@ -290,10 +308,13 @@ class SystemdHost:
                 os.unlink(path)     # the host's own override, in the overlay only
             os.symlink("/dev/null", path)
         self.name = "stc-%s-systemd" % ctx.prefix
+        keep_sysctls(ctx)       # undone after the container's end, below
         ctx.defer(self.stop)    # also a container podman made and then failed to start
+        # no module loading: systemd loads some at its start (kmod_setup)
         argv = (["podman", "--runtime", "runc", "run", "--rm", "-d", "--name", self.name,
-                 "--privileged", "--systemd=always", "--network", "none"] + workload.ULIMITS +
-                ["--rootfs", self.root, SYSTEMD, "--unit=basic.target"])
+                 "--privileged", "--cap-drop", "SYS_MODULE", "--systemd=always", "--network",
+                 "none"] + workload.ULIMITS + ["--rootfs", self.root, SYSTEMD,
+                                               "--unit=basic.target"])
         ctx.cfg.log("run:", " ".join(argv))
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         check(p.returncode == 0, "podman run: %s" % p.stdout.decode(errors="replace"))
