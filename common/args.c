@@ -552,8 +552,8 @@ const struct argp st_handshakes_argp = {
 static const struct argp_option threads_options[] = {
 	{ "max-threads", OPT_MAX_THREADS, "N", 0,
 	  "Threads followed at once inside a probed call, from its entry to its return "
-	  "(default 8192, about 110 bytes each in the kernel); a call forgotten for a newer "
-	  "one is counted and said on the kprobe backend", 0 },
+	  "(default 8192, about 110 to 150 bytes each in the kernel); a call forgotten for "
+	  "a newer one is counted and said on the kprobe backend", 0 },
 	{},
 };
 

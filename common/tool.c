@@ -99,7 +99,7 @@ static int open_workloads(struct st_run *r)
 
 /* --max-processes, --max-handshakes and --max-threads: the pids map's (in
  * command mode only: args.c refuses it without COMMAND, so a -p list keeps
- * all of ST_MAX_PIDS), the owners map's and the stash's sizes */
+ * all of ST_MAX_PIDS), the owners map's, and the stash's and accept_seen's */
 static int size_maps(struct st_run *r)
 {
 	int err = 0;
@@ -118,6 +118,8 @@ static int size_maps(struct st_run *r)
 	}
 	if (r->tool->stash && r->opts.max_threads)
 		err = bpf_map__set_max_entries(r->tool->stash(), r->opts.max_threads);
+	if (!err && r->tool->accept_seen && r->opts.max_threads)
+		err = bpf_map__set_max_entries(r->tool->accept_seen(), r->opts.max_threads);
 	if (err)
 		st_err("--max-threads: cannot size the thread map: %s", st_strerror(-err));
 	return err;

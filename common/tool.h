@@ -58,6 +58,9 @@ struct st_tool {
 	/* optional: bpf/accept.bpf.h's accept_catch_up, set once the catch-up
 	 * programs are attached or known not to be (enum st_accept_catch_up) */
 	__u32 *(*catch_up)(void);
+	/* optional: bpf/accept.bpf.h's accept_seen, a thread's accept while the
+	 * tool starts, which --max-threads sizes too (per thread, as the stash) */
+	struct bpf_map *(*accept_seen)(void);
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
 	size_t (*rows)(struct st_prog *rows);

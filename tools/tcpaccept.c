@@ -18,6 +18,12 @@ static __u32 *catch_up(void)
 	return &skel->bss->accept_catch_up;
 }
 
+/* --max-threads sizes it too */
+static struct bpf_map *accept_seen(void)
+{
+	return skel->maps.accept_seen;
+}
+
 static bool backlog;	/* -b */
 
 static const struct argp_option options[] = {
@@ -114,6 +120,7 @@ static const struct st_tool tool = {
 	.skel = &tcpaccept_skeleton,
 	.stash = stash,
 	.catch_up = catch_up,
+	.accept_seen = accept_seen,
 	.rows = rows,
 	.columns = columns,
 	.count_columns = count_columns,

@@ -24,6 +24,12 @@ static __u32 *catch_up(void)
 	return &skel->bss->accept_catch_up;
 }
 
+/* --max-threads sizes it too */
+static struct bpf_map *accept_seen(void)
+{
+	return skel->maps.accept_seen;
+}
+
 /* --max-handshakes sizes it */
 static struct bpf_map *owners(void)
 {
@@ -307,6 +313,7 @@ static const struct st_tool tool = {
 	.skel = &tcptracer_skeleton,
 	.stash = stash,
 	.catch_up = catch_up,
+	.accept_seen = accept_seen,
 	.owners = owners,
 	.rows = rows,
 	.columns = columns,
