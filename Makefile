@@ -44,7 +44,7 @@ DEB_PACKAGES := make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-conf
 	libjansson-dev libmicrohttpd-dev libsystemd-dev
 TEST_DEB_PACKAGES := python3 iproute2 kmod util-linux procps libclang-rt-dev \
 	liburing-dev podman runc busybox-static dnsmasq-base bind9-dnsutils curl prometheus systemd \
-	python3-yaml
+	python3-yaml gdb
 # The kernel's name for the architecture, as bpf_tracing.h's __TARGET_ARCH_*
 # wants it; another one than this machine's is a cross build (mk/cross.mk).
 HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \

@@ -41,6 +41,7 @@ import os
 import re
 import runpy
 import select  # noqa: F401  (imported once here for the forked clients)
+import shutil
 import signal
 import socket  # noqa: F401
 import subprocess
@@ -137,6 +138,76 @@ def wait_stopped(pid, timeout):
         check(time.monotonic() < end, "process %d not stopped %d s after SIGSTOP: %s"
               % (pid, timeout, states))
         time.sleep(0.01)
+
+
+class HeldStart:
+    """The tool started and held at its own `function` by gdb until
+    release(), for what must happen between two steps of its start that
+    nothing else holds apart. The tool's first process stops itself
+    (SIGSTOP) before it execs the tool, gdb attaches to it there and sets
+    the breakpoint before the tool's first instruction; once it is hit, gdb
+    waits for release() and detaches. The tool keeps its pid and its pipes:
+    self.run is an ordinary ToolRun, not yet ready."""
+
+    WRAP = ["sh", "-c", 'kill -STOP $$ && exec "$@"', "sh"]
+
+    def __init__(self, ctx, args, function, timeout=120):
+        if not shutil.which("gdb"):
+            raise Skip("holding the start needs gdb, not installed here (make deps-test "
+                       "installs it on the host; the Debian-root guests have none)")
+        self.go = ctx.tmp("go")
+        held = ctx.tmp("held")
+        self.run = ctx.start_tool(args, ready=False, wrap=self.WRAP)
+        wait_stopped(self.run.p.pid, 10)
+        # the SIGSTOP it stopped itself with is not passed on: it would stop it again
+        cmds = ["set breakpoint pending on", "handle SIGSTOP nostop noprint nopass",
+                "break " + function, "continue",
+                "shell touch %s; until [ -e %s ]; do sleep 0.05; done" % (held, self.go),
+                "detach"]
+        argv = ["gdb", "-q", "-nx", "-batch", "-p", str(self.run.p.pid)]
+        for c in cmds:
+            argv += ["-ex", c]
+        ctx.cfg.log("hold:", " ".join(argv))
+        self.gdb = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+        ctx.defer(self._end)
+        end = time.monotonic() + timeout
+        while not os.path.exists(held):
+            check(self.gdb.poll() is None and time.monotonic() < end,
+                  "gdb did not hold the tool at %s within %d s: %s" % (
+                      function, timeout, clip(self._output())))
+            time.sleep(0.05)
+        if self.run.p.poll() is not None:   # gdb goes on when its inferior exits
+            self.run.wait_ready()           # raises Fail, with its stderr
+
+    def _output(self):
+        if self.gdb.poll() is None:
+            return "(gdb still running)"
+        return self.gdb.stdout.read()
+
+    def _end(self):
+        open(self.go, "w").close()
+        try:
+            self.gdb.wait(30)
+        except subprocess.TimeoutExpired:
+            self.gdb.kill()
+            self.gdb.wait()
+        if self.run.p.poll() is None:
+            os.kill(self.run.p.pid, signal.SIGCONT)
+
+    def release(self):
+        """Lets the tool go on, and waits for its ready line."""
+        open(self.go, "w").close()
+        try:
+            self.gdb.wait(60)
+        except subprocess.TimeoutExpired:
+            raise Fail("gdb did not detach from the tool within 60 s")
+        check(self.gdb.returncode == 0, "gdb: exit status %d: %s" % (
+            self.gdb.returncode, clip(self._output())))
+        # detached, it is stopped again: the SIGSTOP's group stop outlives gdb
+        os.kill(self.run.p.pid, signal.SIGCONT)
+        self.run.wait_ready()
+        return self.run
 
 
 def clip(text, n=1500):

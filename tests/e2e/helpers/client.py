@@ -186,8 +186,8 @@ def sleeper(sid, call):
             with open(stat) as f:
                 if f.read().rsplit(")", 1)[1].split()[0] == "S":
                     break
-        except FileNotFoundError:
-            break       # it returned already: wait() has its result
+        except (FileNotFoundError, ProcessLookupError):
+            break       # it returned already (or is ending): wait() has its result
         time.sleep(0.01)
     blocked.setdefault(sid, []).append((t, res))
     return {"tid": res["tid0"]}

@@ -1,11 +1,15 @@
 """The accept side, shared by the tcpaccept and tcptracer cases: a server and
 a client, a server blocked in accept() before the tool starts, a server that
-forks a worker per connection, an accept through io_uring."""
+forks a worker per connection, an accept through io_uring, accepts made
+while the tool is held in its start."""
 import json
 import os
 import subprocess
 
-from e2elib import V4, Skip, check
+import e2elib
+import lostcount
+from e2elib import V4, HeldStart, Skip, check, show_lines
+from tools import _stash
 from tools._bpfstate import check_catch_up, map_entries, map_keys_u64
 
 
@@ -149,3 +153,55 @@ def caught_up_accept(run, pre):
     check(not seen, "accept_seen should be empty once the tool has started: %r"
           % [e.get("formatted", e) for e in seen])
     return (c1, a1), (c2, a2)
+
+
+def add_seen_full_case(suite):
+    """accept_seen_full, for the tools that trace accepts."""
+    @suite.case("accept_seen_full", modes=("json",), matrix=True)
+    @lostcount.again_if_skipped
+    def accept_seen_full(ctx, mode):
+        """accept_seen at its limit (--max-threads 1 sizes it). gdb holds the
+        tool between its two sides' attach: the function side is attached,
+        the syscall side is not yet, and the map takes the accept() calls
+        that return then. Three threads each accept one connection in turn:
+        the first is noted and printed; the next two find the map full, are
+        counted as calls forgotten on every channel, and are not printed (no
+        syscall side saw them end). A fourth thread, asleep in accept() on
+        another listener since before the start (so that the syscall side is
+        attached), accepts after the start: printed by the syscall side.
+        Printed 2 + lost 2 = made 4."""
+        b = ctx.cfg.expect_backend if ctx.cfg.backend == "auto" else ctx.cfg.backend
+        if b not in ("fentry", "kprobe"):
+            raise Skip("accept_seen is written by the function side (fentry, kprobe) "
+                       "while the tool starts; this run's backend is %s" % b)
+        p = Pair(ctx, backlog=8)
+        port2, lid2 = p.srv.listen(4, V4)
+        p.srv.call("block", sid=lid2)
+        held = []
+
+        def start(args):
+            hold = HeldStart(ctx, args + ctx.mode_args(), "syscall_in_progress")
+            for _ in range(3):      # one thread after the other: no LRU eviction
+                p.connect()
+                p.srv.call("block", sid=p.lid)
+                held.append(p.srv.call("wait", sid=p.lid))
+            return hold.release()
+        run = lostcount.start_counting(ctx, ["--max-threads", "1"], start)
+        check_catch_up(run, "a thread of %s" % p.srv.comm)
+        p.cli.connect(4, V4, port2)
+        after = p.srv.call("wait", sid=lid2)
+        run.wait_comm(p.srv.comm, 2)
+        seen = map_entries(run.p.pid, "accept_seen")
+        out, lost = lostcount.counted(ctx, run, "thread_map_full", _stash.NOW_RE,
+                                      _stash.TOTAL_RE, judge=lostcount.judged)
+        evs = [e for e in ctx.ours(e2elib.parse_json(out.trace))
+               if e.get("event") == "accept" and e.get("pid") == p.srv.pid]
+        want = sorted([held[0]["rport"], after["rport"]])
+        check(sorted(e["dport"] for e in evs) == want,
+              "the first accept made while held and the one after the start should be "
+              "printed, ports %s: %s" % (want, show_lines([e["_line"] for e in evs])))
+        check(lost == 2, "2 accepts found accept_seen full: stderr should count 2 calls "
+              "forgotten, got %d: %s" % (lost, show_lines(out.stderr)))
+        check(len(seen) == 1, "accept_seen (1 entry) should hold the first thread's "
+              "accept, whose syscall ended before the syscall side was attached: %r"
+              % [e.get("formatted", e) for e in seen])

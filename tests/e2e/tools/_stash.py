@@ -8,6 +8,9 @@ import lostcount
 from e2elib import Fail, Skip, check, show_lines
 
 ROOM, BLOCKED = 4, 8       # the thread map's size, the threads blocked at once
+# stderr's "thread map full" lines: as it happens, and the total at exit
+NOW_RE = r"thread map full: (\d+) calls forgotten"
+TOTAL_RE = r"(\d+) calls forgotten in total before they returned"
 
 
 def possible_cpus():
@@ -35,9 +38,7 @@ def start(ctx, args=()):
 
 def finish(ctx, run):
     """lostcount.counted() for thread_map_full: at least BLOCKED - ROOM."""
-    out, now = lostcount.counted(ctx, run, "thread_map_full",
-                                 r"thread map full: (\d+) calls forgotten",
-                                 r"(\d+) calls forgotten in total before they returned")
+    out, now = lostcount.counted(ctx, run, "thread_map_full", NOW_RE, TOTAL_RE)
     check(now >= BLOCKED - ROOM, "%d threads blocked with room for %d: stderr should count "
           "at least %d calls forgotten, got %d: %s"
           % (BLOCKED, ROOM, BLOCKED - ROOM, now, show_lines(out.stderr)))

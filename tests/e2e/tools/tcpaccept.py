@@ -13,7 +13,8 @@ import shared
 from e2elib import (EVENT_TIMEOUT, INET_JSON, V4, Fail, Skip, Suite, check, show_lines,
                     tcp_end)
 from tools import _stash
-from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
+from tools._accept import (Pair, add_seen_full_case, caught_up_accept, fork_worker_case,
+                           uring_accept)
 from tools._bpfstate import add_unblocked_case
 
 TOOL = "tcpaccept"
@@ -81,6 +82,7 @@ def preblocked(ctx, mode):
 
 
 add_unblocked_case(suite)
+add_seen_full_case(suite)
 
 def kprobe_events():
     """tracefs's kprobe_events, where the tools look first (debugfs's

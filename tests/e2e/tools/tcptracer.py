@@ -12,7 +12,8 @@ import shared
 import workload
 from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Fail, Like, Skip, Suite, at_least_ns,
                     check, lat_ms, show_lines, tcp_end)
-from tools._accept import Pair, caught_up_accept, fork_worker_case, uring_accept
+from tools._accept import (Pair, add_seen_full_case, caught_up_accept, fork_worker_case,
+                           uring_accept)
 import lostcount
 from lostcount import again_if_skipped, judged
 from tools._bpfstate import (CATCH_UP, add_unblocked_case, attach_order, map_entries,
@@ -245,6 +246,7 @@ def preblocked(ctx, mode):
 
 
 add_unblocked_case(suite)
+add_seen_full_case(suite)
 
 
 @suite.case("fork_worker", modes=COLS, matrix=True)
