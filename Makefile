@@ -153,6 +153,27 @@ $(OUTPUT)/tests/statecount.bpf.o: tests/e2e/helpers/statecount.bpf.c $(OUTPUT)/v
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# Test builds with a capacity set below what a test could fill otherwise
+# (docs/limits.md): tcpconnect with no scratch slot (bpf/emit.bpf.h), so
+# that every event --metrics builds finds them full (e2e: scratch_full).
+# Its own BPF object and skeleton, found first; the common objects are the
+# build's.
+KNOB_DIR := $(OUTPUT)/knob
+$(KNOB_DIR)/tcpconnect.bpf.o: KNOB_DEFINES := -DST_SCRATCH_DEPTH=0
+$(KNOB_DIR)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(KNOB_DEFINES) -MMD -MP -MF $@.d -c $< -o $@
+$(KNOB_DIR)/%.skel.h: $(KNOB_DIR)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+$(KNOB_DIR)/%.o: tools/%.c $(KNOB_DIR)/%.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -I$(KNOB_DIR) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(KNOB_DIR)/%: $(KNOB_DIR)/%.o $(COMMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d)
 
 # libFuzzer targets over the parsers and formatters; corpora hold past findings.
@@ -216,7 +237,7 @@ image: all
 unit: $(patsubst %,$(OUTPUT)/tests/%,$(UNIT_TESTS))
 	$(Q)$(PYTHON) tests/run_unit.py $^
 
-e2e: all $(OUTPUT)/tests/uring_accept
+e2e: all $(OUTPUT)/tests/uring_accept $(KNOB_DIR)/tcpconnect
 	$(Q)$(PYTHON) tests/e2e/run.py --build-dir $(OUTPUT) --backend auto
 
 hardening: all $(OUTPUT)/loadgen $(OUTPUT)/floorhold $(OUTPUT)/tests/statecount.bpf.o

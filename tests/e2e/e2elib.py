@@ -517,12 +517,14 @@ class Output:
 
 
 class ToolRun:
-    def __init__(self, ctx, args, command=None, output_file=None, backend=None, wrap=()):
+    def __init__(self, ctx, args, command=None, output_file=None, backend=None, wrap=(),
+                 binary=None):
         self.ctx = ctx
         self.cfg = ctx.cfg
         self.tool = ctx.tool
         self.backend = backend or self.cfg.backend
-        path = os.path.join(self.cfg.build_dir, self.tool)
+        # binary: another build of the tool (the Makefile's knob builds)
+        path = binary or os.path.join(self.cfg.build_dir, self.tool)
         if not os.access(path, os.X_OK):
             raise Fail("tool binary %s is missing or not executable" % path)
         # wrap: what runs the tool, e.g. nsenter into a mount namespace
@@ -1001,9 +1003,9 @@ class Ctx:
         return os.path.join(self.tmpdir, name)
 
     def start_tool(self, args, command=None, output_file=None, ready=True, backend=None,
-                   wrap=()):
+                   wrap=(), binary=None):
         run = ToolRun(self, args, command=command, output_file=output_file, backend=backend,
-                      wrap=wrap)
+                      wrap=wrap, binary=binary)
         if ready:
             run.wait_ready()
         return run
