@@ -44,7 +44,8 @@ bool accept_seen_used = false;	/* an entry was written: the syscall side looks *
  * The socket inet_csk_accept() returned in this thread during the start,
  * until its syscall exits. A plain hash, so that nothing is evicted: it
  * holds the accept() calls that return in those few milliseconds, as many
- * as --max-threads lets the stash follow (user space sizes both). When it
+ * as --max-threads (user space sizes it; one entry on tracepoints, where
+ * nothing writes it). When it
  * is full the accept is left to the syscall side and counted as forgotten
  * (ST_LOST_STASH), printed by the syscall side if that was attached in time.
  */

@@ -99,7 +99,7 @@ static int open_workloads(struct st_run *r)
 
 /* --max-processes, --max-handshakes and --max-threads: the pids map's (in
  * command mode only: args.c refuses it without COMMAND, so a -p list keeps
- * all of ST_MAX_PIDS), the owners map's, and the stash's and accept_seen's */
+ * all of ST_MAX_PIDS), the owners map's and the stash's sizes */
 static int size_maps(struct st_run *r)
 {
 	int err = 0;
@@ -118,10 +118,24 @@ static int size_maps(struct st_run *r)
 	}
 	if (r->tool->stash && r->opts.max_threads)
 		err = bpf_map__set_max_entries(r->tool->stash(), r->opts.max_threads);
-	if (!err && r->tool->accept_seen && r->opts.max_threads)
-		err = bpf_map__set_max_entries(r->tool->accept_seen(), r->opts.max_threads);
 	if (err)
 		st_err("--max-threads: cannot size the thread map: %s", st_strerror(-err));
+	return err;
+}
+
+/* accept_seen, once the backends are chosen: --max-threads entries where
+ * the function side writes it while starting (catch-up programs beside
+ * it), one where nothing does (the tracepoint backend) */
+static int size_accept_seen(struct st_run *r)
+{
+	__u32 n = r->opts.max_threads ? r->opts.max_threads : ST_THREADS_DEFAULT;
+	int err;
+
+	if (!r->tool->accept_seen)
+		return 0;
+	err = bpf_map__set_max_entries(r->tool->accept_seen(), r->sel.ncatch_up ? n : 1);
+	if (err)
+		st_err("--max-threads: cannot size the accept map: %s", st_strerror(-err));
 	return err;
 }
 
@@ -149,6 +163,8 @@ static int prepare(struct st_run *r)
 		err = size_maps(r);
 	if (!err)
 		err = choose_backends(r);
+	if (!err)
+		err = size_accept_seen(r);
 	if (!err && r->tool->before_load)
 		err = r->tool->before_load(r);
 	return err;

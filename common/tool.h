@@ -59,7 +59,8 @@ struct st_tool {
 	 * programs are attached or known not to be (enum st_accept_catch_up) */
 	__u32 *(*catch_up)(void);
 	/* optional: bpf/accept.bpf.h's accept_seen, a thread's accept while the
-	 * tool starts, which --max-threads sizes too (per thread, as the stash) */
+	 * tool starts, which --max-threads sizes too (per thread, as the stash;
+	 * one entry where no function side writes it) */
 	struct bpf_map *(*accept_seen)(void);
 	const struct st_skeleton *skel;
 	/* its hook rows, from the open skeleton (ST_MAX_PROGS at most) */
