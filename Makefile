@@ -157,7 +157,9 @@ $(OUTPUT)/tests/statecount.bpf.o: tests/e2e/helpers/statecount.bpf.c $(OUTPUT)/v
 # (docs/limits.md): tcpconnect with no scratch slot (bpf/emit.bpf.h), so
 # that every event --metrics builds finds them full (e2e: scratch_full).
 # Its own BPF object and skeleton, found first; the common objects are the
-# build's.
+# build's. These rules win over the ones above for knob/ targets by their
+# shorter stems (GNU make 3.82 and later); mk/cross.mk and tests/vm/vm.mk
+# name knob/ too.
 KNOB_DIR := $(OUTPUT)/knob
 $(KNOB_DIR)/tcpconnect.bpf.o: KNOB_DEFINES := -DST_SCRATCH_DEPTH=0
 $(KNOB_DIR)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h

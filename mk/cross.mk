@@ -162,11 +162,12 @@ $(OUTPUT)/vmlinux.h.arch-ok: $(OUTPUT)/vmlinux.h
 	$(Q)grep -q '^$(CROSS_BTF_TYPE) {' $< || { rm -f $<; echo "error: VMLINUX_BTF=$(VMLINUX_BTF)" \
 		"has no $(CROSS_BTF_TYPE): not an $(ARCH) kernel's BTF" >&2; exit 1; }
 	$(Q)touch $@
-$(TOOLS:%=$(OUTPUT)/%.bpf.o): $(OUTPUT)/vmlinux.h.arch-ok
+# (knob/: the Makefile's KNOB_DIR, the tests' builds with capacities set low)
+$(TOOLS:%=$(OUTPUT)/%.bpf.o) $(TOOLS:%=$(OUTPUT)/knob/%.bpf.o): $(OUTPUT)/vmlinux.h.arch-ok
 
 # Everything the cross compiler builds needs the sysroot, and is stale when
 # the sysroot is remade (-MMD leaves its headers out: they are system ones).
-$(COMMON:%=$(OUTPUT)/common/%.o) $(TOOLS:%=$(OUTPUT)/tools/%.o) \
+$(COMMON:%=$(OUTPUT)/common/%.o) $(TOOLS:%=$(OUTPUT)/tools/%.o) $(TOOLS:%=$(OUTPUT)/knob/%.o) \
 $(OUTPUT)/tests/uring_accept $(OUTPUT)/loadgen $(OUTPUT)/floorhold: $(SYSROOT_STAMP)
 
 endif

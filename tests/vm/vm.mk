@@ -22,13 +22,15 @@ VM_ARM64_OUTPUT ?= $(OUTPUT)-arm64
 vm_saved_default_goal := $(.DEFAULT_GOAL)
 
 .PHONY: vmtest vmtest-selftest vmtest-arm64-build
-vmtest: all $(OUTPUT)/tests/uring_accept vmtest-arm64-build
+# what the guests' `make e2e` cells need, built here (knob/: the Makefile's
+# KNOB_DIR); the guests have no compiler
+vmtest: all $(OUTPUT)/tests/uring_accept $(OUTPUT)/knob/tcpconnect vmtest-arm64-build
 	tests/vm/vmtest --build-dir $(OUTPUT) --arm64-build-dir $(VM_ARM64_OUTPUT) $(VMTEST_ARGS)
 
 # Native on an arm64 machine, a cross build on any other.
 vmtest-arm64-build:
 	$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=$(VM_ARM64_OUTPUT) SAN= \
-		all $(VM_ARM64_OUTPUT)/tests/uring_accept
+		all $(VM_ARM64_OUTPUT)/tests/uring_accept $(VM_ARM64_OUTPUT)/knob/tcpconnect
 
 vmtest-selftest:
 	tests/vm/vmtest --build-dir $(OUTPUT) --selftest $(VMTEST_ARGS)
