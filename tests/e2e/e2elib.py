@@ -145,40 +145,51 @@ class HeldStart:
     release(), for what must happen between two steps of its start that
     nothing else holds apart. The tool's first process stops itself
     (SIGSTOP) before it execs the tool, gdb attaches to it there and sets
-    the breakpoint before the tool's first instruction; once it is hit, gdb
-    waits for release() and detaches. The tool keeps its pid and its pipes:
-    self.run is an ordinary ToolRun, not yet ready."""
+    the breakpoint before the tool's first instruction; the breakpoint's
+    commands say it is held (a file) and wait for release(), at most
+    HOLD_MAX s, then detach. gdb exits 1 if the tool stops any other way.
+    The tool keeps its pid and its pipes: self.run is an ordinary ToolRun,
+    not yet ready."""
 
     WRAP = ["sh", "-c", 'kill -STOP $$ && exec "$@"', "sh"]
+    HOLD_MAX = 300
+    _n = 0
 
     def __init__(self, ctx, args, function, timeout=120):
         if not shutil.which("gdb"):
             raise Skip("holding the start needs gdb, not installed here (make deps-test "
                        "installs it on the host; the Debian-root guests have none)")
-        self.go = ctx.tmp("go")
-        held = ctx.tmp("held")
+        HeldStart._n += 1       # a case may hold more than one start
+        held, self.go, script = (ctx.tmp("%s%d" % (n, HeldStart._n))
+                                 for n in ("held", "go", "gdb"))
+        with open(script, "w") as f:
+            f.write("set breakpoint pending on\n"
+                    # not passed on: the SIGSTOP the tool stopped itself with
+                    "handle SIGSTOP nostop noprint nopass\n"
+                    "break %s\n"
+                    "commands 1\n"
+                    "shell touch %s; i=0; until [ -e %s ] || [ $i -ge %d ]; do "
+                    "sleep 0.05; i=$((i + 1)); done\n"
+                    "detach\n"
+                    "quit 0\n"
+                    "end\n"
+                    "continue\n"
+                    "quit 1\n" % (function, held, self.go, self.HOLD_MAX * 20))
         self.run = ctx.start_tool(args, ready=False, wrap=self.WRAP)
         wait_stopped(self.run.p.pid, 10)
-        # the SIGSTOP it stopped itself with is not passed on: it would stop it again
-        cmds = ["set breakpoint pending on", "handle SIGSTOP nostop noprint nopass",
-                "break " + function, "continue",
-                "shell touch %s; until [ -e %s ]; do sleep 0.05; done" % (held, self.go),
-                "detach"]
-        argv = ["gdb", "-q", "-nx", "-batch", "-p", str(self.run.p.pid)]
-        for c in cmds:
-            argv += ["-ex", c]
+        argv = ["gdb", "-q", "-nx", "-batch", "-p", str(self.run.p.pid), "-x", script]
         ctx.cfg.log("hold:", " ".join(argv))
         self.gdb = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
         ctx.defer(self._end)
         end = time.monotonic() + timeout
         while not os.path.exists(held):
-            check(self.gdb.poll() is None and time.monotonic() < end,
-                  "gdb did not hold the tool at %s within %d s: %s" % (
-                      function, timeout, clip(self._output())))
+            if self.gdb.poll() is not None or time.monotonic() > end:
+                if self.run.p.poll() is not None:
+                    self.run.wait_ready()   # raises Fail, with the tool's stderr
+                raise Fail("gdb did not hold the tool at %s within %d s: %s" % (
+                    function, timeout, clip(self._output())))
             time.sleep(0.05)
-        if self.run.p.poll() is not None:   # gdb goes on when its inferior exits
-            self.run.wait_ready()           # raises Fail, with its stderr
 
     def _output(self):
         if self.gdb.poll() is None:
@@ -998,7 +1009,6 @@ class Ctx:
         if self.tmpdir is None:
             import tempfile
             self.tmpdir = tempfile.mkdtemp(prefix="stc-e2e-")
-            import shutil
             self.defer(lambda: shutil.rmtree(self.tmpdir, ignore_errors=True))
         return os.path.join(self.tmpdir, name)
 

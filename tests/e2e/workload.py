@@ -586,7 +586,7 @@ def in_map(run, ids, timeout):
     from tools import _bpfstate
     end = time.monotonic() + timeout
     while True:
-        held = _bpfstate.map_keys_u64(run.p.pid, "workload_cgroups")
+        held = _bpfstate.map_keys_int(run.p.pid, "workload_cgroups")
         if set(ids) <= held or time.monotonic() > end:
             break
         time.sleep(0.2)

@@ -10,7 +10,7 @@ import e2elib
 import lostcount
 from e2elib import V4, HeldStart, Skip, check, show_lines
 from tools import _stash
-from tools._bpfstate import check_catch_up, map_entries, map_keys_u64
+from tools._bpfstate import check_catch_up, map_entries, map_keys_int
 
 
 class Pair:
@@ -34,12 +34,12 @@ class Pair:
         keys `held` of pid's map `name`; returns how many were made. The
         backlog must hold 50."""
         made = 0
-        while held & map_keys_u64(pid, name) and made < 1000:
+        while held & map_keys_int(pid, name) and made < 1000:
             self.srv.call("accept_many", sid=self.lid, count=50)
             self.cli.call("connect_many", family=4, addr=V4, port=self.port, count=50)
             self.srv.call("wait", sid=self.lid)
             made += 50
-        left = held & map_keys_u64(pid, name)
+        left = held & map_keys_int(pid, name)
         check(not left, "%d connections made, and no new socket took the address of %s" % (
             made, sorted(left)))
         return made
@@ -177,21 +177,24 @@ def add_seen_full_case(suite):
         p = Pair(ctx, backlog=8)
         port2, lid2 = p.srv.listen(4, V4)
         p.srv.call("block", sid=lid2)
-        held = []
+        held, tids = [], []
 
         def start(args):
+            del held[:], tids[:]
             hold = HeldStart(ctx, args + ctx.mode_args(), "syscall_in_progress")
             for _ in range(3):      # one thread after the other: no LRU eviction
                 p.connect()
-                p.srv.call("block", sid=p.lid)
+                tids.append(p.srv.call("block", sid=p.lid)["tid"])
                 held.append(p.srv.call("wait", sid=p.lid))
             return hold.release()
-        run = lostcount.start_counting(ctx, ["--max-threads", "1"], start)
+        # -p: no other process's accept may take the one entry
+        run = lostcount.start_counting(ctx, ["--max-threads", "1", "-p", str(p.srv.pid)],
+                                       start)
         check_catch_up(run, "a thread of %s" % p.srv.comm)
         p.cli.connect(4, V4, port2)
         after = p.srv.call("wait", sid=lid2)
         run.wait_comm(p.srv.comm, 2)
-        seen = map_entries(run.p.pid, "accept_seen")
+        seen = map_keys_int(run.p.pid, "accept_seen")
         out, lost = lostcount.counted(ctx, run, "thread_map_full", _stash.NOW_RE,
                                       _stash.TOTAL_RE, judge=lostcount.judged)
         evs = [e for e in ctx.ours(e2elib.parse_json(out.trace))
@@ -202,6 +205,6 @@ def add_seen_full_case(suite):
               "printed, ports %s: %s" % (want, show_lines([e["_line"] for e in evs])))
         check(lost == 2, "2 accepts found accept_seen full: stderr should count 2 calls "
               "forgotten, got %d: %s" % (lost, show_lines(out.stderr)))
-        check(len(seen) == 1, "accept_seen (1 entry) should hold the first thread's "
-              "accept, whose syscall ended before the syscall side was attached: %r"
-              % [e.get("formatted", e) for e in seen])
+        check(seen == {tids[0]}, "accept_seen (1 entry) should hold the first thread's "
+              "(%d) accept, whose syscall ended before the syscall side was attached: %s"
+              % (tids[0], sorted(seen)))

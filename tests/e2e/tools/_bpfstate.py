@@ -66,8 +66,8 @@ def map_put_u64(pid, name, key):
                           ["value", "hex"] + ["00"] * m["bytes_value"])
 
 
-def map_keys_u64(pid, name):
-    """The keys of pid's BPF map `name` whose keys are 64-bit numbers."""
+def map_keys_int(pid, name):
+    """The keys of pid's BPF map `name` whose keys are numbers (little-endian)."""
     def key(e):
         f = e.get("formatted")
         if f is not None:

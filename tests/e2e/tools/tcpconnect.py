@@ -19,7 +19,7 @@ from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Like, Sk
 from lostcount import again_if_skipped, judged
 from tools import _stash
 from tools._accept import Pair
-from tools._bpfstate import map_entries, map_keys_u64, map_put_u64
+from tools._bpfstate import map_entries, map_keys_int, map_put_u64
 
 TOOL = "tcpconnect"
 
@@ -328,6 +328,9 @@ def handshake_map_full(ctx, mode):
 
 
 RING_KIB, RING_HOLDS, RING_MADE = 4, 25, 60
+# stderr's lines of lost events: as it happens, and the total at exit
+LOST_NOW_RE = r"lost (\d+) events"
+LOST_TOTAL_RE = r"(\d+) events lost in total \(ring buffer full\)"
 
 
 @suite.case("ring_buffer_full", modes=("json",), matrix=True)
@@ -352,8 +355,7 @@ def ring_buffer_full(ctx, mode):
     run.wait_comm(p.cli.comm, RING_HOLDS)
     # judged: a call the kprobes missed (seen on 6.12 under TCG) is a connect
     # not printed, and a lost line of its own: the counts cannot be exact
-    out, lost = lostcount.counted(ctx, run, "ring_buffer_full", r"lost (\d+) events",
-                                  r"(\d+) events lost in total \(ring buffer full\)",
+    out, lost = lostcount.counted(ctx, run, "ring_buffer_full", LOST_NOW_RE, LOST_TOTAL_RE,
                                   judge=judged)
     got = [e["sport"] for e in ctx.ours(parse_json(out.trace)) if e.get("event") == "connect"]
     check(got == made[:RING_HOLDS], "expected the first %d of %d connects printed, got "
@@ -366,6 +368,7 @@ SCRATCH_MADE = 10
 
 
 @suite.case("scratch_full", modes=("json",))
+@again_if_skipped
 def scratch_full(ctx, mode):
     """The scratch slots full (docs/limits.md): with --metrics every event is
     built in a per-CPU slot, and one that finds them all taken is dropped and
@@ -391,8 +394,10 @@ def scratch_full(ctx, mode):
     page = metrics.parse(metrics.scrape(metrics.url_of(run)))
     counted = [(dict(l), v) for (n, l), v in page.items()
                if n == "socktrace_tcp_connects_total" and ("comm", p.cli.comm) in l]
-    out, lost = lostcount.counted(ctx, run, "ring_buffer_full", r"lost (\d+) events",
-                                  r"(\d+) events lost in total \(ring buffer full\)")
+    # judged: in the guests' e2e cells a call the kprobes missed is an event
+    # neither built nor counted
+    out, lost = lostcount.counted(ctx, run, "ring_buffer_full", LOST_NOW_RE, LOST_TOTAL_RE,
+                                  judge=judged)
     check(not counted, "a dropped event should not be counted on the page: %s" % counted)
     got = [e["_line"] for e in ctx.ours(parse_json(out.trace)) if e.get("event") == "connect"]
     check(not got, "no slot, no event: expected no connect printed: %s" % show_lines(got))
@@ -418,11 +423,11 @@ def connect_unseen(ctx, mode):
     full, _ = p.srv.listen(4, V4, backlog=0)
     p.cli.connect(4, V4, full)
     held = p.cli.connect(4, V4, full, want="PENDING", nonblock=True, timeout=0.05)
-    keys = map_keys_u64(run.p.pid, "owners")
+    keys = map_keys_int(run.p.pid, "owners")
     check(len(keys) == 1, "owners should hold the connect in SYN_SENT: %s" % sorted(keys))
     p.cli.close(held)
     run.wait_comm(p.cli.comm, 2)
-    check(not keys & map_keys_u64(run.p.pid, "owners"), "the close should have left owners")
+    check(not keys & map_keys_int(run.p.pid, "owners"), "the close should have left owners")
     map_put_u64(run.p.pid, "owners", min(keys))
     made = p.take_addresses(run.p.pid, "owners", keys)
     run.wait_comm(p.cli.comm, 2 + made)

@@ -17,7 +17,7 @@ from tools._accept import (Pair, add_seen_full_case, caught_up_accept, fork_work
 import lostcount
 from lostcount import again_if_skipped, judged
 from tools._bpfstate import (CATCH_UP, add_unblocked_case, attach_order, map_entries,
-                             map_keys_u64, map_put_u64)
+                             map_keys_int, map_put_u64)
 
 TOOL = "tcptracer"
 COLUMNS = ["TIME(s)", "TIME", "UID", "T", "TYPE", "PID", "COMM", "WORKLOAD", "IP", "SADDR",
@@ -507,18 +507,18 @@ def leave_entries(ctx, run, p):
     """One connection of Pair p traced and closed, then its two sockets'
     entries put back into the running tool's conns (bpftool), as a close
     the kernel did not report leaves them. Returns their keys."""
-    before = map_keys_u64(run.p.pid, "conns")
+    before = map_keys_int(run.p.pid, "conns")
     lines = len([l for l in run.stdout_lines() if ctx.prefix + "-" in l])
     c = p.connect()
     a = p.accept()
     run.wait_comm(ctx.prefix + "-", lines + 2)
-    held = map_keys_u64(run.p.pid, "conns") - before
+    held = map_keys_int(run.p.pid, "conns") - before
     check(len(held) == 2, "conns should hold the connection's 2 sockets: %s" % sorted(held))
     p.cli.close(c)
     p.srv.recv(a, 1)     # the EOF
     p.srv.close(a)
     run.wait_comm(ctx.prefix + "-", lines + 4)
-    check(not held & map_keys_u64(run.p.pid, "conns"), "the closes should have left conns")
+    check(not held & map_keys_int(run.p.pid, "conns"), "the closes should have left conns")
     for key in held:
         map_put_u64(run.p.pid, "conns", key)
     return held
