@@ -1092,6 +1092,8 @@ class Ctx:
                                                  show_lines([e["_line"] for e in ours]))
             if not ours:
                 msg += "; whole trace (last 8 lines): %s" % show_lines(out.trace[-8:])
+            # what the tool said of its own losses, e.g. runs the kernel skipped
+            msg += "; its stderr (last 6 lines): %s" % show_lines(out.stderr[-6:])
             raise Fail(msg)
         return ours
 
