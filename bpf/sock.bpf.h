@@ -103,9 +103,14 @@ static __always_inline bool want_sk(const struct sock *sk)
 	return want_sk_as(sk, false);
 }
 
+static __always_inline bool want_sk_dport_as(const struct sock *sk, bool typed)
+{
+	return !st_cfg.filter_port || want_port(sk_dport_as(sk, typed));
+}
+
 static __always_inline bool want_sk_dport(const struct sock *sk)
 {
-	return !st_cfg.filter_port || want_port(sk_dport(sk));
+	return want_sk_dport_as(sk, false);
 }
 
 /* Fills family, addresses, ports and netns of @e from @sk (family and ports

@@ -143,7 +143,7 @@ static __always_inline void syn_sent(struct sock *sk, bool typed)
 		return;
 	if (!cfg.no_stash)
 		stash_syn(sk);
-	if (!want_sk_as(sk, typed) || !want_sk_dport(sk))
+	if (!want_sk_as(sk, typed) || !want_sk_dport_as(sk, typed))
 		return;
 	owner_of_connect(&o);
 	own(sk, &o);
@@ -244,7 +244,7 @@ static __always_inline bool in_progress(int ret)
 
 /* A connect that failed before any SYN left: only -r reports those. */
 static __always_inline void failed_early(struct sock *sk, const struct pending *p,
-					 int ret)
+					 int ret, bool typed)
 {
 	struct owner o = {};
 
@@ -259,12 +259,12 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
 	 * failed so has cleared the port too). A refusal or an unreachable
 	 * network after a forgotten stash may still be said twice.
 	 */
-	if (sk_dport(sk) || ret == -ETIMEDOUT || ret == -ECONNRESET)
+	if (sk_dport_as(sk, typed) || ret == -ETIMEDOUT || ret == -ECONNRESET)
 		return;
-	if (!want_sk(sk) || !want_port(p->dest.port) || !want_current())
+	if (!want_sk_as(sk, typed) || !want_port(p->dest.port) || !want_current())
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, &p->dest, -ret, false, false);
+	emit(sk, &o, &p->dest, -ret, false, typed);
 }
 
 /*
@@ -273,21 +273,23 @@ static __always_inline void failed_early(struct sock *sk, const struct pending *
  * queued, or held back by TCP_FASTOPEN_CONNECT until the first write), which
  * is all the default output needs, as in bcc. No state hook is loaded then.
  */
-static __always_inline void report_now(struct sock *sk, int ret)
+static __always_inline void report_now(struct sock *sk, int ret, bool typed)
 {
 	struct owner o = {};
 
-	if (ret || !want_current() || !want_sk(sk) || !want_sk_dport(sk))
+	if (ret || !want_current() || !want_sk_as(sk, typed) || !want_sk_dport_as(sk, typed))
 		return;
 	owner_of_current(&o);
-	emit(sk, &o, NULL, ST_RESULT_UNKNOWN, false, false);
+	emit(sk, &o, NULL, ST_RESULT_UNKNOWN, false, typed);
 }
 
-static __always_inline void connect_exit(struct sock *sk, int ret)
+/* The connect returned @ret; @typed as for connect_returned() */
+static __always_inline void connect_exit(struct sock *sk, int ret, bool typed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct dest asked = {};		/* family 0: none */
+	__u64 key = sk_key(sk);
 	struct owner *o;
 
 	if (!p)
@@ -297,15 +299,15 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 	if (!sk)
 		goto out;
 	if (cfg.at_return) {
-		report_now(sk, ret);
+		report_now(sk, ret, typed);
 		goto out;
 	}
 	if (!p->syn_sent || p->sk != (__u64)sk) {
 		if (ret < 0)
-			failed_early(sk, p, ret);
+			failed_early(sk, p, ret, typed);
 		goto out;
 	}
-	o = bpf_map_lookup_elem(&owners, &sk);
+	o = bpf_map_lookup_elem(&owners, &key);
 	if (!o)
 		goto out;
 	if (ret < 0 && !in_progress(ret)) {
@@ -315,10 +317,10 @@ static __always_inline void connect_exit(struct sock *sk, int ret)
 		if (p->have_dest)
 			asked = p->dest;
 		if (cfg.report_result)
-			emit(sk, o, &asked, -ret, false, false);
-		bpf_map_delete_elem(&owners, &sk);
+			emit(sk, o, &asked, -ret, false, typed);
+		bpf_map_delete_elem(&owners, &key);
 	} else if (!cfg.report_result && !o->reported) {
-		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false, false);
+		emit(sk, o, NULL, ST_RESULT_UNKNOWN, false, typed);
 		o->reported = 1;
 	}
 out:
@@ -334,13 +336,13 @@ out:
  * forgotten), or where no stash is kept (cfg.no_stash).
  */
 static __always_inline void failed_asked(struct sock *sk, const void *uaddr, bool user,
-					 int ret)
+					 int ret, bool typed)
 {
 	struct pending asked = { .sk = (__u64)sk };
 
 	if (ret < 0 && cfg.report_result && want_current()) {
 		asked.have_dest = read_dest(&asked.dest, uaddr, user) == 0;
-		failed_early(sk, &asked, ret);
+		failed_early(sk, &asked, ret, typed);
 	}
 }
 
@@ -353,45 +355,49 @@ static __always_inline void failed_asked(struct sock *sk, const void *uaddr, boo
  * with SYN_SENT. A map update and three lookups or deletes less a connect.
  */
 static __always_inline void returned_unstashed(struct sock *sk, const void *uaddr,
-					       bool user, int ret)
+					       bool user, int ret, bool typed)
 {
 	struct dest asked = {};		/* family 0 if unread: none */
+	__u64 key = sk_key(sk);
 	struct owner *o;
 
 	if (ret >= 0 || in_progress(ret))
 		return;		/* on_state() says how it ends */
-	o = bpf_map_lookup_elem(&owners, &sk);
+	o = bpf_map_lookup_elem(&owners, &key);
 	if (!o) {
 		/* as with a stash, unless owners was full at its SYN_SENT
 		 * (counted lost): then said here after all */
-		failed_asked(sk, uaddr, user, ret);
+		failed_asked(sk, uaddr, user, ret, typed);
 		return;
 	}
 	if (cfg.report_result) {
 		read_dest(&asked, uaddr, user);
-		emit(sk, o, &asked, -ret, false, false);
+		emit(sk, o, &asked, -ret, false, typed);
 	}
-	bpf_map_delete_elem(&owners, &sk);
+	bpf_map_delete_elem(&owners, &key);
 }
 
 /*
  * fexit and sys_exit, which have no entry hook: the stash is syn_sent()'s.
+ * @typed: @sk is fexit's argument, which the kernel's BTF types: its fields
+ * are loads, not a bpf_probe_read_kernel() each (SK_READ()); sys_exit's
+ * socket comes from the fd table, read.
  * Without one for @sk no SYN left in this call (or its stash was forgotten):
  * a failure is reported from the address the call asked for (failed_asked()),
  * so that a return never takes a stash another thread still needs.
  */
 static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
-					     bool user, int ret)
+					     bool user, int ret, bool typed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p;
 
 	if (cfg.at_return) {
-		report_now(sk, ret);
+		report_now(sk, ret, typed);
 		return;
 	}
 	if (cfg.no_stash) {
-		returned_unstashed(sk, uaddr, user, ret);
+		returned_unstashed(sk, uaddr, user, ret, typed);
 		return;
 	}
 	p = bpf_map_lookup_elem(&pending, &tid);
@@ -399,12 +405,12 @@ static __always_inline void connect_returned(struct sock *sk, const void *uaddr,
 		/* a failure: the address asked for, which the socket may have dropped */
 		if (ret < 0 && cfg.report_result && !p->have_dest)
 			p->have_dest = read_dest(&p->dest, uaddr, user) == 0;
-		connect_exit(sk, ret);
+		connect_exit(sk, ret, typed);
 		return;
 	}
 	if (p)		/* another socket's, left by sendto(MSG_FASTOPEN) */
-		connect_exit(NULL, ret);
-	failed_asked(sk, uaddr, user, ret);
+		connect_exit(NULL, ret, false);
+	failed_asked(sk, uaddr, user, ret, typed);
 }
 
 /* ---- fentry backend ---- */
@@ -415,9 +421,9 @@ int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr,
 {
 
 	/* a v4-mapped connect runs inside tcp_v6_connect, which reports it */
-	if (!want_current() || sk_family(sk) == ST_AF_INET6)
+	if (!want_current() || sk_family_as(sk, true) == ST_AF_INET6)
 		return 0;
-	connect_returned(sk, uaddr, false, ret);
+	connect_returned(sk, uaddr, false, ret, true);
 	return 0;
 }
 
@@ -425,7 +431,7 @@ SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr,
 	     int addr_len, int ret)
 {
-	connect_returned(sk, uaddr, false, ret);
+	connect_returned(sk, uaddr, false, ret, true);
 	return 0;
 }
 
@@ -447,7 +453,7 @@ int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
 	struct sock *sk = p ? (struct sock *)p->sk : NULL;
 
 	if (sk && sk_family(sk) != ST_AF_INET6)
-		connect_exit(sk, ret);
+		connect_exit(sk, ret, false);
 	/* (the inner call of a forgotten v4-mapped connect counts it twice) */
 	if (!p)
 		stash_missed(want_current());
@@ -468,7 +474,7 @@ int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 
 	if (p)
-		connect_exit((struct sock *)p->sk, ret);
+		connect_exit((struct sock *)p->sk, ret, false);
 	else
 		stash_missed(want_current());
 	return 0;
@@ -486,16 +492,16 @@ int tp_sys_exit_connect(SYSCALL_EXIT_CTX *ctx)
 		return 0;
 	/* -r and no error: the state hook says how it ended, no socket to read */
 	if (cfg.report_result && (ctx->ret == 0 || in_progress(ctx->ret))) {
-		connect_exit(NULL, (int)ctx->ret);	/* drops what this thread had */
+		connect_exit(NULL, (int)ctx->ret, false);	/* drops what this thread had */
 		return 0;
 	}
 	regs = syscall_regs();
 	sk = sock_from_fd((int)SYSCALL_EXIT_ARG1(regs));
 	if (sk && sk_protocol(sk) == IPPROTO_TCP && sk_type(sk) == SOCK_STREAM)
 		connect_returned(sk, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), true,
-				 (int)ctx->ret);
+				 (int)ctx->ret, false);
 	else
-		connect_exit(NULL, (int)ctx->ret);	/* drops what this thread had */
+		connect_exit(NULL, (int)ctx->ret, false);	/* drops what this thread had */
 	return 0;
 }
 
