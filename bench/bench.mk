@@ -36,12 +36,18 @@ $(OUTPUT)/floor.bpf.o: bench/floor.bpf.c $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# --helpers: one program per helper, on fentry (bench/helpers.bpf.c)
+$(OUTPUT)/helpers.bpf.o: bench/helpers.bpf.c $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(OUTPUT)/floorhold: bench/floorhold.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LDLIBS) -o $@
 
-BENCH_DEPS := all $(OUTPUT)/loadgen $(OUTPUT)/floor.bpf.o $(OUTPUT)/floorhold
+BENCH_DEPS := all $(OUTPUT)/loadgen $(OUTPUT)/floor.bpf.o $(OUTPUT)/helpers.bpf.o \
+	$(OUTPUT)/floorhold
 
 bench: deps-bench $(BENCH_DEPS)
 	$(Q)$(PYTHON) bench/bench --build-dir $(OUTPUT) --tools "$(TOOLS)" $(BENCH_ARGS)
