@@ -194,31 +194,52 @@ static int attach_one(struct st_links *l, struct bpf_program *prog)
 	return 0;
 }
 
-/* Attaches the loaded programs that are (@catch_up) or are not catch-up
- * ones; not those a tool runs itself (autoattach off) */
-static int attach_some(struct st_links *l, struct bpf_object *obj,
-		       const struct st_selection *sel, bool catch_up)
+static bool in_rows(const struct st_prog *rows, size_t nrows, const struct bpf_program *prog)
+{
+	size_t i;
+
+	for (i = 0; i < nrows; i++)
+		if (rows[i].prog == prog)
+			return true;
+	return false;
+}
+
+/* Loaded, and not run by the tool itself (autoattach off); a catch-up one
+ * (@catch_up) or not */
+static bool to_attach(const struct bpf_program *prog, const struct st_selection *sel,
+		      bool catch_up)
+{
+	return bpf_program__autoload(prog) && bpf_program__autoattach(prog) &&
+	       st_selection_catches_up(sel, prog) == catch_up;
+}
+
+/* The rows' programs in their order, then the object's others (followers) */
+static int attach_some(struct st_links *l, struct bpf_object *obj, const struct st_prog *rows,
+		       size_t nrows, const struct st_selection *sel, bool catch_up)
 {
 	struct bpf_program *prog;
+	size_t i;
 	int err = 0;
 
+	for (i = 0; i < nrows && !err; i++)
+		if (to_attach(rows[i].prog, sel, catch_up))
+			err = attach_one(l, rows[i].prog);
 	bpf_object__for_each_program(prog, obj)
-		if (!err && bpf_program__autoload(prog) && bpf_program__autoattach(prog) &&
-		    st_selection_catches_up(sel, prog) == catch_up)
+		if (!err && !in_rows(rows, nrows, prog) && to_attach(prog, sel, catch_up))
 			err = attach_one(l, prog);
 	return err;
 }
 
 /*
- * In the object's order (tcptracer puts the hooks that end what others
- * begin first). Function hooks first: a call that begins after them is
- * theirs. Then the catch-up programs, but only if a thread is inside one of
+ * In the rows' order, not the object's (libbpf sorts that by section
+ * name): tcptracer lists the hooks that end what others begin first.
+ * Function hooks first: a call that begins after them is theirs. Then the catch-up programs, but only if a thread is inside one of
  * their syscalls now. A syscall tracepoint with a program sends every
  * syscall of every task through the kernel's slow path, about 50 ns each:
  * not to be paid for a call that is not there.
  */
-int st_attach_all(struct st_links *l, struct bpf_object *obj,
-		  const struct st_selection *sel, bool sees_all_tasks)
+int st_attach_all(struct st_links *l, struct bpf_object *obj, const struct st_prog *rows,
+		  size_t nrows, const struct st_selection *sel, bool sees_all_tasks)
 {
 	struct bpf_program *prog;
 	long nrs[ST_MAX_CATCH_UP];
@@ -234,7 +255,7 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		st_err("failed to attach: out of memory");
 		return -ENOMEM;
 	}
-	err = attach_some(l, obj, sel, false);
+	err = attach_some(l, obj, rows, nrows, sel, false);
 	for (i = 0, n = 0; !err && i < sel->ncatch_up; i++) {
 		nrs[n] = exit_syscall_nr(sel->catch_up[i]);
 		if (nrs[n] >= 0)
@@ -248,7 +269,7 @@ int st_attach_all(struct st_links *l, struct bpf_object *obj,
 		st_dbg("no thread inside the catch-up programs' syscalls: not attached");
 		return 0;
 	}
-	err = attach_some(l, obj, sel, true);
+	err = attach_some(l, obj, rows, nrows, sel, true);
 	l->caught_up = !err;
 	return err;
 }

@@ -26,12 +26,13 @@ struct st_links {
 };
 
 /*
- * Attaches every loaded program of @obj; the catch-up ones only if a thread
- * is inside one of their syscalls now (or, when /proc does not show every
- * thread, @sees_all_tasks false, always). 0, or -errno after one line.
+ * Attaches every loaded program of @obj, those of @rows first in their
+ * order; the catch-up ones only if a thread is inside one of their
+ * syscalls now (or, when /proc does not show every thread, @sees_all_tasks
+ * false, always). 0, or -errno after one line.
  */
-int st_attach_all(struct st_links *l, struct bpf_object *obj,
-		  const struct st_selection *sel, bool sees_all_tasks);
+int st_attach_all(struct st_links *l, struct bpf_object *obj, const struct st_prog *rows,
+		  size_t nrows, const struct st_selection *sel, bool sees_all_tasks);
 void st_detach_all(struct st_links *l);
 /*
  * Calls of probed functions the kernel's kprobes and kretprobes missed, over

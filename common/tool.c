@@ -297,7 +297,8 @@ static int start(struct st_run *r)
 	if (!err && st_filter_workload_fd(&r->filter) >= 0)
 		err = st_loop_watch(&r->loop, st_filter_workload_fd(&r->filter));
 	if (!err)
-		err = st_attach_all(&r->links, r->bpf.obj, &r->sel, r->filter.sees_all_tasks);
+		err = st_attach_all(&r->links, r->bpf.obj, r->rows, r->nrows, &r->sel,
+				    r->filter.sees_all_tasks);
 	if (!err && r->tool->catch_up)
 		*r->tool->catch_up() = r->links.caught_up ? ST_ACCEPT_CAUGHT_UP
 							  : ST_ACCEPT_NO_CATCH_UP;
