@@ -424,6 +424,10 @@ class Client:
             self.p.wait()
 
 
+BLACKHOLE_LOCAL = "198.51.100.1"
+BLACKHOLE = "198.51.100.2"
+
+
 class Netns:
     """A private network namespace with lo up (ip netns add; nsenter for commands)."""
     _n = 0
@@ -456,6 +460,30 @@ class Netns:
 
     def run(self, cmd, check_rc=True):
         return sh(["nsenter", "--net=" + self.path] + cmd, check_rc=check_rc)
+
+    def add_blackhole(self, ctx):
+        """BLACKHOLE routed to an interface that drops everything: a SYN
+        there is never answered (tcp_syn_retries 1: ETIMEDOUT in about 3 s)."""
+        r = self.run(["ip", "link", "add", "bh0", "type", "dummy"], check_rc=False)
+        if r.returncode == 0:
+            self.run(["ip", "addr", "add", BLACKHOLE_LOCAL + "/24", "dev", "bh0"])
+            self.run(["ip", "link", "set", "bh0", "up"])
+        else:
+            # No dummy module: a veth pair whose peer drops frames not addressed to
+            # it; a permanent neighbour entry avoids ARP (which would turn the
+            # timeout into EHOSTUNREACH).
+            ctx.cfg.log("no dummy interface (%s), using veth" % r.stderr.strip())
+            r2 = self.run(["ip", "link", "add", "bh0", "type", "veth", "peer", "name", "bh1"],
+                          check_rc=False)
+            if r2.returncode != 0:
+                raise Skip("cannot create a dummy interface (%s) nor a veth pair (%s)" % (
+                    r.stderr.strip(), r2.stderr.strip()))
+            self.run(["ip", "addr", "add", BLACKHOLE_LOCAL + "/24", "dev", "bh0"])
+            self.run(["ip", "link", "set", "bh0", "up"])
+            self.run(["ip", "link", "set", "bh1", "up"])
+            self.run(["ip", "neigh", "replace", BLACKHOLE, "lladdr", "02:00:00:00:00:02",
+                      "dev", "bh0", "nud", "permanent"])
+        self.run(["sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1"])
 
 
 def cgroup2_mount():

@@ -20,11 +20,14 @@ null for a socket with no peer, e.g. one reset before it was accepted):
   accept     {"sid"}                      accept one now -> conn
   block      {"sid"}                      a thread blocks in accept() now -> {"tid"}
   wait       {"sid"}                      that thread's accept -> conn (or udp_block's send)
-  connect    {"family","addr","port","nonblock","timeout","thread","close"}
+  connect    {"family","addr","port","nonblock","timeout","thread","close","to_self"}
              -> conn plus "pid" and "errno" (null: connected; "PENDING": still
              connecting at the timeout), "immediate" (nonblock: connect()'s own
              errno), "closed" (close: closed while connecting); the source
-             address is read as early as it can be
+             address is read as early as it can be; to_self: to its own address
+             (bound to addr, port 0): a simultaneous open with itself
+  disconnect {"sid"}                      connect(AF_UNSPEC) -> {"errno"}
+  shutdown   {"sid"}                      shutdown(SHUT_WR): the FIN
   send       {"sid","n"}                  send n bytes
   recv       {"sid","n"}                  receive n bytes or until EOF -> {"got"}
   close      {"sid","abort"}              abort: SO_LINGER 0 first, a reset
@@ -213,6 +216,9 @@ def connect(req):
     s = socket.socket(fam(req["family"]), socket.SOCK_STREAM)
     sid = keep(s)
     addr = (req["addr"], int(req["port"]))
+    if req.get("to_self"):
+        s.bind((req["addr"], 0))
+        addr = s.getsockname()[:2]
     res = {"pid": os.getpid()}
     if req.get("nonblock"):
         s.setblocking(False)
@@ -505,6 +511,7 @@ OPS = {
     "block": block, "wait": wait,
     "connect": lambda req: (connect_in_thread if req.get("thread") else connect)(req),
     "connect_block": connect_block, "disconnect": disconnect,
+    "shutdown": lambda req: sock(req).shutdown(socket.SHUT_WR) or {},
     "send": lambda req: sock(req).sendall(b"s" * int(req["n"])) or {},
     "recv": recv, "close": close, "fork_serve": fork_serve,
     "accept_many": accept_many, "connect_many": connect_many,

@@ -14,7 +14,8 @@ import e2elib
 import lostcount
 import shared
 import workload
-from e2elib import (EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4, Fail, Like, Skip, Suite,
+from e2elib import (BLACKHOLE, BLACKHOLE_LOCAL, EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4,
+                    Fail, Like, Skip, Suite,
                     at_least_ns, check, is_int, lat_ms, parse_columns, parse_json, show_lines)
 from lostcount import again_if_skipped, judged
 from tools import _stash
@@ -46,8 +47,6 @@ suite = Suite(
            ("CONNECTS", "count", None)])
 
 COLS = shared.COLS
-BLACKHOLE_LOCAL = "198.51.100.1"
-BLACKHOLE = "198.51.100.2"
 CLOSED_PORT = 9     # nothing listens on it in the case's own netns
 
 
@@ -222,26 +221,7 @@ def result_refused(ctx, mode):
 def blackhole_netns(ctx):
     """A netns where 198.51.100.2 is routed to an interface that drops everything."""
     ns = ctx.netns()
-    r = ns.run(["ip", "link", "add", "bh0", "type", "dummy"], check_rc=False)
-    if r.returncode == 0:
-        ns.run(["ip", "addr", "add", BLACKHOLE_LOCAL + "/24", "dev", "bh0"])
-        ns.run(["ip", "link", "set", "bh0", "up"])
-    else:
-        # No dummy module: a veth pair whose peer drops frames not addressed to
-        # it; a permanent neighbour entry avoids ARP (which would turn the
-        # timeout into EHOSTUNREACH).
-        ctx.cfg.log("no dummy interface (%s), using veth" % r.stderr.strip())
-        r2 = ns.run(["ip", "link", "add", "bh0", "type", "veth", "peer", "name", "bh1"],
-                    check_rc=False)
-        if r2.returncode != 0:
-            raise Skip("cannot create a dummy interface (%s) nor a veth pair (%s)" % (
-                r.stderr.strip(), r2.stderr.strip()))
-        ns.run(["ip", "addr", "add", BLACKHOLE_LOCAL + "/24", "dev", "bh0"])
-        ns.run(["ip", "link", "set", "bh0", "up"])
-        ns.run(["ip", "link", "set", "bh1", "up"])
-        ns.run(["ip", "neigh", "replace", BLACKHOLE, "lladdr", "02:00:00:00:00:02",
-                "dev", "bh0", "nud", "permanent"])
-    ns.run(["sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1"])
+    ns.add_blackhole(ctx)
     return ns
 
 
