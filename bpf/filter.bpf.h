@@ -113,7 +113,8 @@ static __always_inline bool want_tgid(__u32 tgid)
 	return false;
 }
 
-/* A filter on the task is set (-p or COMMAND, -u, --cgroup, --container, --unit). */
+/* A filter on the task is set (-p or COMMAND, -u, --cgroup, --container,
+ * --unit); the user side asks the same: st_config_filters_tasks() */
 static __always_inline bool task_filter_on(void)
 {
 	return st_cfg.filter_pid || st_cfg.filter_uid || st_cfg.filter_cgroup ||

@@ -17,6 +17,9 @@
 #ifndef SOCKTRACE_STATE_BPF_H
 #define SOCKTRACE_STATE_BPF_H
 
+/* a tool that hooks the functions that change the states it wants defines
+ * ST_STATE_OWN_FENTRY (and its rows: bpf/state_rows.h) */
+#ifndef ST_STATE_OWN_FENTRY
 SEC("fentry/tcp_set_state")
 int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
 {
@@ -26,6 +29,7 @@ int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
 		on_state(sk, old, state, true);
 	return 0;
 }
+#endif
 
 SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(kprobe_tcp_set_state, struct sock *sk, int state)

@@ -351,6 +351,13 @@ static __always_inline bool drop(struct sock *sk, bool typed)
 	return true;
 }
 
+/* A connect that did not establish: its entry, in conns, or owners if that was full */
+static __always_inline void connect_ended(struct sock *sk, bool typed)
+{
+	if (!drop(sk, typed) && owners_used)
+		untrack(&owners, sk);
+}
+
 /*
  * The states a conns entry is made in (established(), on_accept()), and
  * so the only ones it can leave from: ESTABLISHED and CLOSE_WAIT through
@@ -393,9 +400,8 @@ static __always_inline void on_state(struct sock *sk, int old, int new, bool typ
 		closed(sk, old, true, typed);
 	else if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) && new == TCP_CLOSE)
 		closed(sk, old, false, typed);
-	/* a connect that did not establish: in conns, or owners if that was full */
-	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED && !drop(sk, typed) && owners_used)
-		untrack(&owners, sk);
+	if (old == TCP_SYN_SENT && new != TCP_ESTABLISHED)
+		connect_ended(sk, typed);
 	/* closed() took the others' (conn_state()) */
 	if (old == TCP_SYN_RECV && (new == TCP_CLOSE || new == TCP_FIN_WAIT1))
 		drop(sk, typed);
@@ -538,12 +544,133 @@ int sweep_conns(void *ctx)
 }
 
 /*
- * ---- state changes: fentry, kprobe, tracepoint ----
- * Before the accept hooks: programs attach in the object's order, and an
- * entry on_accept() makes must not close before the hook that deletes it
- * is there, or it would be left for track() to count as a close the
- * kernel did not report.
+ * ---- state changes: fentry ----
+ * Not tcp_set_state, which runs 9 times in a plain connection's life, 5 of
+ * them for changes on_state() ignores, each a trampoline and a run: the
+ * functions that make the changes it keeps: 4 runs a connection, each with
+ * work to do (6 when a lifetime is shown: tcp_init_transfer runs at both
+ * ends; docs/performance.md). Each holds the socket's
+ * lock, so the state read at entry is the old state. Programs attach in the
+ * object's order: these come before the accept hooks, as state.bpf.h's do,
+ * so that an entry on_accept() makes cannot close before the hook that
+ * deletes it is there; and the connect hook last of them, so that a
+ * connect's entry cannot be made before its end can be seen.
  */
+#ifndef SEND_SHUTDOWN
+#define SEND_SHUTDOWN	2	/* include/net/sock.h */
+#endif
+
+/* The local end closes, in the closing task: close() or shutdown() */
+static __always_inline void closing(struct sock *sk)
+{
+	int old = sk_state_as(sk, true);
+
+	if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
+		closed(sk, old, true, true);
+	else if (old == TCP_SYN_SENT)
+		connect_ended(sk, true);
+	else if (old == TCP_SYN_RECV)
+		drop(sk, true);
+}
+
+/* The kernel ends the connection: a reset, a timeout, an abort, a disconnect */
+static __always_inline void ending(struct sock *sk)
+{
+	int old = sk_state_as(sk, true);
+
+	if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
+		closed(sk, old, false, true);
+	else if (old == TCP_SYN_SENT)
+		connect_ended(sk, true);
+	else if (old == TCP_SYN_RECV)
+		drop(sk, true);
+}
+
+/* close(), and MPTCP's subflows' closes: ->FIN_WAIT1, ->LAST_ACK, or ->CLOSE
+ * with unread data (a reset) */
+SEC("fentry/__tcp_close")
+int BPF_PROG(fentry___tcp_close, struct sock *sk)
+{
+	closing(sk);
+	return 0;
+}
+
+SEC("fentry/tcp_shutdown")
+int BPF_PROG(fentry_tcp_shutdown, struct sock *sk, int how)
+{
+	if (how & SEND_SHUTDOWN)
+		closing(sk);
+	return 0;
+}
+
+/* SO_LINGER 0 and repair-mode closes, connect(AF_UNSPEC), shutdown() in
+ * SYN_SENT, a listener's close for the children it never handed out */
+SEC("fentry/tcp_disconnect")
+int BPF_PROG(fentry_tcp_disconnect, struct sock *sk)
+{
+	ending(sk);
+	return 0;
+}
+
+/*
+ * Resets, timeouts, ICMP errors, aborts (6.10; Debian 6.1 from 6.1.0-24):
+ * without it the kprobe backend is chosen. The other callers of tcp_done()
+ * end sockets past FIN_WAIT1 or LAST_ACK, which hold no entry, except
+ * MPTCP's subflow resets: the sweep counts those (docs/limits.md).
+ */
+SEC("fentry/tcp_done_with_error")
+int BPF_PROG(fentry_tcp_done_with_error, struct sock *sk)
+{
+	ending(sk);
+	return 0;
+}
+
+/* Its only caller: a simultaneous open, SYN_SENT->SYN_RECV, not a connect
+ * this tool reports */
+SEC("fentry/tcp_send_synack")
+int BPF_PROG(fentry_tcp_send_synack, struct sock *sk)
+{
+	connect_ended(sk, true);
+	return 0;
+}
+
+/* A passive connection's handshake ends (or a Fast Open child is made):
+ * loaded only when passive_at_handshake() */
+SEC("fentry/tcp_init_transfer")
+int BPF_PROG(fentry_tcp_init_transfer, struct sock *sk, int bpf_op)
+{
+	if (bpf_op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		established(sk, TCP_SYN_RECV, true);
+	return 0;
+}
+
+/* SYN_SENT->ESTABLISHED */
+SEC("fentry/tcp_finish_connect")
+int BPF_PROG(fentry_tcp_finish_connect, struct sock *sk)
+{
+	established(sk, TCP_SYN_SENT, true);
+	return 0;
+}
+
+/*
+ * After the SYN left, in the connecting task (the socket's lock held: its
+ * SYN-ACK waits in the backlog until the connect returns). One that failed
+ * is closed by its caller; one in repair mode is established already
+ * (a restored connection, not a connect: untracked).
+ */
+SEC("fexit/tcp_connect")
+int BPF_PROG(fexit_tcp_connect, struct sock *sk, int ret)
+{
+	if (!ret && sk_state_as(sk, true) == TCP_SYN_SENT)
+		connecting(sk, true);
+	return 0;
+}
+
+/*
+ * ---- state changes: kprobe, tracepoint ----
+ * Before the accept hooks, as above.
+ */
+#define ST_STATE_OWN_FENTRY
 #include "state.bpf.h"
 
 #include "accept.bpf.h"

@@ -41,6 +41,11 @@ void st_config_init(struct st_config *cfg, const struct st_opts *opts)
 	cfg->netns = opts->netns;
 }
 
+bool st_config_filters_tasks(const struct st_config *cfg)
+{
+	return cfg->filter_pid || cfg->filter_uid || cfg->filter_cgroup || cfg->filter_workload;
+}
+
 static int open_cgroup(const char *path)
 {
 	struct statfs fs;

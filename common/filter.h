@@ -36,6 +36,8 @@ struct st_filter {
 
 /* The st_config for @opts (the PID namespace and map-held parts aside) */
 void st_config_init(struct st_config *cfg, const struct st_opts *opts);
+/* Whether @cfg filters on tasks: task_filter_on() in bpf/filter.bpf.h */
+bool st_config_filters_tasks(const struct st_config *cfg);
 /* -p and COMMAND: the pids map is used, not st_config.pid_list */
 bool st_pids_in_map(const struct st_opts *opts);
 

@@ -221,15 +221,34 @@ static int before_load(struct st_run *r)
 	bpf_program__set_autoattach(skel->progs.sweep_conns, false);
 	skel->rodata->cfg.bytes = shown;
 	skel->rodata->cfg.lifetime = shown || r->opts.metrics;
+	/* passive_at_handshake() (bpf/tcptracer.bpf.c): else a run less a
+	 * connection, twice */
+	if (!skel->rodata->cfg.lifetime || st_config_filters_tasks(&skel->rodata->st_cfg))
+		bpf_program__set_autoload(skel->progs.fentry_tcp_init_transfer, false);
 	if (err)
 		st_err("--max-connections: cannot size the connection map: %s", st_strerror(-err));
 	return err;
 }
 
+/*
+ * Attached in this order (common/attach.c): the hooks that delete an entry
+ * of conns before those that make one, the connect's last, so that none is
+ * made whose end cannot be seen yet. fentry has one program per kernel
+ * function that makes a change the tool keeps (bpf/tcptracer.bpf.c).
+ */
 static size_t rows(struct st_prog *r)
 {
-	const struct st_prog t[] = { ST_STATE_ROWS(skel), ST_ACCEPT_ROWS(skel),
-				     ST_DNS_ROWS(skel) };
+	const struct st_prog t[] = {
+		{ "state", skel->progs.fentry___tcp_close, 0 },
+		{ "state", skel->progs.fentry_tcp_shutdown, 0 },
+		{ "state", skel->progs.fentry_tcp_disconnect, 0 },
+		{ "state", skel->progs.fentry_tcp_done_with_error, 0 },
+		{ "state", skel->progs.fentry_tcp_send_synack, 0 },
+		{ "state", skel->progs.fentry_tcp_init_transfer, 0 },
+		{ "state", skel->progs.fentry_tcp_finish_connect, 0 },
+		{ "state", skel->progs.fexit_tcp_connect, 0 },
+		ST_STATE_SLOW_ROWS(skel), ST_ACCEPT_ROWS(skel), ST_DNS_ROWS(skel),
+	};
 
 	return ST_ROWS(r, t);
 }

@@ -10,7 +10,8 @@ import time
 import e2elib
 import shared
 import workload
-from e2elib import (INET_JSON, IPV4, NULL, POSITIVE, V4, Fail, Like, Skip, Suite, at_least_ns,
+from e2elib import (BLACKHOLE, INET_JSON, IPV4, NULL, POSITIVE, V4, Fail, Like, Skip, Suite,
+                    at_least_ns,
                     check, lat_ms, show_lines, tcp_end)
 from tools._accept import (Pair, add_seen_full_case, caught_up_accept, fork_worker_case,
                            uring_accept)
@@ -212,6 +213,65 @@ def conns_left_empty(ctx, mode):
     time.sleep(0.1)
     p.srv.close(a)
     exp += lines(ctx, p.cli, c, p.srv, a, data=False)
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
+    out = run.finish()
+    ctx.check_events(out, header(), exp)
+    check(not any(left.values()), "entries left for closed connections: %r" % {
+        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+
+
+@suite.case("ended_every_way", modes=("json", "col"), matrix=True)
+def ended_every_way(ctx, mode):
+    """Connections ended by each call that ends one. On fentry each is its
+    own hook (bpf/tcptracer.bpf.c), elsewhere the state changes they make:
+    the lines are the same. JSON first, the kernel matrix's mode: a lifetime
+    is kept, so a passive connection's entry is made as its handshake ends. shutdown() and then close(); the server aborts
+    (SO_LINGER 0: its X, and the client's, reset); the client disconnects
+    (connect(AF_UNSPEC)); a listener closes with a connection it never
+    accepted (the client's C and X); a connect closed, and one
+    disconnected, while its SYN waits (no line); a socket connected to
+    itself (a simultaneous open, not a connect: only its closer's X, with
+    no lifetime). None leaves an entry in conns or owners."""
+    p = Pair(ctx)
+    p.netns.add_blackhole(ctx)
+    run = ctx.start_tool(["-N", str(p.netns.inode)] + ctx.mode_args())
+    exp = []
+    c, a = p.connect(), p.accept()
+    p.cli.call("shutdown", sid=c["sid"])
+    p.srv.recv(a, 1)     # the EOF
+    p.srv.close(a)
+    p.cli.close(c)
+    exp += lines(ctx, p.cli, c, p.srv, a, data=False)
+    for abort in (True, False):
+        c, a = p.connect(), p.accept()
+        if abort:
+            p.srv.close(a, abort=True)
+        else:
+            check(p.cli.call("disconnect", sid=c["sid"])["errno"] is None,
+                  "test error: the disconnect failed")
+            p.srv.close(a)
+        time.sleep(0.1)     # the reset, to the other end
+        p.cli.close(c)
+        exp += lines(ctx, p.cli, c, p.srv, a, data=False)
+    port, lid = p.srv.listen(4, V4)
+    c = p.cli.connect(4, V4, port)
+    time.sleep(0.1)     # the server's end of the handshake
+    p.srv.close({"sid": lid})
+    time.sleep(0.1)     # the reset
+    p.cli.close(c)
+    exp += [ev(ctx, "connect", p.cli, c), ev(ctx, "close", p.cli, c)]
+    p.cli.connect(4, BLACKHOLE, 80, nonblock=True, close=True)
+    held = p.cli.connect(4, BLACKHOLE, 80, want="PENDING", nonblock=True, timeout=0.01)
+    check(p.cli.call("disconnect", sid=held["sid"])["errno"] is None,
+          "test error: the disconnect failed")
+    me = p.cli.connect(4, V4, 0, to_self=True)
+    check((me["raddr"], me["rport"]) == (me["laddr"], me["lport"]),
+          "test error: not connected to itself: %r" % me)
+    p.cli.close(me)
+    exp.append(ev(ctx, "close", p.cli, me))
+    if mode == "json":
+        exp[-1]["duration_ns"] = None
     run.wait_comm(ctx.prefix + "-", len(exp))
     left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
     out = run.finish()
@@ -434,25 +494,35 @@ def connect_map_full(ctx, mode):
           % (first["lport"], show_lines(out.trace)))
 
 
+# The hooks that delete conns entries and make none, by the start of their
+# programs' names (the kernel keeps 15 characters without BTF): on fentry one
+# per function (bpf/tcptracer.bpf.c), elsewhere the state hook, which does both
+ENDING = {"fentry": ("fentry___tcp_cl", "fentry_tcp_shut", "fentry_tcp_disc",
+                     "fentry_tcp_done", "fentry_tcp_send"),
+          "kprobe": ("kprobe_tcp_set_",), "tracepoint": ("tp_inet_sock_se",)}
+
+
 @suite.case("state_hook_first", modes=("col",), matrix=True)
 def state_hook_first(ctx, mode):
-    """The state hook is attached before the accept hooks (common/attach.c
-    attaches in the object's order, and bpf/tcptracer.bpf.c includes
-    state.bpf.h first): otherwise an entry an accept makes during the start
-    could close before the hook that deletes it, and be counted later as a
-    close the kernel did not report. Read from the order of the tool's links
+    """The hooks that delete an entry of conns are attached before those
+    that make one (common/attach.c attaches in the rows' order, which
+    tools/tcptracer.c sets): otherwise an entry made during the start could
+    close before the hook that deletes it, and be counted later as a close
+    the kernel did not report. Read from the order of the tool's links
     (their ids grow), with a thread blocked in accept() at the start so that
     the syscall side is attached too."""
     p = Pair(ctx)
     run = p.start_preblocked(ctx)
     order = attach_order(run.p.pid)
-    # whole names from BTF, or the kernel's first 15 characters without it
-    state = [i for i, n in enumerate(order) if "tcp_set_s" in n or "inet_sock_se" in n]
+    b = run.ready_backends[0]
+    ending = [i for i, n in enumerate(order) if n.startswith(ENDING[b])]
+    making = [i for i in range(len(order)) if i not in ending]
     accept = [i for i, n in enumerate(order) if "inet_csk" in n or "kretprobe_inet" in n or
               n.startswith(CATCH_UP)]
-    check(len(state) == 1 and len(accept) >= 2 and state[0] < min(accept),
-          "links in the order made: %s; expected one state hook, before every "
-          "accept hook" % order)
+    check(len(ending) == len(ENDING[b]) and len(accept) >= 2 and
+          max(ending) < min(making),
+          "links in the order made: %s; expected the %s backend's %d hooks that "
+          "end connections, before every other" % (order, b, len(ENDING[b])))
     p.connect()
     p.blocked_accept()
     run.wait_comm(ctx.prefix + "-", 2)
