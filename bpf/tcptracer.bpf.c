@@ -547,39 +547,27 @@ int sweep_conns(void *ctx)
  * ---- state changes: fentry ----
  * Not tcp_set_state, which runs 9 times in a plain connection's life, 5 of
  * them for changes on_state() ignores, each a trampoline and a run: the
- * functions that make the changes it keeps: 4 runs a connection, each with
- * work to do (6 when a lifetime is shown: tcp_init_transfer runs at both
- * ends; docs/performance.md). Each holds the socket's
- * lock, so the state read at entry is the old state. Programs attach in the
- * object's order: these come before the accept hooks, as state.bpf.h's do,
- * so that an entry on_accept() makes cannot close before the hook that
- * deletes it is there; and the connect hook last of them, so that a
- * connect's entry cannot be made before its end can be seen.
+ * functions that make the changes it keeps, 4 runs a connection, each with
+ * work to do (6 when a lifetime is kept: tcp_init_transfer runs at both
+ * ends; docs/performance.md). Each holds the socket's lock, so the state
+ * read at entry is the old state. tools/tcptracer.c attaches those that
+ * delete entries before those that make them.
  */
 #ifndef SEND_SHUTDOWN
 #define SEND_SHUTDOWN	2	/* include/net/sock.h */
 #endif
 
-/* The local end closes, in the closing task: close() or shutdown() */
-static __always_inline void closing(struct sock *sk)
+/*
+ * @sk's end, read before it changes the state: the local end closes
+ * (@in_task: close() or shutdown(), in the closing task) or the kernel ends
+ * it (a reset, a timeout, an abort, a disconnect)
+ */
+static __always_inline void ends(struct sock *sk, bool in_task)
 {
 	int old = sk_state_as(sk, true);
 
 	if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
-		closed(sk, old, true, true);
-	else if (old == TCP_SYN_SENT)
-		connect_ended(sk, true);
-	else if (old == TCP_SYN_RECV)
-		drop(sk, true);
-}
-
-/* The kernel ends the connection: a reset, a timeout, an abort, a disconnect */
-static __always_inline void ending(struct sock *sk)
-{
-	int old = sk_state_as(sk, true);
-
-	if (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT)
-		closed(sk, old, false, true);
+		closed(sk, old, in_task, true);
 	else if (old == TCP_SYN_SENT)
 		connect_ended(sk, true);
 	else if (old == TCP_SYN_RECV)
@@ -591,7 +579,7 @@ static __always_inline void ending(struct sock *sk)
 SEC("fentry/__tcp_close")
 int BPF_PROG(fentry___tcp_close, struct sock *sk)
 {
-	closing(sk);
+	ends(sk, true);
 	return 0;
 }
 
@@ -599,7 +587,7 @@ SEC("fentry/tcp_shutdown")
 int BPF_PROG(fentry_tcp_shutdown, struct sock *sk, int how)
 {
 	if (how & SEND_SHUTDOWN)
-		closing(sk);
+		ends(sk, true);
 	return 0;
 }
 
@@ -608,7 +596,7 @@ int BPF_PROG(fentry_tcp_shutdown, struct sock *sk, int how)
 SEC("fentry/tcp_disconnect")
 int BPF_PROG(fentry_tcp_disconnect, struct sock *sk)
 {
-	ending(sk);
+	ends(sk, false);
 	return 0;
 }
 
@@ -621,7 +609,7 @@ int BPF_PROG(fentry_tcp_disconnect, struct sock *sk)
 SEC("fentry/tcp_done_with_error")
 int BPF_PROG(fentry_tcp_done_with_error, struct sock *sk)
 {
-	ending(sk);
+	ends(sk, false);
 	return 0;
 }
 
