@@ -106,6 +106,16 @@ def lines(ctx, cli, c, srv, a, data=True, uid=0):
             ev(ctx, "close", cli, c, tx, rx, uid), ev(ctx, "close", srv, a, rx, tx, uid)]
 
 
+def all_lines_none_left(ctx, run, exp):
+    """Waits for the lines exp (the tool's default columns, or JSON), and
+    checks them once the maps are read: no entry left in conns or owners."""
+    run.wait_comm(ctx.prefix + "-", len(exp))
+    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
+    ctx.check_events(run.finish(), header(), exp)
+    check(not any(left.values()), "entries left for closed connections: %r" % {
+        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+
+
 @suite.actor
 class Actor(e2elib.Actor):
     """A session with itself: it connects to its own listener, accepts,
@@ -187,12 +197,7 @@ def reset_before_accept(ctx, mode):
     a = p.accept()
     check(a["raddr"] is None, "the server's socket was not reset before accept: %r" % a)
     a.update(raddr=c["laddr"], rport=c["lport"])
-    run.wait_comm(ctx.prefix + "-", 3)
-    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
-    out = run.finish()
-    ctx.check_events(out, header(), lines(ctx, p.cli, c, p.srv, a, data=False)[:3])
-    check(not any(left.values()), "entries left for closed connections: %r" % {
-        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+    all_lines_none_left(ctx, run, lines(ctx, p.cli, c, p.srv, a, data=False)[:3])
 
 
 @suite.case("conns_left_empty", modes=("col",), matrix=True)
@@ -213,12 +218,7 @@ def conns_left_empty(ctx, mode):
     time.sleep(0.1)
     p.srv.close(a)
     exp += lines(ctx, p.cli, c, p.srv, a, data=False)
-    run.wait_comm(ctx.prefix + "-", len(exp))
-    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
-    out = run.finish()
-    ctx.check_events(out, header(), exp)
-    check(not any(left.values()), "entries left for closed connections: %r" % {
-        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+    all_lines_none_left(ctx, run, exp)
 
 
 @suite.case("ended_every_way", modes=("json", "col"), matrix=True)
@@ -272,12 +272,7 @@ def ended_every_way(ctx, mode):
     exp.append(ev(ctx, "close", p.cli, me))
     if mode == "json":
         exp[-1]["duration_ns"] = None
-    run.wait_comm(ctx.prefix + "-", len(exp))
-    left = {m: map_entries(run.p.pid, m) for m in ("conns", "owners")}
-    out = run.finish()
-    ctx.check_events(out, header(), exp)
-    check(not any(left.values()), "entries left for closed connections: %r" % {
-        m: [e.get("formatted", e) for e in v] for m, v in left.items() if v})
+    all_lines_none_left(ctx, run, exp)
 
 
 @suite.case("never_established", modes=COLS, matrix=True)
