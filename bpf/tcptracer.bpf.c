@@ -583,10 +583,16 @@ int BPF_PROG(fentry___tcp_close, struct sock *sk)
 	return 0;
 }
 
+/*
+ * shutdown(): not in SYN_RECV, which the kernel leaves as it is (6.9, and
+ * Debian's 6.1): a Fast Open child accepted before its handshake ended
+ * sends its FIN once established, tcp_rcv_state_process() calling this
+ * again, in softirq. Its entry stays until then.
+ */
 SEC("fentry/tcp_shutdown")
 int BPF_PROG(fentry_tcp_shutdown, struct sock *sk, int how)
 {
-	if (how & SEND_SHUTDOWN)
+	if ((how & SEND_SHUTDOWN) && sk_state_as(sk, true) != TCP_SYN_RECV)
 		ends(sk, true);
 	return 0;
 }
