@@ -662,7 +662,8 @@ int BPF_PROG(fexit_tcp_connect, struct sock *sk, int ret)
 
 /*
  * ---- state changes: kprobe, tracepoint ----
- * Before the accept hooks, as above.
+ * on_state(); attached before the accept hooks, as tools/tcptracer.c
+ * lists them.
  */
 #define ST_STATE_OWN_FENTRY
 #include "state.bpf.h"

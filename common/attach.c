@@ -233,8 +233,9 @@ static int attach_some(struct st_links *l, struct bpf_object *obj, const struct 
 /*
  * In the rows' order, not the object's (libbpf sorts that by section
  * name): tcptracer lists the hooks that end what others begin first.
- * Function hooks first: a call that begins after them is theirs. Then the catch-up programs, but only if a thread is inside one of
- * their syscalls now. A syscall tracepoint with a program sends every
+ * Function hooks first: a call that begins after them is theirs. Then the
+ * catch-up programs, but only if a thread is inside one of their syscalls
+ * now. A syscall tracepoint with a program sends every
  * syscall of every task through the kernel's slow path, about 50 ns each:
  * not to be paid for a call that is not there.
  */
