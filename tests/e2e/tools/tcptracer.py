@@ -226,7 +226,8 @@ def ended_every_way(ctx, mode):
     """Connections ended by each call that ends one. On fentry each is its
     own hook (bpf/tcptracer.bpf.c), elsewhere the state changes they make:
     the lines are the same. JSON first, the kernel matrix's mode: a lifetime
-    is kept, so a passive connection's entry is made as its handshake ends. shutdown() and then close(); the server aborts
+    is kept, so a passive connection's entry is made as its handshake ends.
+    shutdown() and then close(); the server aborts
     (SO_LINGER 0: its X, and the client's, reset); the client disconnects
     (connect(AF_UNSPEC)); a listener closes with a connection it never
     accepted (the client's C and X); a connect closed, and one
