@@ -90,8 +90,8 @@ static const struct {
 				     "lines, if any were still to come, are missing)" },
 	[ST_LOST_SKIPPED] = { "recursion_missed",
 			      "the kernel skipped %llu runs of the tool's BPF programs (a hook fired "
-			      "in an interrupt while the same program ran on that CPU): their events, "
-			      "if any, are not printed",
+			      "on a CPU where the same program was running: in an interrupt, or in "
+			      "a task that preempted it): their events, if any, are not printed",
 			      "%llu runs of the tool's BPF programs skipped in total by the kernel "
 			      "(recursion)" },
 };
