@@ -458,8 +458,8 @@ def rss_kib(pid):
 
 def recursion_misses(pid):
     """Runs of process @pid's BPF programs the kernel skipped: a hook that
-    fired in an interrupt while the same program ran on that CPU (each
-    program fd's fdinfo, 5.12)."""
+    fired on a CPU where the same program was running (each program fd's
+    fdinfo, 5.12)."""
     d = "/proc/%d/fdinfo" % pid
     total = 0
     for fd in os.listdir(d):

@@ -5,7 +5,7 @@ import re
 import time
 
 import e2elib
-from e2elib import EVENT_TIMEOUT, Fail, Skip, check, show_lines
+from e2elib import EVENT_TIMEOUT, Fail, KernelSkipped, check, show_lines, skipped_said
 
 NO_HTTP = "this build has no HTTP server"
 
@@ -78,35 +78,10 @@ def counted(ctx, run, reason, now_re, total_re, judge=None):
     return out, now
 
 
-class KernelSkipped(Exception):
-    """The kernel skipped runs of the tool's programs, or its kprobes missed
-    calls (a hook fired in an interrupt while a program ran on that CPU:
-    docs/limits.md; seen here under load, and on 6.1's kprobes in the
-    guest): a skipped close leaves its entry, a skipped change lacks its
-    line, so exact counts cannot be judged."""
-
-
 def judged(out):
-    """Raises KernelSkipped if the tool said the kernel skipped runs."""
-    said = [l for l in out.stderr if "runs of the tool's BPF programs" in l or
-            "calls of the probed functions" in l]
+    """Raises KernelSkipped (run_case() runs the case again) if the tool
+    said the kernel skipped runs: a skipped close leaves its entry, a
+    skipped change lacks its line, so exact counts cannot be judged."""
+    said = skipped_said(out.stderr)
     if said:
-        raise KernelSkipped(said[0])
-
-
-def again_if_skipped(once):
-    """The case `once`, run again (4 tries in all) while KernelSkipped, which
-    it says; still so at the fourth, it is skipped, saying why: in the
-    guests the kernel skips runs (fentry) or its kprobes miss calls (6.1) in
-    many runs of tcptracer/accept_races_handshake, the old build's and the
-    new one's alike (why the kprobes miss is not known)."""
-    def case(ctx, mode):
-        for _ in range(4):
-            try:
-                return once(ctx, mode)
-            except KernelSkipped as e:
-                print("NOTE %s: %s: the counts cannot be judged; again" % (once.__name__, e))
-        raise Skip("the kernel skipped runs of the tool's programs or missed calls in 4 "
-                   "tries: exact counts cannot be judged here")
-    case.__name__, case.__doc__ = once.__name__, once.__doc__
-    return case
+        raise KernelSkipped(said)

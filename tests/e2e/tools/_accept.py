@@ -158,7 +158,6 @@ def caught_up_accept(run, pre):
 def add_seen_full_case(suite):
     """accept_seen_full, for the tools that trace accepts."""
     @suite.case("accept_seen_full", modes=("json",), matrix=True)
-    @lostcount.again_if_skipped
     def accept_seen_full(ctx, mode):
         """accept_seen at its limit (--max-threads 1 sizes it). gdb holds the
         tool between its two sides' attach: the function side is attached,

@@ -17,7 +17,7 @@ import workload
 from e2elib import (BLACKHOLE, BLACKHOLE_LOCAL, EVENT_TIMEOUT, FAMILIES, INET_JSON, NULL, V4,
                     Fail, Like, Skip, Suite,
                     at_least_ns, check, is_int, lat_ms, parse_columns, parse_json, show_lines)
-from lostcount import again_if_skipped, judged
+from lostcount import judged
 from tools import _stash
 from tools._accept import Pair
 from tools._bpfstate import map_entries, map_keys_int, map_put_u64
@@ -314,7 +314,6 @@ LOST_TOTAL_RE = r"(\d+) events lost in total \(ring buffer full\)"
 
 
 @suite.case("ring_buffer_full", modes=("json",), matrix=True)
-@again_if_skipped
 def ring_buffer_full(ctx, mode):
     """--ring-buffer 4: 4 KiB (a page on Debian's x86-64 and arm64 kernels),
     which holds 25 connect records of 160 bytes (docs/limits.md, section 1).
@@ -348,7 +347,6 @@ SCRATCH_MADE = 10
 
 
 @suite.case("scratch_full", modes=("json",))
-@again_if_skipped
 def scratch_full(ctx, mode):
     """The scratch slots full (docs/limits.md): with --metrics every event is
     built in a per-CPU slot, and one that finds them all taken is dropped and
@@ -386,7 +384,6 @@ def scratch_full(ctx, mode):
 
 
 @suite.case("connect_unseen", modes=("json",), matrix=True)
-@again_if_skipped
 def connect_unseen(ctx, mode):
     """A connect whose end (leaving SYN_SENT) the kernel did not report
     leaves its entry in owners (docs/limits.md, section 6). Made here as

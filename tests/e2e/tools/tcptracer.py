@@ -16,7 +16,7 @@ from e2elib import (BLACKHOLE, INET_JSON, IPV4, NULL, POSITIVE, V4, Fail, Like, 
 from tools._accept import (Pair, add_seen_full_case, caught_up_accept, fork_worker_case,
                            uring_accept)
 import lostcount
-from lostcount import again_if_skipped, judged
+from lostcount import judged
 from tools._bpfstate import (CATCH_UP, add_unblocked_case, attach_order, map_entries,
                              map_keys_int, map_put_u64)
 
@@ -461,7 +461,6 @@ def connection_map_full(ctx, mode):
 
 
 @suite.case("connect_map_full", modes=("json",), matrix=True)
-@again_if_skipped
 def connect_map_full(ctx, mode):
     """--max-connections 1 and --max-handshakes 1: a connection fills conns,
     then 3 connects held in SYN_SENT (their SYNs dropped by a listener whose
@@ -526,7 +525,6 @@ def state_hook_first(ctx, mode):
 
 
 @suite.case("accept_races_handshake", modes=("json",), matrix=True)
-@again_if_skipped
 def accept_races_handshake(ctx, mode):
     """A server thread that polls its listener without blocking takes each
     connection as soon as it is queued, before its handshake has ended on
@@ -597,7 +595,6 @@ def count_unseen(ctx, run, judge=judged):
 
 
 @suite.case("close_unseen", modes=("json",), matrix=True)
-@again_if_skipped
 def close_unseen(ctx, mode):
     """The kernel does not always report a connection's end to the state
     hook (docs/limits.md, "Silent today" 16): its entry stays in conns.
@@ -622,7 +619,6 @@ def close_unseen(ctx, mode):
 
 
 @suite.case("close_unseen_filtered", modes=("json",), matrix=True)
-@again_if_skipped
 def close_unseen_filtered(ctx, mode):
     """As close_unseen, but the sockets that take the addresses are ones
     the filter rejects (another netns): they make no entry, so the former
@@ -689,7 +685,6 @@ def left_at_exit(ctx, run, p):
 
 
 @suite.case("close_unseen_at_exit", modes=("json",), matrix=True)
-@again_if_skipped
 def close_unseen_at_exit(ctx, mode):
     """Entries whose end the kernel did not report (leave_entries()), at
     addresses no new socket takes, are found by the sweep the tool runs at
@@ -711,7 +706,6 @@ def close_unseen_at_exit(ctx, mode):
 
 
 @suite.case("close_unseen_swept", modes=("json",), matrix=True)
-@again_if_skipped
 def close_unseen_swept(ctx, mode):
     """As close_unseen_at_exit, but counted while the tool runs: its sweep
     every second (--sweep-every 1) marks an entry whose socket is gone and
