@@ -95,12 +95,14 @@ static __always_inline int in_accept_syscall(void)
  * when the note cannot be taken, the accept is left to the syscall side
  * and counted as forgotten: printed if it was attached in time.
  */
-static __always_inline bool syscall_side_reports(__u32 tid, __u64 sk)
+static __always_inline bool syscall_side_reports(__u64 sk)
 {
+	__u32 tid;
 	int syscall;
 
 	if (accept_catch_up == ST_ACCEPT_NO_CATCH_UP)
 		return false;
+	tid = (__u32)bpf_get_current_pid_tgid();	/* not needed before */
 	syscall = in_accept_syscall();
 	if (syscall > 0 && accept_catch_up == ST_ACCEPT_CAUGHT_UP)
 		return true;
@@ -117,11 +119,9 @@ static __always_inline bool syscall_side_reports(__u32 tid, __u64 sk)
 static __always_inline void accept_returned(struct sock *sk, struct sock *listener,
 					    bool typed)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
 	if (!accept_task_wanted() || !sk || !is_tcp_as(sk, typed))
 		return;
-	if (!syscall_side_reports(tid, (__u64)sk))
+	if (!syscall_side_reports((__u64)sk))
 		on_accept(sk, listener, typed);
 }
 

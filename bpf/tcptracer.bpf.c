@@ -195,7 +195,8 @@ static __always_inline void read_bytes(struct sock *sk, int old, struct inet_eve
 		e->bytes_received--;
 }
 
-/* @typed: as for on_state() (bpf/state.bpf.h) */
+/* @typed: as for on_state() (bpf/state.bpf.h). @o NULL: the current task,
+ * read straight into the event (a close in its task), not through a copy */
 static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 type,
 				 const struct conn *c, int old, bool typed)
 {
@@ -203,9 +204,12 @@ static __always_inline void emit(struct sock *sk, const struct owner *o, __u8 ty
 
 	if (!e)
 		return;
-	owner_to_event(o, &e->h);
+	if (o)
+		owner_to_event(o, &e->h);
+	else
+		head_of_current(&e->h);
 	read_sock_as(sk, e, typed);
-	if (type == ST_EV_CONNECT) {
+	if (type == ST_EV_CONNECT && o) {
 		/* o was taken as the SYN left (connecting()) */
 		e->latency_ns = e->h.time_ns - o->start_ns;
 		e->h.flags |= ST_EVF_LATENCY;
@@ -305,7 +309,6 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	bool unread = in_task && closer_decides();
 	struct conn *c = unread ? NULL : tracked_elem(&conns, sk);
 	bool held = c;
-	struct owner o = {};
 	bool known;
 
 	/* a former socket's: this one was not tracked (a filter). One still
@@ -320,10 +323,8 @@ static __always_inline void closed(struct sock *sk, int old, bool in_task, bool 
 	if (in_task) {
 		/* unknown: established before we started, or accepted where we
 		 * could not see it (io_uring on tracepoints): filter the closer */
-		if (known || (want_current() && want_sk_as(sk, typed))) {
-			owner_of_current(&o);
-			emit(sk, &o, ST_EV_CLOSE, c, old, typed);
-		}
+		if (known || (want_current() && want_sk_as(sk, typed)))
+			emit(sk, NULL, ST_EV_CLOSE, c, old, typed);
 	} else if (known) {
 		emit(sk, &c->o, ST_EV_CLOSE, c, old, typed);
 	}
