@@ -15,5 +15,8 @@
  * tie), v4-mapped as ::ffff:a.b.c.d. Returns @buf.
  */
 char *st_addr_format(int family, const __u8 *addr, char *buf, size_t len);
+/* The same text at @p, which has room for ST_ADDR_STRLEN - 1 bytes, not
+ * NUL-ended: the end */
+char *st_addr_put(int family, const __u8 *addr, char *p);
 
 #endif

@@ -49,6 +49,31 @@ static void test_addr(void)
 	check_v6("::1.2.3.4", "::102:304");
 }
 
+/* Every octet's digits, and every pattern of zero groups as glibc has them */
+static void test_addr_all(void)
+{
+	char want[ST_ADDR_STRLEN], got[ST_ADDR_STRLEN];
+	__u8 a[16];
+	unsigned int v, m, i;
+
+	for (v = 0; v < 256; v++) {
+		memset(a, (int)v, 4);
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		CHECK_STR(st_addr_format(ST_AF_INET, a, got, sizeof(got)), want);
+	}
+	for (m = 0; m < 256; m++) {
+		/* glibc writes ::a.b.c.d where the first six groups are zero */
+		if ((m & 0x3f) == 0x3f)
+			continue;
+		for (i = 0; i < 8; i++) {
+			a[2 * i] = m & 1u << i ? 0 : 0x0a;
+			a[2 * i + 1] = m & 1u << i ? 0 : (__u8)i;
+		}
+		inet_ntop(AF_INET6, a, want, sizeof(want));
+		CHECK_STR(st_addr_format(ST_AF_INET6, a, got, sizeof(got)), want);
+	}
+}
+
 static void test_parse(void)
 {
 	unsigned long long v, l[4];
@@ -563,6 +588,7 @@ int main(void)
 	test_addr();
 	test_parse();
 	test_escape();
+	test_addr_all();
 	test_json_string();
 	test_json_round_trip();
 	test_json_check();
