@@ -85,7 +85,7 @@ static size_t make_key(struct st_output *out, const void *e, char *key)
 		if (out->cols[i].field == ST_F_WORKLOAD)
 			key[n] = '\0';
 		else
-			st_output_cell(out, e, i, key + n, ST_CELL_LEN);
+			st_output_cell(out, e, i, key + n);
 		n += strlen(key + n) + 1;
 	}
 	return n;
@@ -179,7 +179,7 @@ static const char *cell_of(const struct row *r, size_t i)
 static const char *text_of(struct st_output *out, const struct row *r, size_t k, char *buf)
 {
 	if (out->cols[k].field == ST_F_WORKLOAD) {
-		st_output_cell(out, r->event, k, buf, ST_CELL_LEN);
+		st_output_cell(out, r->event, k, buf);
 		return buf;
 	}
 	if (out->cols[k].field != ST_F_COUNT)

@@ -63,32 +63,32 @@ const char *st_failure_kind(const struct inet_event *e)
 }
 
 /* A settled connect's numbers: in result mode only */
-static void connect_cell(const struct inet_event *e, enum st_field f, char *buf, size_t len)
+static void connect_cell(const struct inet_event *e, enum st_field f, struct st_cell *c)
 {
 	bool settled = e->result != ST_RESULT_UNKNOWN;
 
 	if (f == ST_F_LATENCY_MS && (e->h.flags & ST_EVF_LATENCY))
-		snprintf(buf, len, "%.3f", e->latency_ns / 1e6);
+		st_cell_printf(c, "%.3f", e->latency_ns / 1e6);
 	else if (f == ST_F_SYN_RETRANS)
-		st_cell_num(buf, len, settled, e->syn_retrans);
+		st_cell_num(c, settled, e->syn_retrans);
 	else if (f == ST_F_FAILURE)
-		st_cell_text(buf, len, st_failure_kind(e));
+		st_cell_text(c, st_failure_kind(e));
 	else
-		snprintf(buf, len, "-");
+		st_cell_text(c, NULL);
 }
 
 /* The connection's numbers, known on close lines only */
-static void close_cell(const struct inet_event *e, enum st_field f, char *buf, size_t len)
+static void close_cell(const struct inet_event *e, enum st_field f, struct st_cell *c)
 {
 	bool closed = e->h.type == ST_EV_CLOSE;
 
 	if (f == ST_F_DURATION_MS && closed && (e->h.flags & ST_EVF_DURATION))
-		snprintf(buf, len, "%.3f", e->duration_ns / 1e6);
+		st_cell_printf(c, "%.3f", e->duration_ns / 1e6);
 	else if (f == ST_F_DURATION_MS)
-		snprintf(buf, len, "-");
+		st_cell_text(c, NULL);
 	else
-		st_cell_num(buf, len, closed, (f == ST_F_TX_KB ? e->bytes_sent :
-					       e->bytes_received) / 1024);
+		st_cell_num(c, closed, (f == ST_F_TX_KB ? e->bytes_sent :
+					e->bytes_received) / 1024);
 }
 
 /* The service's port, or -1: a close does not say which end it was */
@@ -109,24 +109,24 @@ static const struct st_dns_name *dns_name(const struct st_output *o, const struc
 }
 
 static void query_cell(const struct st_output *o, const struct inet_event *e,
-		       char *buf, size_t len)
+		       struct st_cell *c)
 {
 	const struct st_dns_name *n = dns_name(o, e);
-	const char *c;
+	const char *q;
 
 	if (!n) {
-		st_cell_text(buf, len, NULL);
+		st_cell_text(c, NULL);
 		return;
 	}
 	/* dn_expand() printed it as dig does, any byte that is not printable
 	 * ASCII as \DDD; were one left, the terminal's escaping would take it.
 	 * A name "-" is \045, as "-" says there is none. */
-	for (c = n->query; *c > 0x20 && *c < 0x7f; c++)
+	for (q = n->query; *q > 0x20 && *q < 0x7f; q++)
 		;
-	if (*c)
-		st_escape(n->query, strlen(n->query), 0, buf, len);
+	if (*q)
+		st_cell_escaped(c, n->query, strlen(n->query), false);
 	else
-		st_cell_text(buf, len, strcmp(n->query, "-") ? n->query : "\\045");
+		st_cell_text(c, strcmp(n->query, "-") ? n->query : "\\045");
 }
 
 const char *st_query_of_cell(const char *cell)
@@ -136,41 +136,50 @@ const char *st_query_of_cell(const char *cell)
 	return strcmp(cell, "\\045") ? cell : "-";
 }
 
+/* An address of the event's family, or "-" */
+static void addr_cell(const struct inet_event *e, const __u8 *addr, struct st_cell *c)
+{
+	if (ip_version(e->family))
+		c->p = st_addr_put(e->family, addr, c->p);
+	else
+		st_cell_text(c, NULL);
+}
+
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
-		 char *buf, size_t len)
+		 struct st_cell *c)
 {
 	const struct inet_event *e = ev;
 	char tmp[ST_ADDR_STRLEN];
 	int port;
 
 	switch (f) {
-	case ST_F_IP: st_cell_num(buf, len, ip_version(e->family), ip_version(e->family)); break;
-	case ST_F_SADDR: st_cell_text(buf, len, addr_text(e, e->saddr, tmp, sizeof(tmp))); break;
-	case ST_F_SPORT: st_cell_num(buf, len, e->sport, e->sport); break;
-	case ST_F_DADDR: st_cell_text(buf, len, addr_text(e, e->daddr, tmp, sizeof(tmp))); break;
-	case ST_F_DPORT: st_cell_num(buf, len, true, e->dport); break;
-	case ST_F_RESULT: st_cell_text(buf, len, result_text(e, tmp, sizeof(tmp))); break;
+	case ST_F_IP: st_cell_num(c, ip_version(e->family), ip_version(e->family)); break;
+	case ST_F_SADDR: addr_cell(e, e->saddr, c); break;
+	case ST_F_SPORT: st_cell_num(c, e->sport, e->sport); break;
+	case ST_F_DADDR: addr_cell(e, e->daddr, c); break;
+	case ST_F_DPORT: st_cell_u64(c, e->dport); break;
+	case ST_F_RESULT: st_cell_text(c, result_text(e, tmp, sizeof(tmp))); break;
 	case ST_F_SERVICE_PORT:
 		port = service_port(e);
-		st_cell_num(buf, len, port >= 0, port);
+		st_cell_num(c, port >= 0, port);
 		break;
 	case ST_F_BACKLOG:
 		if (e->h.flags & ST_EVF_BACKLOG)
-			snprintf(buf, len, "%u/%u", e->backlog, e->backlog_max);
+			st_cell_printf(c, "%u/%u", e->backlog, e->backlog_max);
 		else
-			snprintf(buf, len, "-");
+			st_cell_text(c, NULL);
 		break;
 	case ST_F_DURATION_MS:
 	case ST_F_TX_KB:
 	case ST_F_RX_KB:
-		close_cell(e, f, buf, len);
+		close_cell(e, f, c);
 		break;
 	case ST_F_LATENCY_MS:
 	case ST_F_SYN_RETRANS:
 	case ST_F_FAILURE:
-		connect_cell(e, f, buf, len);
+		connect_cell(e, f, c);
 		break;
-	case ST_F_QUERY: query_cell(o, e, buf, len); break;
+	case ST_F_QUERY: query_cell(o, e, c); break;
 	default:
 		return false;
 	}

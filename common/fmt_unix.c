@@ -34,19 +34,31 @@ const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
 	return buf;
 }
 
+/* PATH: as st_unix_path() has it, or "(unnamed)" */
+static void path_cell(const struct unix_event *e, struct st_cell *c)
+{
+	size_t n = path_len(e);
+
+	if (!n) {
+		st_cell_text(c, "(unnamed)");
+	} else if (e->path[0]) {
+		st_cell_escaped(c, e->path, n, false);
+	} else {
+		*c->p++ = '@';	/* abstract: a NUL, then n - 1 bytes, NULs included */
+		st_cell_escaped(c, e->path + 1, n - 1, true);
+	}
+}
+
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
-		 char *buf, size_t len)
+		 struct st_cell *c)
 {
 	const struct unix_event *e = ev;
 
 	(void)o;
 	switch (f) {
-	case ST_F_SOCK_TYPE: st_cell_text(buf, len, unix_type(e->sock_type, true)); break;
-	case ST_F_PEER_PID: st_cell_num(buf, len, e->peer_pid, e->peer_pid); break;
-	case ST_F_PATH:
-		if (!st_unix_path(e, buf, len))
-			snprintf(buf, len, "(unnamed)");
-		break;
+	case ST_F_SOCK_TYPE: st_cell_text(c, unix_type(e->sock_type, true)); break;
+	case ST_F_PEER_PID: st_cell_num(c, e->peer_pid, e->peer_pid); break;
+	case ST_F_PATH: path_cell(e, c); break;
 	default:
 		return false;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include "escape.h"
@@ -29,45 +30,87 @@ static const char *event_name(__u8 type, bool long_name)
 	return long_name ? type_long[type] : type_short[type];
 }
 
-void st_cell_text(char *buf, size_t len, const char *s)
+void st_cell_text(struct st_cell *c, const char *s)
 {
-	size_t n;
+	size_t n, room = (size_t)(c->end - c->p);
 
-	if (!len)
-		return;
 	s = s ? s : "-";
-	n = strnlen(s, len - 1);	/* cut as snprintf cuts */
-	memcpy(buf, s, n);
-	buf[n] = '\0';
+	n = strlen(s);		/* not strnlen(): the room is far longer than ours */
+	n = n < room ? n : room;
+	memcpy(c->p, s, n);
+	c->p += n;
 }
 
 /*
  * Numbers are most of a row's cells, and printf's machinery was most of the
- * tool's time per event (docs/performance.md): digits by hand instead.
+ * tool's time per event (docs/performance.md): digits by hand, two at a
+ * time, each where it belongs in the line.
  */
-size_t st_cell_u64(char *buf, size_t len, unsigned long long v)
+void st_cell_u64(struct st_cell *c, unsigned long long v)
 {
-	char tmp[20];		/* 2^64 - 1 has 20 digits */
-	size_t n = 0, i;
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	unsigned long long t = 10;
+	size_t n = 1, i;
+	char *p;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (!len)
-		return 0;
-	for (i = 0; i < n && i + 1 < len; i++)	/* cut as snprintf cuts */
-		buf[i] = tmp[n - 1 - i];
-	buf[i] = '\0';
-	return i;
+	for (; n < 20 && v >= t; n++)	/* 2^64 - 1 has 20 digits */
+		t = n < 19 ? t * 10 : t;
+	p = c->p + n;
+	c->p = p;
+	for (; v >= 100; v /= 100) {
+		i = (size_t)(v % 100) * 2;
+		*--p = pairs[i + 1];
+		*--p = pairs[i];
+	}
+	if (v >= 10) {
+		*--p = pairs[v * 2 + 1];
+		*--p = pairs[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
 }
 
-void st_cell_num(char *buf, size_t len, bool known, unsigned long long v)
+void st_cell_num(struct st_cell *c, bool known, unsigned long long v)
 {
 	if (known)
-		st_cell_u64(buf, len, v);
+		st_cell_u64(c, v);
 	else
-		st_cell_text(buf, len, NULL);
+		st_cell_text(c, NULL);
+}
+
+void st_cell_escaped(struct st_cell *c, const char *s, size_t len, bool keep_nul)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t room = (size_t)(c->end - c->p), i, n;
+
+	/* most are printable ASCII: as they are, a column a byte */
+	for (i = 0; i < len && u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\'; i++)
+		;
+	if ((i == len || (!u[i] && !keep_nul)) && i <= room) {
+		memcpy(c->p, s, i);
+		c->p += i;
+		return;
+	}
+	n = st_escape(s, len, keep_nul, c->p, room + 1);	/* its NUL at @end */
+	for (i = 0; i < n; i++)
+		c->cont += ((unsigned char)c->p[i] & 0xc0) == 0x80;
+	c->p += n;
+}
+
+void st_cell_printf(struct st_cell *c, const char *fmt, ...)
+{
+	size_t room = (size_t)(c->end - c->p);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->p, room + 1, fmt, ap);	/* its NUL at @end */
+	va_end(ap);
+	if (n > 0)
+		c->p += (size_t)n < room ? (size_t)n : room;
 }
 
 static __s64 mono_to_real(void)
@@ -150,95 +193,103 @@ int st_output_open(struct st_output *o, const struct st_opts *opts,
 	return 0;
 }
 
-/* @value's length and terminal columns (UTF-8 characters, not bytes) */
-static size_t measure(const char *value, int *shown)
-{
-	size_t len;
+/*
+ * A line is built here and written once: a lock and a printf per cell were
+ * most of the tool's time per event (docs/performance.md). Its cells are
+ * written straight into it (struct st_cell), so before each there is room
+ * for the longest cell and a short padding. One thread (the tool's loop)
+ * writes the stream, so one line at a time, and the unlocked call.
+ */
+#define PAD_FAST 32			/* a padding this long is one store */
+#define ROW_ROOM (ST_CELL_LEN + PAD_FAST)
 
-	for (*shown = 0, len = 0; value[len]; len++)
-		*shown += ((unsigned char)value[len] & 0xc0) != 0x80;
-	return len;
+static struct row {
+	FILE *f;
+	char *p;			/* where the next byte goes */
+	char b[2 * ROW_ROOM];
+} row;
+
+static void row_start(FILE *f)
+{
+	row.f = f;
+	row.p = row.b;
+}
+
+static void row_flush(void)
+{
+	fwrite_unlocked(row.b, 1, (size_t)(row.p - row.b), row.f);
+	row.p = row.b;
+}
+
+/* Room for a cell and its padding: a long path's line goes out in parts */
+static void row_room(void)
+{
+	if ((size_t)(row.b + sizeof(row.b) - row.p) < ROW_ROOM)
+		row_flush();
+}
+
+static const char spaces[PAD_FAST + 1] = "                                ";
+
+/* A padding longer than PAD_FAST: a count table's wide column */
+static void row_spaces(int pad)
+{
+	size_t chunk;
+
+	for (; pad > 0; pad -= (int)chunk) {
+		row_room();
+		chunk = pad < PAD_FAST ? (size_t)pad : PAD_FAST;
+		memcpy(row.p, spaces, chunk);
+		row.p += chunk;
+	}
+}
+
+/*
+ * Ends a cell that took @shown terminal columns of @width: at least one
+ * space after it, or the newline if @last. A wider value shifts the cells
+ * after it; *@over carries that shift, and the next cells' padding takes
+ * it up, so the line is back under its header as soon as it can be.
+ */
+static void row_end_cell(int shown, int width, int *over, bool last)
+{
+	int pad = width - shown - *over + 1;
+
+	if (last) {
+		*row.p++ = '\n';	/* a cell ends a byte short of its room */
+		*over = 0;
+		return;
+	}
+	*over = pad < 1 ? 1 - pad : 0;
+	pad = pad < 1 ? 1 : pad;
+	if (pad > PAD_FAST) {
+		row_spaces(pad);
+		return;
+	}
+	memcpy(row.p, spaces, PAD_FAST);	/* row_room() left room for it */
+	row.p += pad;
 }
 
 int st_text_width(const char *s)
 {
-	int n;
+	int n = 0;
 
-	measure(s, &n);
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;	/* UTF-8 characters */
 	return n;
-}
-
-/* The spaces after a cell that bring the next to its header's offset */
-static int pad_after(int shown, int width, int *over)
-{
-	int pad = width - shown - *over + 1;
-
-	*over = pad < 1 ? 1 - pad : 0;
-	return pad < 1 ? 1 : pad;
-}
-
-/*
- * A row is built here and written once: a lock and a printf per cell were
- * most of the tool's time per event (docs/performance.md). One thread (the
- * tool's loop) writes a stream, so the unlocked call.
- */
-struct row {
-	FILE *f;
-	size_t n;
-	char b[4096];
-};
-
-/* Not "= { .f = f }": that would clear the 4 KiB each time */
-static void row_start(struct row *r, FILE *f)
-{
-	r->f = f;
-	r->n = 0;
-}
-
-static void row_flush(struct row *r)
-{
-	fwrite_unlocked(r->b, 1, r->n, r->f);
-	r->n = 0;
-}
-
-static void row_put(struct row *r, const char *s, size_t len)
-{
-	if (r->n + len > sizeof(r->b)) {
-		row_flush(r);
-		if (len > sizeof(r->b)) {	/* a long path: straight through */
-			fwrite_unlocked(s, 1, len, r->f);
-			return;
-		}
-	}
-	memcpy(r->b + r->n, s, len);
-	r->n += len;
-}
-
-static void row_cell(struct row *r, const char *value, int width, int *over, bool last)
-{
-	static const char spaces[] = "                                ";
-	int shown, pad;
-	size_t len = measure(value, &shown), chunk;
-
-	row_put(r, value, len);
-	if (last) {
-		row_put(r, "\n", 1);
-		*over = 0;
-		return;
-	}
-	for (pad = pad_after(shown, width, over); pad > 0; pad -= (int)chunk) {
-		chunk = (size_t)pad < sizeof(spaces) - 1 ? (size_t)pad : sizeof(spaces) - 1;
-		row_put(r, spaces, chunk);
-	}
 }
 
 void st_column_print(FILE *f, const char *value, int width, int *over, bool last)
 {
-	struct row r;
+	size_t len = strlen(value);
 
-	row_start(&r, f);
-	row_cell(&r, value, width, over, last);
-	row_flush(&r);
+	row_start(f);
+	if (len < ST_CELL_LEN) {
+		memcpy(row.p, value, len);
+		row.p += len;
+	} else {		/* none of ours is that long: a caller's text */
+		fwrite_unlocked(value, 1, len, f);
+	}
+	row_end_cell(st_text_width(value), width, over, last);
+	row_flush();
 }
 
 void st_output_header(struct st_output *o)
@@ -253,7 +304,7 @@ void st_output_header(struct st_output *o)
 				i + 1 == o->ncols);
 }
 
-static void time_cell(struct st_output *o, __u64 time_ns, char *buf, size_t len)
+static void time_cell(struct st_output *o, __u64 time_ns, struct st_cell *c)
 {
 	time_t secs;
 	struct tm tm;
@@ -262,45 +313,45 @@ static void time_cell(struct st_output *o, __u64 time_ns, char *buf, size_t len)
 		o->first_ns = time_ns;
 	if (o->time_mode == ST_TIME_RELATIVE) {
 		/* -t: seconds since the first event */
-		snprintf(buf, len, "%.3f", (time_ns - o->first_ns) / 1e9);
+		st_cell_printf(c, "%.3f", (time_ns - o->first_ns) / 1e9);
 		return;
 	}
 	secs = (time_ns + o->mono_to_real_ns) / 1000000000LL;
 	localtime_r(&secs, &tm);
-	strftime(buf, len, "%H:%M:%S", &tm);
+	c->p += strftime(c->p, (size_t)(c->end - c->p) + 1, "%H:%M:%S", &tm);
 }
 
 /* WORKLOAD: foreign bytes (a container's or unit's name), escaped like COMM */
 static void workload_cell(struct st_output *o, const struct st_event_head *h,
-			  char *buf, size_t len)
+			  struct st_cell *c)
 {
 	char id[16];
 	const char *s = st_workload_short(st_workload_of(o->workloads, h->cgroup_id),
 					  id, sizeof(id));
 
 	if (s)
-		st_escape(s, strlen(s), 0, buf, len);
+		st_cell_escaped(c, s, strlen(s), false);
 	else
-		st_cell_text(buf, len, NULL);
+		st_cell_text(c, NULL);
 }
 
-/* A field of the head into @buf; false if @f is the kind's */
+/* A field of the head into @c; false if @f is the kind's */
 static bool head_cell(struct st_output *o, const struct st_event_head *h,
-		      enum st_field f, char *buf, size_t len)
+		      enum st_field f, struct st_cell *c)
 {
 	switch (f) {
 	case ST_F_TIME_REL:
 	case ST_F_TIME_WALL:
-		time_cell(o, h->time_ns, buf, len);
+		time_cell(o, h->time_ns, c);
 		return true;
-	case ST_F_UID: st_cell_u64(buf, len, h->uid); return true;
-	case ST_F_PID: st_cell_u64(buf, len, h->pid); return true;
-	case ST_F_COMM: st_escape(h->comm, sizeof(h->comm), 0, buf, len); return true;
-	case ST_F_TYPE: st_cell_text(buf, len, event_name(h->type, false)); return true;
-	case ST_F_TYPE_LONG: st_cell_text(buf, len, event_name(h->type, true)); return true;
-	case ST_F_NETNS: st_cell_u64(buf, len, h->netns); return true;
-	case ST_F_WORKLOAD: workload_cell(o, h, buf, len); return true;
-	case ST_F_COUNT: buf[0] = '\0'; return true;	/* the table fills it in */
+	case ST_F_UID: st_cell_u64(c, h->uid); return true;
+	case ST_F_PID: st_cell_u64(c, h->pid); return true;
+	case ST_F_COMM: st_cell_escaped(c, h->comm, sizeof(h->comm), false); return true;
+	case ST_F_TYPE: st_cell_text(c, event_name(h->type, false)); return true;
+	case ST_F_TYPE_LONG: st_cell_text(c, event_name(h->type, true)); return true;
+	case ST_F_NETNS: st_cell_u64(c, h->netns); return true;
+	case ST_F_WORKLOAD: workload_cell(o, h, c); return true;
+	case ST_F_COUNT: return true;	/* the table fills it in */
 	default:
 		return false;
 	}
@@ -312,26 +363,41 @@ static const struct st_event_fmt *kind_of(const void *e)
 	return kinds[((const struct st_event_head *)e)->kind];
 }
 
-void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, size_t len)
+static inline void put_cell(struct st_output *o, const void *e, enum st_field f,
+			    struct st_cell *c)
 {
-	if (!head_cell(o, e, o->cols[i].field, buf, len) &&
-	    !kind_of(e)->cell(o, e, o->cols[i].field, buf, len))
-		buf[0] = '\0';	/* a tool's column of another kind: a bug */
+	/* the head's fields come first (enum st_field), and the count's */
+	bool head = f < ST_F_IP || f == ST_F_COUNT;
+
+	if (!head || !head_cell(o, e, f, c))
+		kind_of(e)->cell(o, e, f, c);	/* false: a tool's column of another
+						 * kind, a bug; the cell stays empty */
+}
+
+void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf)
+{
+	struct st_cell c = { buf, buf + ST_CELL_LEN - 1, 0 };
+
+	put_cell(o, e, o->cols[i].field, &c);
+	*c.p = '\0';
 }
 
 static void columns(struct st_output *o, const void *e)
 {
-	char buf[ST_CELL_LEN];
-	struct row r;
+	struct st_cell c;
 	size_t i;
-	int over = 0;
+	int over = 0, shown;
 
-	row_start(&r, o->f);
+	row_start(o->f);
 	for (i = 0; i < o->ncols; i++) {
-		st_output_cell(o, e, i, buf, sizeof(buf));
-		row_cell(&r, buf, o->cols[i].width, &over, i + 1 == o->ncols);
+		row_room();
+		c = (struct st_cell){ row.p, row.p + ST_CELL_LEN - 1, 0 };
+		put_cell(o, e, o->cols[i].field, &c);
+		shown = (int)(c.p - row.p - c.cont);
+		row.p = c.p;
+		row_end_cell(shown, o->cols[i].width, &over, i + 1 == o->ncols);
 	}
-	row_flush(&r);
+	row_flush();
 }
 
 void st_output_json_begin(struct st_output *o, struct st_json *j, __u64 mono_ns,
@@ -457,7 +523,7 @@ static void message(struct st_output *o, const void *e, FILE *f)
 
 	fputs(event_name(h->type, true), f);
 	for (i = 0; i < o->ncols; i++) {
-		st_output_cell(o, e, i, buf, sizeof(buf));
+		st_output_cell(o, e, i, buf);
 		fprintf(f, " %s=%s", o->cols[i].header, buf);
 	}
 }

@@ -20,7 +20,7 @@
 
 /* What a column shows; its header is the tool's choice. */
 enum st_field {
-	/* the head's, any kind */
+	/* the head's, any kind: before ST_F_IP (a line tells them so) */
 	ST_F_TIME_REL,		/* -t */
 	ST_F_TIME_WALL,		/* -T */
 	ST_F_UID,		/* -U */
@@ -86,12 +86,27 @@ struct st_output {
 	char ts_date[24];
 };
 
+/*
+ * A cell being written: its text goes at @p, straight into the line, and
+ * may run up to @end, where the line's next byte goes (the cell's writers
+ * below stop there; a number or an address never comes near it). A line's
+ * padding needs the terminal columns the cell took: its bytes, less the
+ * UTF-8 continuation bytes an escaped string counted in @cont. Measuring
+ * and copying each cell's text again was most of a line's cost
+ * (docs/performance.md).
+ */
+struct st_cell {
+	char *p;
+	char *end;
+	size_t cont;
+};
+
 /* How one kind of event is shown beyond its head. */
 struct st_event_fmt {
 	size_t size;		/* of the whole event */
-	/* @f's text for @e into @buf; false if @f is not a field of this kind */
+	/* @f's text for @e into @c; false if @f is not a field of this kind */
 	bool (*cell)(const struct st_output *o, const void *e, enum st_field f,
-		     char *buf, size_t len);
+		     struct st_cell *c);
 	/* the kind's JSON members, after the head's */
 	void (*json)(const struct st_output *o, const void *e, struct st_json *j);
 	/* field @f's member (one of the kind's fields): a count row's, and json()'s own */
@@ -99,7 +114,7 @@ struct st_event_fmt {
 			   struct st_json *j);
 };
 
-/* Room for any cell's text: an escaped cgroup path (WORKLOAD) is the longest */
+/* Room for any cell's text and a NUL: an escaped cgroup path (WORKLOAD) is the longest */
 #define ST_CELL_LEN (ST_ESCAPED_LEN(ST_CGROUP_PATH_MAX) + 2)
 _Static_assert(ST_CELL_LEN > ST_ESCAPED_LEN(1025), "QUERY: a DNS name fits a cell");
 
@@ -120,8 +135,9 @@ void st_output_header(struct st_output *o);
 int st_output_event(struct st_output *o, const void *data, size_t size);
 /* The size of @data's kind if @data is a whole event of a known kind, else 0 */
 size_t st_output_valid(const void *data, size_t size);
-/* Column @i's text for the valid event @e, as a line shows it */
-void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf, size_t len);
+/* Column @i's text for the valid event @e, as a line shows it, NUL-ended in
+ * @buf (ST_CELL_LEN bytes) */
+void st_output_cell(struct st_output *o, const void *e, size_t i, char *buf);
 /*
  * A count row as a JSON line: "event":"count", the members of the columns'
  * fields taken from @e, the workload's members, then "count": @n. @cells
@@ -159,12 +175,18 @@ void st_column_print(FILE *f, const char *value, int width, int *over, bool last
 /* Terminal columns of an escaped value: its UTF-8 characters, not bytes */
 int st_text_width(const char *s);
 
-/* For the kinds' cells: @s, or "-" for a value the event does not know */
-void st_cell_text(char *buf, size_t len, const char *s);
+/* For the kinds' cells: @s (text of ours, or checked printable), or "-" for
+ * a value the event does not know */
+void st_cell_text(struct st_cell *c, const char *s);
 /* @v in decimal if @known, else "-" */
-void st_cell_num(char *buf, size_t len, bool known, unsigned long long v);
-/* @v in decimal into @buf, cut to @len as snprintf cuts: the length written */
-size_t st_cell_u64(char *buf, size_t len, unsigned long long v);
+void st_cell_num(struct st_cell *c, bool known, unsigned long long v);
+/* @v in decimal */
+void st_cell_u64(struct st_cell *c, unsigned long long v);
+/* @len bytes of a foreign string, escaped (st_escape()) */
+void st_cell_escaped(struct st_cell *c, const char *s, size_t len, bool keep_nul);
+/* What printf makes of @fmt: for the cells that need its floating point */
+void st_cell_printf(struct st_cell *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The kinds (enum st_event_kind) */
 extern const struct st_event_fmt st_inet_fmt;	/* struct inet_event */

@@ -74,6 +74,28 @@ static void test_addr_all(void)
 	}
 }
 
+/* A number's digits in a cell, at the edges of two at a time and of 2^64 */
+static void test_cell_u64(void)
+{
+	static const struct { unsigned long long v; const char *text; } t[] = {
+		{ 0, "0" }, { 9, "9" }, { 10, "10" }, { 99, "99" }, { 100, "100" },
+		{ 101, "101" }, { 65535, "65535" }, { 4294967295ULL, "4294967295" },
+		{ 9999999999999999999ULL, "9999999999999999999" },
+		{ 10000000000000000000ULL, "10000000000000000000" },
+		{ 18446744073709551615ULL, "18446744073709551615" },
+	};
+	char buf[32];
+	struct st_cell c;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		c = (struct st_cell){ buf, buf + sizeof(buf) - 1, 0 };
+		st_cell_u64(&c, t[i].v);
+		*c.p = '\0';
+		CHECK_STR(buf, t[i].text);
+	}
+}
+
 static void test_parse(void)
 {
 	unsigned long long v, l[4];
@@ -589,6 +611,7 @@ int main(void)
 	test_parse();
 	test_escape();
 	test_addr_all();
+	test_cell_u64();
 	test_json_string();
 	test_json_round_trip();
 	test_json_check();
