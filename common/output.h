@@ -20,7 +20,7 @@
 
 /* What a column shows; its header is the tool's choice. */
 enum st_field {
-	/* the head's, any kind: before ST_F_IP (a line tells them so) */
+	/* the head's, any kind, all before ST_F_IP: put_cell() in output.c counts on it */
 	ST_F_TIME_REL,		/* -t */
 	ST_F_TIME_WALL,		/* -T */
 	ST_F_UID,		/* -U */
