@@ -95,8 +95,7 @@ void st_cell_escaped(struct st_cell *c, const char *s, size_t len, bool keep_nul
 		return;
 	}
 	n = st_escape(s, len, keep_nul, c->p, room + 1);	/* its NUL at @end */
-	for (i = 0; i < n; i++)
-		c->cont += ((unsigned char)c->p[i] & 0xc0) == 0x80;
+	c->cont += n - (size_t)st_text_width(c->p);
 	c->p += n;
 }
 
@@ -335,25 +334,21 @@ static void workload_cell(struct st_output *o, const struct st_event_head *h,
 		st_cell_text(c, NULL);
 }
 
-/* A field of the head into @c; false if @f is the kind's */
-static bool head_cell(struct st_output *o, const struct st_event_head *h,
+/* A field of the head into @c */
+static void head_cell(struct st_output *o, const struct st_event_head *h,
 		      enum st_field f, struct st_cell *c)
 {
 	switch (f) {
 	case ST_F_TIME_REL:
-	case ST_F_TIME_WALL:
-		time_cell(o, h->time_ns, c);
-		return true;
-	case ST_F_UID: st_cell_u64(c, h->uid); return true;
-	case ST_F_PID: st_cell_u64(c, h->pid); return true;
-	case ST_F_COMM: st_cell_escaped(c, h->comm, sizeof(h->comm), false); return true;
-	case ST_F_TYPE: st_cell_text(c, event_name(h->type, false)); return true;
-	case ST_F_TYPE_LONG: st_cell_text(c, event_name(h->type, true)); return true;
-	case ST_F_NETNS: st_cell_u64(c, h->netns); return true;
-	case ST_F_WORKLOAD: workload_cell(o, h, c); return true;
-	case ST_F_COUNT: return true;	/* the table fills it in */
-	default:
-		return false;
+	case ST_F_TIME_WALL: time_cell(o, h->time_ns, c); break;
+	case ST_F_UID: st_cell_u64(c, h->uid); break;
+	case ST_F_PID: st_cell_u64(c, h->pid); break;
+	case ST_F_COMM: st_cell_escaped(c, h->comm, sizeof(h->comm), false); break;
+	case ST_F_TYPE: st_cell_text(c, event_name(h->type, false)); break;
+	case ST_F_TYPE_LONG: st_cell_text(c, event_name(h->type, true)); break;
+	case ST_F_NETNS: st_cell_u64(c, h->netns); break;
+	case ST_F_WORKLOAD: workload_cell(o, h, c); break;
+	default: break;		/* COUNT: the table fills it in */
 	}
 }
 
@@ -367,9 +362,9 @@ static inline void put_cell(struct st_output *o, const void *e, enum st_field f,
 			    struct st_cell *c)
 {
 	/* the head's fields come first (enum st_field), and the count's */
-	bool head = f < ST_F_IP || f == ST_F_COUNT;
-
-	if (!head || !head_cell(o, e, f, c))
+	if (f < ST_F_IP || f == ST_F_COUNT)
+		head_cell(o, e, f, c);
+	else
 		kind_of(e)->cell(o, e, f, c);	/* false: a tool's column of another
 						 * kind, a bug; the cell stays empty */
 }
