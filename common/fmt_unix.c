@@ -18,23 +18,7 @@ static size_t path_len(const struct unix_event *e)
 	return e->path_len < ST_UNIX_PATH_MAX ? e->path_len : ST_UNIX_PATH_MAX;
 }
 
-const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
-{
-	size_t n = path_len(e);
-
-	if (!n || len < 2)
-		return NULL;
-	if (e->path[0]) {
-		st_escape(e->path, n, 0, buf, len);
-		return buf;
-	}
-	/* abstract: a NUL, then exactly n - 1 bytes of anything, NULs included */
-	buf[0] = '@';
-	st_escape(e->path + 1, n - 1, 1, buf + 1, len - 1);
-	return buf;
-}
-
-/* PATH: as st_unix_path() has it, or "(unnamed)" */
+/* PATH: the escaped path, "@" and the escaped abstract name, or "(unnamed)" */
 static void path_cell(const struct unix_event *e, struct st_cell *c)
 {
 	size_t n = path_len(e);
@@ -47,6 +31,18 @@ static void path_cell(const struct unix_event *e, struct st_cell *c)
 		*c->p++ = '@';	/* abstract: a NUL, then n - 1 bytes, NULs included */
 		st_cell_escaped(c, e->path + 1, n - 1, true);
 	}
+}
+
+const char *st_unix_path(const struct unix_event *e, char *buf, size_t len)
+{
+	struct st_cell c;
+
+	if (!path_len(e) || len < 2)
+		return NULL;
+	c = (struct st_cell){ buf, buf + len - 1, 0 };
+	path_cell(e, &c);
+	*c.p = '\0';
+	return buf;
 }
 
 static bool cell(const struct st_output *o, const void *ev, enum st_field f,
